@@ -1,0 +1,58 @@
+"""The one exception hierarchy. Each class carries the exit code SPEC section 3 assigns it.
+
+Only the CLI entry point catches these; it prints ``message`` (and ``hint``) on one line each
+and exits with ``exit_code``. Third-party errors are wrapped where they enter (``raise ... from``).
+"""
+
+from __future__ import annotations
+
+
+class KctlError(Exception):
+    exit_code = 1
+
+    def __init__(self, message: str, hint: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.hint = hint
+
+
+class ConfigInvalid(KctlError):
+    """The config has error findings (or warnings under --strict)."""
+
+    exit_code = 1
+
+
+class UsageError(KctlError):
+    """Bad option, unreadable file, unknown provider/template, refused recipient."""
+
+    exit_code = 2
+
+
+class SecretUnavailable(KctlError):
+    """A secret reference could not be resolved (unset variable, missing entry, no backend)."""
+
+    exit_code = 3
+
+
+class NetworkFailure(KctlError):
+    """DNS, connection, TLS or timeout: the request never got an answer."""
+
+    exit_code = 4
+
+
+class ProviderRejected(KctlError):
+    """The provider answered 4xx or ``status: failure``."""
+
+    exit_code = 5
+
+
+class ProviderFailed(KctlError):
+    """The provider answered 5xx, or 429 after all retries."""
+
+    exit_code = 6
+
+
+class DeliveryNotConfirmed(KctlError):
+    """--wait-dlr: no delivery report in time, or the report says failed."""
+
+    exit_code = 7
