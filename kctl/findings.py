@@ -29,3 +29,30 @@ class Finding:
 
 def sort_key(f: Finding) -> tuple[str, int, int, str]:
     return (f.file, f.line, f.col, f.code)
+
+
+@dataclass(slots=True)
+class Report:
+    """Everything one validate-config run produced, in the order the files were given."""
+
+    files: list[str]
+    findings: list[Finding]
+    # file name -> its text, so renderers can quote the offending source line
+    sources: dict[str, str]
+    strict: bool = False
+
+    @property
+    def error_count(self) -> int:
+        return sum(1 for f in self.findings if f.is_error)
+
+    @property
+    def warning_count(self) -> int:
+        return len(self.findings) - self.error_count
+
+    @property
+    def failed(self) -> bool:
+        return self.error_count > 0 or (self.strict and self.warning_count > 0)
+
+    def is_failure(self, f: Finding) -> bool:
+        """Whether this finding fails the run (errors always, warnings under --strict)."""
+        return f.is_error or self.strict
