@@ -1,0 +1,360 @@
+"""Render a validate-config Report as text, json, github, junit or sarif.
+
+Pure: every renderer returns the whole document as one string and the caller decides where it
+goes. Findings always come out in the same order: files as given, then line, column, code.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import unicodedata
+import xml.etree.ElementTree as ET
+from collections.abc import Callable
+from typing import Any
+
+from kctl import __version__
+from kctl.errors import UsageError
+from kctl.findings import Finding, Report
+
+FORMATS = ("text", "json", "github", "junit", "sarif")
+
+INFORMATION_URI = "https://github.com/kctl/kctl"
+SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
+
+# Short descriptions of every code in SPEC 1.2; SARIF consumers show them as the rule title.
+RULE_TITLES: dict[str, str] = {
+    "KC001": "YAML syntax error",
+    "KC002": "Duplicate key in a mapping",
+    "KC003": "Unknown key",
+    "KC004": "Required key missing",
+    "KC005": "Wrong type",
+    "KC006": "Unsupported or missing version",
+    "KC101": "Duplicate provider nickname",
+    "KC102": "Channel not whatsapp or sms",
+    "KC103": "Provider not generic",
+    "KC104": "Request type not POST",
+    "KC105": "Endpoint not an absolute https URL",
+    "KC106": "max_concurrency outside 30..1000",
+    "KC107": "More than one default provider for a channel",
+    "KC108": "Phone number not a valid E.164 number",
+    "KC109": "payload_version malformed",
+    "KC201": "Required header missing for the channel",
+    "KC202": "Header value empty",
+    "KC203": "URL header not an absolute https URL",
+    "KC204": "kaleyra-host not a known Kaleyra API domain",
+    "KC205": "Secret written as a literal",
+    "KC206": "Malformed secret reference",
+    "KC207": "Header not used by this channel",
+    "KC301": "Required SMS parameter missing",
+    "KC302": "Unknown $$ placeholder",
+    "KC303": "Message type not OTP/MKT/TXN/DEFAULT",
+    "KC304": "Template lacks dlt_template_id",
+    "KC305": "DLT id not 12..19 digits",
+    "KC306": "Basic auth without username or password",
+    "KC401": "Template name and language not unique",
+    "KC402": "Template header type invalid",
+    "KC403": "Template body too long",
+    "KC404": "Template footer over 60 characters",
+    "KC405": "Placeholders not numbered 1..n without gaps",
+    "KC406": "Buttons over the limits",
+    "KC407": "Limited time offer not allowed or title too long",
+    "KC408": "Template name not lower-case letters, digits and underscores",
+    "KC409": "Unknown WhatsApp language code",
+    "KC501": "incoming_url not an absolute https URL, or has a fragment",
+    "KC502": "incoming_url already carries a callback parameter",
+}
+
+
+def render_report(report: Report, fmt: str, *, color: bool = False) -> str:
+    """The whole output document for ``report`` in format ``fmt`` (one of FORMATS)."""
+    try:
+        renderer = _RENDERERS[fmt]
+    except KeyError:
+        raise UsageError(
+            f"unknown output format {fmt!r}", hint=f"use one of: {', '.join(FORMATS)}"
+        ) from None
+    return renderer(report, color)
+
+
+def ordered_findings(report: Report) -> list[Finding]:
+    """Findings in output order: files as given (strays last, by name), line, column, code."""
+    rank = {name: i for i, name in enumerate(report.files)}
+
+    def key(f: Finding) -> tuple[int, str, int, int, str]:
+        if f.file in rank:
+            return (rank[f.file], "", f.line, f.col, f.code)
+        return (len(rank), f.file, f.line, f.col, f.code)
+
+    return sorted(report.findings, key=key)
+
+
+def _all_files(report: Report, findings: list[Finding]) -> list[str]:
+    """report.files, plus any file a finding names that the caller forgot to list."""
+    known = set(report.files)
+    extra = dict.fromkeys(f.file for f in findings if f.file not in known)
+    return [*report.files, *extra]
+
+
+def _with_hint(f: Finding) -> str:
+    return f.message if f.hint is None else f"{f.message} (hint: {f.hint})"
+
+
+# --- text ---------------------------------------------------------------------------------------
+
+_INDENT = "    "
+# Line breaks as PyYAML counts them, so LINE indexes the same line the loader saw.
+_LINE_BREAK = re.compile(r"\r\n|[\n\r\x85\u2028\u2029]")
+# C0/C1 controls except tab are shown escaped: config content must never drive the terminal, and
+# one finding stays one line for editors' problem matchers.
+_CONTROL = re.compile(r"[\x00-\x08\x0a-\x1f\x7f-\x9f]")
+
+_RESET = "\x1b[0m"
+_BOLD = "\x1b[1m"
+_RED = "\x1b[31m"
+_YELLOW = "\x1b[33m"
+_CYAN = "\x1b[36m"
+
+
+def _visible(text: str) -> str:
+    return _CONTROL.sub(lambda m: ascii(m.group())[1:-1], text)
+
+
+def _char_width(ch: str) -> int:
+    if ch == "\t":
+        return 0  # handled by the caller: a tab is copied, not measured
+    if _CONTROL.fullmatch(ch):
+        return len(_visible(ch))
+    if unicodedata.combining(ch):
+        return 0
+    return 2 if unicodedata.east_asian_width(ch) in ("W", "F") else 1
+
+
+def _caret_pad(line: str, col: int) -> str:
+    """Whitespace that puts a caret under character ``col`` of ``line`` as displayed."""
+    prefix = line[: max(col - 1, 0)]
+    if prefix.isascii() and "\t" not in prefix and not _CONTROL.search(prefix):
+        return " " * (col - 1)
+    pad = "".join("\t" if ch == "\t" else " " * _char_width(ch) for ch in prefix)
+    # A column past the end of the line (e.g. "missing value" at end of line) still gets a caret.
+    return pad + " " * max(col - 1 - len(prefix), 0)
+
+
+def _paint(text: str, style: str, color: bool) -> str:
+    return f"{style}{text}{_RESET}" if color else text
+
+
+def _plural(n: int, word: str) -> str:
+    return f"{n} {word}" if n == 1 else f"{n} {word}s"
+
+
+def _render_text(report: Report, color: bool) -> str:
+    lines_of: dict[str, list[str] | None] = {}
+    out: list[str] = []
+    for f in ordered_findings(report):
+        style = _RED if f.is_error else _YELLOW
+        head = f"{f.file}:{f.line}:{f.col}: {_paint(f.code, _BOLD + style, color)} "
+        if not f.is_error:
+            head += _paint("warning:", style, color) + " "
+        out.append(head + _visible(f.message))
+
+        if f.file not in lines_of:
+            source = report.sources.get(f.file)
+            lines_of[f.file] = None if source is None else _LINE_BREAK.split(source)
+        source_lines = lines_of[f.file]
+        if source_lines is not None and 1 <= f.line <= len(source_lines) and f.col >= 1:
+            line = source_lines[f.line - 1]
+            out.append(_INDENT + _visible(line))
+            out.append(_INDENT + _caret_pad(line, f.col) + _paint("^", _BOLD + style, color))
+
+        if f.hint is not None:
+            out.append(f"{_INDENT}{_paint('hint:', _CYAN, color)} {_visible(f.hint)}")
+
+    out.append(_summary(report, color))
+    return "\n".join(out) + "\n"
+
+
+def _summary(report: Report, color: bool) -> str:
+    in_files = f"in {_plural(len(report.files), 'file')}"
+    parts = []
+    if report.error_count:
+        parts.append(_paint(_plural(report.error_count, "error"), _BOLD + _RED, color))
+    if report.warning_count:
+        parts.append(_paint(_plural(report.warning_count, "warning"), _BOLD + _YELLOW, color))
+    if not parts:
+        return f"no problems found {in_files}"
+    return f"{', '.join(parts)} {in_files}"
+
+
+# --- json ---------------------------------------------------------------------------------------
+
+
+def _render_json(report: Report, color: bool) -> str:
+    document = {
+        "version": 1,
+        "tool": {"name": "kctl", "version": __version__},
+        "strict": report.strict,
+        "summary": {
+            "files": len(report.files),
+            "errors": report.error_count,
+            "warnings": report.warning_count,
+            "failed": report.failed,
+        },
+        "files": list(report.files),
+        "findings": [
+            {
+                "code": f.code,
+                "severity": f.severity.value,
+                "file": f.file,
+                "line": f.line,
+                "column": f.col,
+                "path": f.path,
+                "message": f.message,
+                "hint": f.hint,
+            }
+            for f in ordered_findings(report)
+        ],
+    }
+    return json.dumps(document, indent=2, ensure_ascii=False) + "\n"
+
+
+# --- github -------------------------------------------------------------------------------------
+
+_GITHUB_DATA = str.maketrans({"%": "%25", "\r": "%0D", "\n": "%0A"})
+_GITHUB_PROPERTY = str.maketrans({"%": "%25", "\r": "%0D", "\n": "%0A", ":": "%3A", ",": "%2C"})
+
+
+def _render_github(report: Report, color: bool) -> str:
+    # Under --strict a warning still fails the run but is annotated as what it is.
+    out = []
+    for f in ordered_findings(report):
+        command = "error" if f.is_error else "warning"
+        properties = ",".join(
+            f"{key}={str(value).translate(_GITHUB_PROPERTY)}"
+            for key, value in (
+                ("file", f.file),
+                ("line", f.line),
+                ("col", f.col),
+                ("title", f.code),
+            )
+        )
+        out.append(f"::{command} {properties}::{_with_hint(f).translate(_GITHUB_DATA)}\n")
+    return "".join(out)
+
+
+# --- junit --------------------------------------------------------------------------------------
+
+# Everything XML 1.0 cannot carry, even as a character reference.
+_XML_FORBIDDEN = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+
+
+def _xml(text: str) -> str:
+    return _XML_FORBIDDEN.sub("", text)
+
+
+def _junit_text(f: Finding) -> str:
+    where = f"{f.file}:{f.line}:{f.col}"
+    text = f"{where} {f.path}: {f.message}" if f.path else f"{where}: {f.message}"
+    return text if f.hint is None else f"{text}\nhint: {f.hint}"
+
+
+def _render_junit(report: Report, color: bool) -> str:
+    findings = ordered_findings(report)
+    by_file: dict[str, list[Finding]] = {name: [] for name in _all_files(report, findings)}
+    for f in findings:
+        by_file[f.file].append(f)
+
+    root = ET.Element("testsuites", name="kctl validate-config")
+    total_tests = total_failures = 0
+    for name, file_findings in by_file.items():
+        suite = ET.SubElement(root, "testsuite", name=_xml(name))
+        failures = 0
+        if not file_findings:
+            ET.SubElement(suite, "testcase", classname="kctl.validate-config", name=_xml(name))
+        for f in file_findings:
+            case = ET.SubElement(
+                suite,
+                "testcase",
+                classname=_xml(f.file),
+                name=f"{f.code} line {f.line} col {f.col}",
+            )
+            if report.is_failure(f):
+                failures += 1
+                failure = ET.SubElement(case, "failure", type=f.code, message=_xml(f.message))
+                failure.text = _xml(_junit_text(f))
+            else:
+                ET.SubElement(case, "system-out").text = _xml(_junit_text(f))
+        tests = len(file_findings) or 1
+        suite.set("tests", str(tests))
+        suite.set("failures", str(failures))
+        suite.set("errors", "0")
+        total_tests += tests
+        total_failures += failures
+    root.set("tests", str(total_tests))
+    root.set("failures", str(total_failures))
+    root.set("errors", "0")
+
+    ET.indent(root)
+    body = ET.tostring(root, encoding="unicode")
+    return f'<?xml version="1.0" encoding="UTF-8"?>\n{body}\n'
+
+
+# --- sarif --------------------------------------------------------------------------------------
+
+
+def _render_sarif(report: Report, color: bool) -> str:
+    findings = ordered_findings(report)
+    codes = sorted({f.code for f in findings})
+    rule_index = {code: i for i, code in enumerate(codes)}
+    rules = [
+        {"id": code, "shortDescription": {"text": RULE_TITLES.get(code, code)}} for code in codes
+    ]
+
+    results = []
+    for f in findings:
+        physical: dict[str, Any] = {"artifactLocation": {"uri": f.file}}
+        if f.line >= 1:  # SARIF regions are 1-based; a finding without a line has none
+            region = {"startLine": f.line}
+            if f.col >= 1:
+                region["startColumn"] = f.col
+            physical["region"] = region
+        results.append(
+            {
+                "ruleId": f.code,
+                "ruleIndex": rule_index[f.code],
+                "level": f.severity.value,
+                "message": {"text": _with_hint(f)},
+                "locations": [{"physicalLocation": physical}],
+                "properties": {"path": f.path},
+            }
+        )
+
+    document = {
+        "$schema": SARIF_SCHEMA,
+        "version": "2.1.0",
+        "runs": [
+            {
+                "tool": {
+                    "driver": {
+                        "name": "kctl",
+                        "version": __version__,
+                        "informationUri": INFORMATION_URI,
+                        "rules": rules,
+                    }
+                },
+                # kctl counts columns in characters, not SARIF's default UTF-16 code units.
+                "columnKind": "unicodeCodePoints",
+                "results": results,
+            }
+        ],
+    }
+    return json.dumps(document, indent=2, ensure_ascii=False) + "\n"
+
+
+_RENDERERS: dict[str, Callable[[Report, bool], str]] = {
+    "text": _render_text,
+    "json": _render_json,
+    "github": _render_github,
+    "junit": _render_junit,
+    "sarif": _render_sarif,
+}

@@ -1,0 +1,333 @@
+"""Secrets in one place: references (SPEC 1.1), resolution, keyring storage and masking.
+
+``keyring`` is imported inside the functions that need it: it loads backend plugins at import
+time, which would slow down every kctl command, most of which never touch a secret.
+"""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import json
+import os
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Literal, NoReturn
+from urllib.parse import quote, quote_plus
+
+from kctl.errors import SecretUnavailable, UsageError
+
+if TYPE_CHECKING:
+    from keyring.backend import KeyringBackend
+
+SERVICE = "kctl"
+
+_ENV_NAME = r"[A-Za-z_][A-Za-z0-9_]*"
+_KEYRING_NAME = r"[A-Za-z0-9_.\-/:@]+"
+_ENV_REF = re.compile(r"\$\{(" + _ENV_NAME + r")\}")
+_KEYRING_REF = re.compile(r"\$\{keyring:(" + _KEYRING_NAME + r")\}")
+_KEYRING_NAME_RE = re.compile(_KEYRING_NAME)
+_BARE_REF = re.compile(r"\$(?:" + _ENV_NAME + r"|keyring:" + _KEYRING_NAME + r")")
+
+_REFERENCE_FORMS = (
+    "write ${NAME} for an environment variable or ${keyring:NAME} for a keyring entry"
+)
+_KEYRING_NAME_HINT = "entry names use letters, digits and _ . - / : @, e.g. kaleyra/api-key"
+_NO_BACKEND_HINT = (
+    "use an ${ENV} reference instead, or set PYTHON_KEYRING_BACKEND "
+    "(e.g. PYTHON_KEYRING_BACKEND=keyrings.alt.file.PlaintextKeyring)"
+)
+
+MASK = "****"
+
+
+@dataclass(frozen=True, slots=True)
+class Reference:
+    """A parsed secret reference: ``${NAME}`` (env) or ``${keyring:NAME}`` (keyring)."""
+
+    kind: Literal["env", "keyring"]
+    name: str
+
+    def __str__(self) -> str:
+        return f"${{{self.name}}}" if self.kind == "env" else f"${{keyring:{self.name}}}"
+
+
+def parse_reference(value: str) -> Reference | None:
+    """The reference ``value`` is, or None for a literal (or a malformed reference)."""
+    if m := _ENV_REF.fullmatch(value):
+        return Reference("env", m.group(1))
+    if m := _KEYRING_REF.fullmatch(value):
+        return Reference("keyring", m.group(1))
+    return None
+
+
+def reference_problem(value: str) -> str | None:
+    """Why ``value`` is a malformed attempt at a reference (rule KC206), or None.
+
+    None means the value is either a valid reference or a plain literal. Messages never quote
+    the value: a literal secret that happens to contain ``${`` must not end up in a report.
+    """
+    if parse_reference(value) is not None:
+        return None
+    if _BARE_REF.fullmatch(value):
+        return f"secret reference without braces: {_REFERENCE_FORMS}"
+    start = value.find("${")
+    if start < 0:
+        return None
+    end = value.find("}", start)
+    if end < 0:
+        return f"unclosed secret reference: '${{' without '}}'; {_REFERENCE_FORMS}"
+    inner = value[start + 2 : end]
+    if start > 0 or end != len(value) - 1:
+        # Either text around one reference ("Bearer ${TOKEN}") or several references.
+        return (
+            "a secret reference must be the whole value, with nothing before or after it; "
+            f"{_REFERENCE_FORMS}"
+        )
+    if inner == "":
+        return f"empty secret reference '${{}}'; {_REFERENCE_FORMS}"
+    if inner.startswith("keyring:"):
+        if inner == "keyring:":
+            return "keyring reference without an entry name: write ${keyring:NAME}"
+        return f"invalid keyring entry name in secret reference; {_KEYRING_NAME_HINT}"
+    return (
+        "invalid environment variable name in secret reference: names are letters, digits "
+        "and _, not starting with a digit"
+    )
+
+
+# --- keyring access -------------------------------------------------------------------------
+
+
+def _no_backend(detail: str | None = None) -> SecretUnavailable:
+    message = "no usable keyring backend"
+    if detail:
+        message = f"{message} ({detail})"
+    return SecretUnavailable(message, _NO_BACKEND_HINT)
+
+
+def _backend() -> KeyringBackend:
+    """The configured keyring backend, refusing the ones that cannot store anything."""
+    try:
+        import keyring
+        from keyring.backends import fail, null
+
+        backend = keyring.get_keyring()
+    # A bad PYTHON_KEYRING_BACKEND or keyringrc.cfg surfaces as ImportError, AttributeError
+    # or RuntimeError (backend not viable) from inside keyring's start-up.
+    except Exception as e:
+        raise _no_backend(f"{type(e).__name__}: {e}") from e
+    # The null backend "succeeds" at storing and then returns nothing: as useless as fail.
+    if isinstance(backend, (fail.Keyring, null.Keyring)):
+        raise _no_backend(f"{type(backend).__module__}.{type(backend).__name__} is in use")
+    return backend
+
+
+def _backend_failed(e: Exception, masker: Masker | None = None) -> NoReturn:
+    from keyring.errors import NoKeyringError
+
+    if isinstance(e, NoKeyringError):
+        raise _no_backend() from e
+    detail = f"{type(e).__name__}: {e}"
+    if masker is not None:
+        detail = masker.mask_text(detail)
+    # Backends are plugins (D-Bus, macOS Keychain, files, ...) and fail in their own ways;
+    # any failure means the secret is unavailable, which is exit 3, not a traceback.
+    raise _no_backend(f"keyring error: {detail}") from e
+
+
+def _check_name(name: str) -> None:
+    if _KEYRING_NAME_RE.fullmatch(name):
+        return
+    ref = parse_reference(name)
+    if ref is not None and ref.kind == "keyring":
+        hint = f"pass the entry name alone: {ref.name}"
+    else:
+        hint = _KEYRING_NAME_HINT
+    raise UsageError(f"invalid keyring entry name {name!r}", hint)
+
+
+def _get_password(name: str) -> str | None:
+    backend = _backend()
+    try:
+        return backend.get_password(SERVICE, name)
+    except Exception as e:
+        _backend_failed(e)
+
+
+def store_secret(name: str, value: str) -> None:
+    """Write keyring entry ``name`` (service ``kctl``); backs ``kctl secrets set``."""
+    _check_name(name)
+    if not value:
+        raise UsageError("refusing to store an empty secret", f"kctl secrets set {name}")
+    backend = _backend()
+    try:
+        backend.set_password(SERVICE, name, value)
+    except Exception as e:
+        _backend_failed(e, Masker([value]))
+
+
+def load_secret(name: str) -> str:
+    """Read keyring entry ``name``; a missing entry is SecretUnavailable (exit 3)."""
+    _check_name(name)
+    value = _get_password(name)
+    if value is None:
+        raise SecretUnavailable(f"no keyring entry {name}", f"kctl secrets set {name}")
+    return value
+
+
+def delete_secret(name: str) -> None:
+    """Remove keyring entry ``name``; a missing entry is a UsageError (exit 2)."""
+    _check_name(name)
+    # Asked first because backends signal "not found" and real failures with the same
+    # PasswordDeleteError.
+    if _get_password(name) is None:
+        raise UsageError(
+            f"no keyring entry {name}",
+            f"check the name; kctl stores entries under service {SERVICE}",
+        )
+    backend = _backend()
+    try:
+        backend.delete_password(SERVICE, name)
+    except Exception as e:
+        _backend_failed(e)
+
+
+def resolve_secret(value: str) -> str:
+    """The secret ``value`` stands for: a literal as is, or what its reference points to.
+
+    Raises SecretUnavailable (exit 3) for an unset or empty variable, a missing keyring entry,
+    no usable keyring backend, or a malformed reference (which validation reports as KC206;
+    sending "${FOO" as an API key would only fail later and more confusingly).
+    """
+    ref = parse_reference(value)
+    if ref is None:
+        problem = reference_problem(value)
+        if problem is not None:
+            raise SecretUnavailable(problem, "fix the reference; kctl validate-config shows where")
+        return value
+    if ref.kind == "env":
+        resolved = os.environ.get(ref.name)
+        if resolved is None:
+            raise SecretUnavailable(
+                f"environment variable {ref.name} is not set", f"export {ref.name}=…"
+            )
+        if not resolved:
+            raise SecretUnavailable(
+                f"environment variable {ref.name} is empty", f"export {ref.name}=…"
+            )
+        return resolved
+    stored = _get_password(ref.name)
+    if stored is None:
+        raise SecretUnavailable(f"no keyring entry {ref.name}", f"kctl secrets set {ref.name}")
+    if not stored:
+        raise SecretUnavailable(
+            f"keyring entry {ref.name} is empty", f"kctl secrets set {ref.name}"
+        )
+    return stored
+
+
+# --- masking --------------------------------------------------------------------------------
+
+
+def mask(secret: str) -> str:
+    """``****`` plus the last 4 characters, or just ``****`` for 8 characters or fewer.
+
+    The cut-off is deliberate: SPEC's "last 4" on a 6-character PIN or password would print
+    two thirds of it, so short secrets show nothing at all.
+    """
+    if len(secret) <= 8:
+        return MASK
+    return MASK + secret[-4:]
+
+
+def _encoded_forms(secret: str) -> set[str]:
+    """The ways ``secret`` is spelt in kctl's outputs: raw, URL/form-encoded, JSON, shell."""
+    forms = {
+        secret,
+        json.dumps(secret)[1:-1],
+        json.dumps(secret, ensure_ascii=False)[1:-1],
+        # curl export single-quotes whole arguments, so a ' inside reads '"'"'
+        secret.replace("'", "'\"'\"'"),
+    }
+    # Lone surrogates (undecodable bytes from the environment) have no UTF-8 spelling.
+    with contextlib.suppress(UnicodeEncodeError):
+        forms |= {quote(secret, safe=""), quote(secret), quote_plus(secret, safe="")}
+    return {f for f in forms if f}
+
+
+class Masker:
+    """Replaces every known secret, in every spelling kctl outputs, with its mask.
+
+    All output paths (text, JSON, curl export, error messages) go through one Masker, so
+    adding a new output cannot forget a secret. ``basic_auth`` pairs also hide the base64
+    ``user:pass`` of an ``Authorization: Basic`` header. An empty Masker (``--show-secrets``)
+    returns text unchanged.
+    """
+
+    def __init__(
+        self, secrets: Iterable[str] = (), *, basic_auth: Iterable[tuple[str, str]] = ()
+    ) -> None:
+        replacements: dict[str, str] = {}
+        for secret in secrets:
+            if secret:
+                for form in _encoded_forms(secret):
+                    replacements.setdefault(form, mask(secret))
+        for username, password in basic_auth:
+            for encoding in ("utf-8", "latin-1"):  # httpx uses UTF-8; curl passes bytes
+                try:
+                    raw = f"{username}:{password}".encode(encoding)
+                except UnicodeEncodeError:
+                    continue
+                replacements.setdefault(base64.b64encode(raw).decode("ascii"), mask(password))
+            if password:
+                for form in _encoded_forms(password):
+                    replacements.setdefault(form, mask(password))
+        self._replacements = replacements
+
+    def __bool__(self) -> bool:
+        return bool(self._replacements)
+
+    def mask_text(self, text: str) -> str:
+        """``text`` with every occurrence of every secret replaced by its mask.
+
+        Overlapping occurrences (one secret ending where another begins, or a secret inside
+        another) are merged into one masked span, so no fragment of either survives.
+        """
+        if not self._replacements or not text:
+            return text
+        masked = self._substitute(text, show_tails=True)
+        # A shown tail next to ordinary text could, in contrived cases, spell out another
+        # secret; then hide every tail rather than reason about which one did it.
+        if any(form in masked for form in self._replacements):
+            masked = self._substitute(text, show_tails=False)
+        return masked
+
+    def _substitute(self, text: str, *, show_tails: bool) -> str:
+        # (start, end, replacement) of every occurrence, overlapping ones included.
+        spans: list[tuple[int, int, str]] = []
+        for form, tailed in self._replacements.items():
+            replacement = tailed if show_tails else MASK
+            start = text.find(form)
+            while start >= 0:
+                spans.append((start, start + len(form), replacement))
+                start = text.find(form, start + 1)
+        if not spans:
+            return text
+        # Longest first among spans starting at the same place, so the outer secret's mask wins.
+        spans.sort(key=lambda s: (s[0], -s[1]))
+        out: list[str] = []
+        pos = 0
+        cur_start, cur_end, cur_mask = spans[0]
+        for start, end, replacement in spans[1:]:
+            if start < cur_end:
+                if end > cur_end:
+                    # The merged span now ends with this secret, so its mask is the one shown.
+                    cur_end, cur_mask = end, replacement
+                continue
+            out += [text[pos:cur_start], cur_mask]
+            pos = cur_end
+            cur_start, cur_end, cur_mask = start, end, replacement
+        out += [text[pos:cur_start], cur_mask, text[cur_end:]]
+        return "".join(out)

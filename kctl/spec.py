@@ -1,0 +1,491 @@
+"""The config format, declared once.
+
+The same declaration drives the structural checks (unknown key KC003, missing key KC004, wrong
+type KC005, and enum values with their dedicated codes) and the JSON Schema that ``kctl schema``
+prints, so the two cannot drift apart.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from kctl.findings import Finding, Severity
+from kctl.loader import Node
+
+PHONE_PATTERN = r"^\+[1-9][0-9]{6,14}$"
+DLT_ID_PATTERN = r"^[0-9]{12,19}$"
+URL_PATTERN = r"^https?://"
+WHATSAPP_HEADERS = (
+    "api-key",
+    "sid",
+    "kaleyra-host",
+    "inbound-message-callback-url",
+    "delivery-report-callback-url",
+)
+SMS_HEADERS = ("api-key", "sid", "kaleyra-host", "callback_url")
+CHANNELS = ("whatsapp", "sms")
+MESSAGE_TYPES = ("OTP", "MKT", "TXN", "DEFAULT")
+HEADER_TYPES = ("text", "image", "video", "document", "location")
+BUTTON_TYPES = ("quick_reply", "url", "phone", "copy_code")
+
+
+@dataclass(frozen=True)
+class Scalar:
+    type: str  # "string" | "integer" | "boolean"
+    enum: tuple[str, ...] = ()
+    enum_code: str = "KC005"  # the rule code for a value outside ``enum``
+    phone: bool = False  # an unquoted number here gets a "quote it" hint
+    nullable: bool = False  # an empty value is left to the rules (e.g. KC202)
+    schema: dict[str, Any] = field(default_factory=dict)  # extra JSON Schema keywords
+
+
+@dataclass(frozen=True)
+class ListOf:
+    item: Spec
+    schema: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Field:
+    spec: Spec
+    description: str
+    required: bool = False
+    default: Any = None
+    code: str = "KC005"  # rule code for a wrong type (and, when required, a missing key)
+    missing_code: str = "KC004"
+
+
+@dataclass(frozen=True)
+class Obj:
+    name: str  # definition name in the JSON Schema
+    fields: dict[str, Field]
+    # free-form mappings (headers, parameters): the spec of any key not in ``fields``
+    extra: Scalar | None = None
+    noun: str = "key"  # what a missing entry is called in messages: key, header, parameter
+
+
+Spec = Scalar | ListOf | Obj
+
+ANYTHING = Scalar("any")  # not checked (JSON Schema: true)
+STRING = Scalar("string")
+NONEMPTY = Scalar("string", schema={"minLength": 1})
+BOOL = Scalar("boolean")
+PHONE = Scalar("string", phone=True, schema={"pattern": PHONE_PATTERN})
+URL = Scalar("string", schema={"pattern": URL_PATTERN, "format": "uri"})
+DLT_ID = Scalar("string", schema={"pattern": DLT_ID_PATTERN})
+MESSAGE_TYPE = Scalar("string", enum=MESSAGE_TYPES, enum_code="KC303")
+
+HEADER = Obj(
+    "TemplateHeader",
+    {
+        "type": Field(
+            Scalar("string", enum=HEADER_TYPES, enum_code="KC402"), "Header type", required=True
+        ),
+        "text": Field(STRING, "Header text (type text)"),
+        "url": Field(URL, "Sample media URL (image, video, document)"),
+        "filename": Field(STRING, "Document file name"),
+        "latitude": Field(Scalar("number"), "Location latitude"),
+        "longitude": Field(Scalar("number"), "Location longitude"),
+        "name": Field(STRING, "Location name"),
+        "address": Field(STRING, "Location address"),
+    },
+)
+
+BUTTON = Obj(
+    "TemplateButton",
+    {
+        "type": Field(
+            Scalar("string", enum=BUTTON_TYPES), "quick_reply, url, phone or copy_code", True
+        ),
+        "text": Field(NONEMPTY, "Button label", required=True),
+        "url": Field(URL, "Target URL (url buttons)"),
+        "phone_number": Field(PHONE, "E.164 number to call (phone buttons)"),
+        "example": Field(STRING, "Example code (copy_code buttons)"),
+    },
+)
+
+LIMITED_TIME_OFFER = Obj(
+    "LimitedTimeOffer",
+    {
+        "title": Field(Scalar("string", schema={"maxLength": 16}), "Offer title", required=True),
+        "expires": Field(BOOL, "Whether the offer shows an expiry countdown", default=False),
+    },
+)
+
+WHATSAPP_TEMPLATE = Obj(
+    "WhatsAppTemplate",
+    {
+        "name": Field(
+            Scalar("string", schema={"pattern": "^[a-z0-9_]+$"}), "Template name", required=True
+        ),
+        "language": Field(STRING, "WhatsApp language code (en, en_US, pt_BR, ...)", True),
+        "category": Field(
+            Scalar("string", enum=("utility", "marketing")), "Template category", default="utility"
+        ),
+        "header": Field(HEADER, "Template header"),
+        "body": Field(Scalar("string", schema={"maxLength": 1024}), "Body text", required=True),
+        "footer": Field(Scalar("string", schema={"maxLength": 60}), "Footer text"),
+        "buttons": Field(ListOf(BUTTON, {"maxItems": 10}), "Quick reply / call to action"),
+        "limited_time_offer": Field(LIMITED_TIME_OFFER, "Limited time offer (marketing only)"),
+    },
+)
+
+SMS_TEMPLATE = Obj(
+    "SmsTemplate",
+    {
+        "name": Field(
+            Scalar("string", schema={"pattern": "^[a-z0-9_]+$"}), "Template name", required=True
+        ),
+        "body": Field(STRING, "Template text; {#var#} marks a variable", required=True),
+        "dlt_template_id": Field(DLT_ID, "DLT template id (India)"),
+        "type": Field(MESSAGE_TYPE, "Message type"),
+    },
+)
+
+AUTH = Obj(
+    "SmsAuth",
+    {
+        "type": Field(Scalar("string", enum=("none", "basic")), "none or basic", default="none"),
+        "username": Field(STRING, "Basic auth user (literal or secret reference)"),
+        "password": Field(STRING, "Basic auth password (secret reference)"),
+    },
+)
+
+DLT = Obj(
+    "Dlt",
+    {"entity_id": Field(DLT_ID, "DLT principal entity id", required=True)},
+)
+
+_COMMON: dict[str, Field] = {
+    "nickname": Field(NONEMPTY, "Provider nickname, unique within the file", required=True),
+    "channel": Field(
+        Scalar("string", enum=CHANNELS, enum_code="KC102"), "whatsapp or sms", required=True
+    ),
+    "provider": Field(
+        Scalar("string", enum=("generic",), enum_code="KC103"), "Always generic", default="generic"
+    ),
+    "request_type": Field(
+        Scalar("string", enum=("POST",), enum_code="KC104"), "Always POST", default="POST"
+    ),
+    "endpoint": Field(URL, "HTTP End Point (absolute https URL)", required=True),
+    "default": Field(BOOL, "Default provider for its channel", default=False),
+    "max_concurrency": Field(
+        Scalar("integer", schema={"minimum": 30, "maximum": 1000}),
+        "Maximum concurrent API requests (30..1000)",
+    ),
+    "test_recipients": Field(ListOf(PHONE), "Allow-list of E.164 numbers for send-test"),
+}
+
+
+_FREE_TEXT = Scalar("string", nullable=True)
+
+
+def _free_map(names: tuple[str, ...], noun: str, missing_code: str) -> Obj:
+    """Headers and form parameters: any name allowed, the channel's own names required."""
+    fields = {
+        name: Field(_FREE_TEXT, f"{name} {noun}", required=True, missing_code=missing_code)
+        for name in names
+    }
+    return Obj("", fields, extra=_FREE_TEXT, noun=noun)
+
+
+REQUIRED_SMS_PARAMETERS = ("to", "sender", "body", "message_id")
+
+
+WHATSAPP_PROVIDER = Obj(
+    "WhatsAppProvider",
+    {
+        **_COMMON,
+        "business_number": Field(PHONE, "WhatsApp Business Number (E.164)", required=True),
+        "auto_reply_untracked": Field(BOOL, "Auto-reply for users not tracked", default=False),
+        "payload_version": Field(
+            Scalar("string", schema={"pattern": r"^[0-9]+\.[0-9]+$"}),
+            "Payload Version from CleverTap's provider page",
+            default="0.1",
+        ),
+        "incoming_url": Field(URL, "Incoming URL base from Kaleyra support"),
+        "headers": Field(
+            _free_map(WHATSAPP_HEADERS, "header", "KC201"), "Provider headers", required=True
+        ),
+        "templates": Field(ListOf(WHATSAPP_TEMPLATE), "WhatsApp templates"),
+    },
+)
+
+SMS_PROVIDER = Obj(
+    "SmsProvider",
+    {
+        **_COMMON,
+        "auth": Field(AUTH, "Authentication"),
+        "headers": Field(
+            _free_map(SMS_HEADERS, "header", "KC201"), "Provider headers", required=True
+        ),
+        "parameters": Field(
+            _free_map(REQUIRED_SMS_PARAMETERS, "parameter", "KC301"),
+            "Form fields CleverTap sends ($$ placeholders)",
+            required=True,
+        ),
+        "sender": Field(STRING, "Default sender ID for send-test"),
+        "message_type": Field(MESSAGE_TYPE, "OTP, MKT, TXN or DEFAULT"),
+        "dlt": Field(DLT, "India DLT registration"),
+        "templates": Field(ListOf(SMS_TEMPLATE), "SMS templates"),
+    },
+)
+
+PROVIDERS = {"whatsapp": WHATSAPP_PROVIDER, "sms": SMS_PROVIDER}
+# What a provider with a missing or unknown channel is checked against: every key either
+# channel knows, none of the channel-specific ones required, so one typo does not cascade.
+ANY_PROVIDER = Obj(
+    "Provider",
+    {
+        **{
+            name: Field(f.spec, f.description)
+            for spec in PROVIDERS.values()
+            for name, f in spec.fields.items()
+        },
+        **_COMMON,
+        "headers": Field(_free_map((), "header", "KC201"), "Provider headers", required=True),
+        "parameters": Field(_free_map((), "parameter", "KC301"), "Form fields"),
+        # which template shape applies depends on the channel, which is unknown here
+        "templates": Field(ANYTHING, "Templates"),
+    },
+)
+
+CONFIG = Obj(
+    "Config",
+    {
+        "version": Field(
+            Scalar("integer", schema={"const": 1}),
+            "Config format version",
+            required=True,
+            code="KC006",
+            missing_code="KC006",
+        ),
+        "providers": Field(ListOf(ANY_PROVIDER), "Providers of one CleverTap account", True),
+    },
+)
+
+
+# --- structural checks ---------------------------------------------------------------------
+
+_TYPE_NAMES = {
+    str: "a string",
+    bool: "a boolean",
+    int: "an integer",
+    float: "a number",
+    type(None): "nothing (an empty value)",
+}
+
+
+def describe(node: Node) -> str:
+    if node.is_map:
+        return "a mapping"
+    if node.is_seq:
+        return "a list"
+    return _TYPE_NAMES.get(type(node.value), "a value")
+
+
+def is_type(value: Any, type_name: str) -> bool:
+    if type_name == "string":
+        return isinstance(value, str)
+    if type_name == "boolean":
+        return isinstance(value, bool)
+    if type_name == "integer":
+        return isinstance(value, int) and not isinstance(value, bool)
+    if type_name == "number":
+        return isinstance(value, int | float) and not isinstance(value, bool)
+    return False
+
+
+def did_you_mean(word: str, choices: list[str]) -> str | None:
+    lowered = {c.lower().replace("_", "-"): c for c in choices}
+    folded = word.lower().replace("_", "-")
+    if folded in lowered:
+        return lowered[folded]
+    close = difflib.get_close_matches(word, choices, n=1, cutoff=0.6)
+    return close[0] if close else None
+
+
+class StructureChecker:
+    """Walks a document against the declaration and yields KC003/KC004/KC005 and enum codes."""
+
+    def __init__(self, file: str) -> None:
+        self.file = file
+
+    def finding(
+        self, code: str, node: Node, path: str, message: str, hint: str | None = None
+    ) -> Finding:
+        return Finding(code, Severity.ERROR, self.file, node.line, node.col, path, message, hint)
+
+    def check(self, root: Node) -> Iterator[Finding]:
+        if not root.is_map:
+            yield self.finding(
+                "KC005",
+                root,
+                "",
+                f"the config must be a mapping with 'version' and 'providers', not {describe(root)}",
+            )
+            return
+        yield from self.check_obj(root, CONFIG, "")
+
+    def check_node(self, node: Node, spec: Spec, f: Field | None, path: str) -> Iterator[Finding]:
+        if isinstance(spec, Obj):
+            if not node.is_map:
+                yield self.wrong_type(node, "a mapping", f, path)
+            else:
+                yield from self.check_obj(node, spec, path)
+        elif isinstance(spec, ListOf):
+            if not node.is_seq:
+                yield self.wrong_type(node, "a list", f, path)
+            else:
+                for i, item in enumerate(node.items()):
+                    yield from self.check_node(item, spec.item, None, f"{path}[{i}]")
+        else:
+            yield from self.check_scalar(node, spec, f, path)
+
+    def check_obj(self, node: Node, spec: Obj, path: str) -> Iterator[Finding]:
+        if spec is ANY_PROVIDER:
+            channel = node.get("channel")
+            spec = PROVIDERS.get(channel.text() or "", spec) if channel else spec
+        for entry in node.entries():
+            sub = f"{path}.{entry.key}" if path else entry.key
+            f = spec.fields.get(entry.key)
+            if f is not None:
+                yield from self.check_node(entry.value, f.spec, f, sub)
+            elif spec.extra is not None:
+                yield from self.check_scalar(entry.value, spec.extra, None, sub)
+            else:
+                yield self.unknown_key(entry.key_node, entry.key, spec, sub)
+        for name, f in spec.fields.items():
+            if f.required and name not in node.value:
+                yield self.finding(
+                    f.missing_code,
+                    node,
+                    f"{path}.{name}" if path else name,
+                    f"missing required {spec.noun} '{name}'" + (f" in {path}" if path else ""),
+                )
+
+    def unknown_key(self, key_node: Node, key: str, spec: Obj, path: str) -> Finding:
+        hint = None
+        guess = did_you_mean(key, list(spec.fields))
+        if guess is not None:
+            hint = f"did you mean '{guess}'?"
+        elif spec in PROVIDERS.values():
+            other = next(ch for ch, s in PROVIDERS.items() if s is not spec)
+            if key in PROVIDERS[other].fields:
+                hint = f"'{key}' belongs to {other} providers"
+        if hint is None and spec.fields:
+            hint = "known keys: " + ", ".join(spec.fields)
+        return self.finding("KC003", key_node, path, f"unknown key '{key}'", hint)
+
+    def wrong_type(self, node: Node, expected: str, f: Field | None, path: str) -> Finding:
+        code = f.code if f is not None else "KC005"
+        return self.finding(code, node, path, f"{path} must be {expected}, not {describe(node)}")
+
+    def check_scalar(
+        self, node: Node, spec: Scalar, f: Field | None, path: str
+    ) -> Iterator[Finding]:
+        code = f.code if f is not None else "KC005"
+        if spec.type == "any":
+            return
+        if not node.is_scalar:
+            yield self.finding(code, node, path, f"{path} must be {_a(spec.type)}, not {describe(node)}")
+            return
+        value = node.value
+        if value is None and spec.nullable:
+            return
+        if not is_type(value, spec.type):
+            hint = None
+            if spec.phone and isinstance(value, int):
+                hint = f'quote the number so YAML keeps it as text: "{node.raw}"'
+            elif spec.type == "string" and isinstance(value, int | float | bool):
+                hint = f'quote it: "{node.raw}"'
+            message = f"{path} must be {_a(spec.type)}, not {describe(node)}"
+            if spec.phone and isinstance(value, int):
+                message = f"{path} is an unquoted phone number, read as an integer"
+            yield self.finding(code, node, path, message, hint)
+            return
+        if spec.enum and value not in spec.enum:
+            guess = did_you_mean(str(value), list(spec.enum))
+            hint = f"did you mean '{guess}'?" if guess else None
+            choices = ", ".join(spec.enum)
+            yield self.finding(
+                spec.enum_code,
+                node,
+                path,
+                f"{path} is '{value}'; expected {'one of ' if len(spec.enum) > 1 else ''}{choices}",
+                hint,
+            )
+
+
+def _a(type_name: str) -> str:
+    return {"string": "a string", "integer": "an integer", "boolean": "a boolean"}.get(
+        type_name, "a number"
+    )
+
+
+# --- JSON Schema export ----------------------------------------------------------------------
+
+SCHEMA_ID = "https://kctl.dev/schema/config-v1.json"
+
+
+def json_schema() -> dict[str, Any]:
+    """The config format as a JSON Schema (draft 2020-12), for editors and other validators."""
+    defs: dict[str, Any] = {}
+
+    def scalar(spec: Scalar) -> dict[str, Any]:
+        if spec.type == "any":
+            return {}
+        out: dict[str, Any] = {"type": spec.type}
+        if spec.nullable:
+            out["type"] = [spec.type, "null"]
+        if spec.enum:
+            out["enum"] = list(spec.enum)
+        out.update(spec.schema)
+        return out
+
+    def convert(spec: Spec, description: str = "") -> dict[str, Any]:
+        if isinstance(spec, Scalar):
+            out = scalar(spec)
+        elif isinstance(spec, ListOf):
+            out = {"type": "array", "items": convert(spec.item), **spec.schema}
+        else:
+            out = obj(spec)
+        if description:
+            out["description"] = description
+        return out
+
+    def obj(spec: Obj) -> dict[str, Any]:
+        if spec is ANY_PROVIDER:
+            return {"oneOf": [obj(WHATSAPP_PROVIDER), obj(SMS_PROVIDER)]}
+        body: dict[str, Any] = {
+            "type": "object",
+            "properties": {},
+            "additionalProperties": scalar(spec.extra) if spec.extra else False,
+        }
+        for name, f in spec.fields.items():
+            prop = convert(f.spec, f.description)
+            if f.default is not None:
+                prop["default"] = f.default
+            body["properties"][name] = prop
+        required = [name for name, f in spec.fields.items() if f.required]
+        if required:
+            body["required"] = required
+        if spec in PROVIDERS.values():
+            channel = next(ch for ch, s in PROVIDERS.items() if s is spec)
+            body["properties"]["channel"] = {"const": channel, "description": "Channel"}
+        if not spec.name:
+            return body
+        defs[spec.name] = body
+        return {"$ref": f"#/$defs/{spec.name}"}
+
+    obj(CONFIG)
+    return {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "$id": SCHEMA_ID,
+        "title": "kctl provider config (version 1)",
+        **defs.pop("Config"),
+        "$defs": dict(sorted(defs.items())),
+    }

@@ -1,0 +1,223 @@
+"""URL checks and the Incoming URL that Kaleyra needs (SPEC 2, ``render-callback-url``).
+
+Everything here is pure: no DNS, no network. "Loopback" is decided from the text of the host
+alone, so a name that merely resolves to 127.0.0.1 is not loopback.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from dataclasses import dataclass
+from urllib.parse import parse_qsl, urlsplit
+
+from kctl.errors import UsageError
+
+INBOUND_PARAM = "inbound_message_callback_url"
+PAYLOAD_VERSION_PARAM = "payload_version"
+DEFAULT_PAYLOAD_VERSION = "0.1"
+
+# RFC 3986 unreserved characters: the only bytes encode_component leaves alone.
+_UNRESERVED = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~")
+_IPV6_LOOPBACK = ipaddress.IPv6Address("::1")
+_IPV4_LOOPBACK = ipaddress.IPv4Network("127.0.0.0/8")
+# reg-name from RFC 3986 (unreserved / pct-encoded / sub-delims), plus non-ASCII so that
+# internationalised host names written in Unicode are accepted; httpx applies IDNA itself.
+_REG_NAME = re.compile(r"(?:[A-Za-z0-9\-._~!$&'()*+,;=]|%[0-9A-Fa-f]{2}|[^\x00-\x7f])+")
+_PORT = re.compile(r"[0-9]{1,5}")
+_ORIGIN = re.compile(r"[A-Za-z][A-Za-z0-9+.\-]*://[^/?#]*")
+
+HTTPS_HINT = "use an absolute https:// URL (http:// is accepted only for 127.0.0.1, ::1, localhost)"
+
+# Hints for the findings incoming_url_problem returns, so config validation and
+# render-callback-url give the same advice.
+INCOMING_URL_HINTS: dict[str, str] = {
+    "KC501": "use the Incoming URL from Kaleyra support as is: an https:// URL without '#...'",
+    "KC502": (
+        f"remove {INBOUND_PARAM} and {PAYLOAD_VERSION_PARAM} from the base URL; "
+        "kctl appends them itself"
+    ),
+}
+
+
+def is_loopback_host(host: str) -> bool:
+    """True for ``localhost``, ``127.0.0.0/8`` and ``::1`` (brackets allowed); never resolves."""
+    if host.startswith("[") and host.endswith("]"):
+        inner = host[1:-1]
+        try:
+            return ipaddress.IPv6Address(inner) == _IPV6_LOOPBACK
+        except ValueError:
+            return False
+    if host.lower() == "localhost":
+        return True
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    if isinstance(address, ipaddress.IPv4Address):
+        return address in _IPV4_LOOPBACK
+    # Only ::1 itself: an IPv4-mapped address such as ::ffff:127.0.0.1 counts as loopback on
+    # some Python versions and not on others, and SPEC names ::1 only.
+    return address == _IPV6_LOOPBACK
+
+
+def _split_host_port(netloc: str) -> tuple[str, str | None] | None:
+    """(host, port) from a netloc, host without brackets; None when the syntax is broken."""
+    hostport = netloc.rpartition("@")[2]
+    if hostport.startswith("["):
+        end = hostport.find("]")
+        if end < 0:
+            return None
+        host, rest = hostport[1:end], hostport[end + 1 :]
+        try:
+            ipaddress.IPv6Address(host)
+        except ValueError:
+            return None
+        if not rest:
+            return host, None
+        if not rest.startswith(":"):
+            return None
+        return host, rest[1:]
+    host, sep, port = hostport.partition(":")
+    if not _REG_NAME.fullmatch(host):
+        return None
+    return host, (port if sep else None)
+
+
+def is_https_url(value: str) -> bool:
+    """An absolute https URL with a host; ``http://`` only for loopback hosts.
+
+    Whitespace and control characters anywhere make the value invalid: urlsplit would quietly
+    drop some of them, so the URL used would differ from the one written.
+    """
+    if not value or any(c.isspace() or ord(c) < 0x20 or ord(c) == 0x7F for c in value):
+        return False
+    try:
+        parts = urlsplit(value)
+    except ValueError:  # e.g. an unbalanced "[" in the host
+        return False
+    if parts.scheme not in ("https", "http") or not parts.netloc:
+        return False
+    split = _split_host_port(parts.netloc)
+    if split is None:
+        return False
+    host, port = split
+    if not host:
+        return False
+    # An empty port ("host:") is legal RFC 3986 but is far more likely a typo than intent.
+    if port is not None and (not _PORT.fullmatch(port) or not 0 < int(port) <= 65535):
+        return False
+    return parts.scheme == "https" or is_loopback_host(host)
+
+
+def encode_component(s: str) -> str:
+    """Percent-encode the UTF-8 bytes of ``s``, leaving only ``A-Z a-z 0-9 - . _ ~``.
+
+    Raises UnicodeEncodeError for text that is not valid Unicode (lone surrogates).
+    """
+    return "".join(chr(b) if b in _UNRESERVED else f"%{b:02X}" for b in s.encode("utf-8"))
+
+
+@dataclass(frozen=True, slots=True)
+class IncomingUrl:
+    """The parts of a rendered Incoming URL (what ``--json`` prints) and the URL itself."""
+
+    base: str
+    inbound_callback_url: str
+    payload_version: str
+    url: str
+
+
+def incoming_url_problem(base: str) -> tuple[str, str] | None:
+    """(code, message) when ``base`` cannot serve as an Incoming URL base, else None.
+
+    Shared by config validation (KC501, KC502) and render_incoming_url so the two never
+    disagree. Messages do not quote the URL: the caller knows where it came from.
+    """
+    if not is_https_url(base):
+        return ("KC501", "incoming URL is not an absolute https URL")
+    # Checked on the text, not urlsplit().fragment: "https://h/p#" has an empty fragment that
+    # urlsplit reports as "", yet appending "?..." after it would put the query in the fragment.
+    if "#" in base:
+        return ("KC501", "incoming URL has a fragment ('#...'), which is never sent to a server")
+    query = urlsplit(base).query
+    carried = [
+        key
+        for key, _ in parse_qsl(query, keep_blank_values=True)
+        if key in (INBOUND_PARAM, PAYLOAD_VERSION_PARAM)
+    ]
+    if carried:
+        names = " and ".join(dict.fromkeys(carried))
+        return ("KC502", f"incoming URL already carries {names}")
+    return None
+
+
+def _has_https_origin(value: str) -> bool:
+    """Whether ``value`` starts with an https (or loopback http) scheme and authority.
+
+    Used for the inbound callback URL, which is only ever a parameter value: its path and
+    query are carried byte-for-byte by the encoding whatever they contain (spaces, '#', '&'),
+    so only where it points is checked here. Config values get is_https_url via KC203.
+    """
+    m = _ORIGIN.match(value)
+    return m is not None and is_https_url(m.group(0))
+
+
+def _is_unicode_text(s: str) -> bool:
+    try:
+        s.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def render_incoming_url(
+    base: str, inbound_callback_url: str, payload_version: str = DEFAULT_PAYLOAD_VERSION
+) -> IncomingUrl:
+    """The Incoming URL for Kaleyra: ``base`` unchanged plus the two encoded parameters.
+
+    Raises UsageError (exit 2) for a base that incoming_url_problem rejects, an empty or
+    non-https inbound callback URL, or an empty payload version.
+    """
+    problem = incoming_url_problem(base)
+    if problem is not None:
+        code, message = problem
+        raise UsageError(message, INCOMING_URL_HINTS[code])
+    if not inbound_callback_url:
+        raise UsageError(
+            "inbound callback URL is empty",
+            "pass CleverTap's inbound message callback URL (the provider's "
+            "inbound-message-callback-url header)",
+        )
+    if not _has_https_origin(inbound_callback_url):
+        raise UsageError("inbound callback URL is not an absolute https URL", HTTPS_HINT)
+    if not payload_version.strip():
+        raise UsageError(
+            "payload version is empty",
+            f"use the Payload Version shown on CleverTap's provider page, e.g. "
+            f"{DEFAULT_PAYLOAD_VERSION}",
+        )
+    if not _is_unicode_text(payload_version) or not _is_unicode_text(inbound_callback_url):
+        raise UsageError(
+            "inbound callback URL or payload version is not valid text",
+            "check the terminal's encoding; values must be valid UTF-8",
+        )
+
+    added = (
+        f"{INBOUND_PARAM}={encode_component(inbound_callback_url)}"
+        f"&{PAYLOAD_VERSION_PARAM}={encode_component(payload_version)}"
+    )
+    if "?" not in base:
+        separator = "?"
+    elif base.endswith(("?", "&")):
+        # "https://h/p?" or "...?a=1&": the delimiter is already there; adding another would
+        # give "?&" or "&&", an empty parameter some servers choke on.
+        separator = ""
+    else:
+        separator = "&"
+    return IncomingUrl(
+        base=base,
+        inbound_callback_url=inbound_callback_url,
+        payload_version=payload_version,
+        url=f"{base}{separator}{added}",
+    )
