@@ -141,7 +141,7 @@ def _fail(error: KctlError) -> NoReturn:
 
 def main(argv: list[str] | None = None) -> NoReturn:
     """Entry point: the only place that catches errors, prints one line and picks the exit code."""
-    import click
+    from typer.exceptions import TyperException
 
     args = sys.argv[1:] if argv is None else argv
     show_traceback = "--traceback" in args
@@ -152,12 +152,16 @@ def main(argv: list[str] | None = None) -> NoReturn:
         if show_traceback:
             raise
         _fail(e)
-    except click.exceptions.Abort:
+    except typer.Abort:
         stderr("kctl: interrupted")
         sys.exit(130)
-    except click.ClickException as e:
-        e.show()
-        sys.exit(UsageError.exit_code if e.exit_code == 1 else e.exit_code)
+    except TyperException as e:  # click's usage errors: bad option, missing argument
+        show = getattr(e, "show", None)
+        if show is not None:
+            show()
+        else:
+            stderr(f"kctl: error: {e.format_message()}")
+        sys.exit(UsageError.exit_code)
     except KeyboardInterrupt:
         stderr("kctl: interrupted")
         sys.exit(130)

@@ -33,16 +33,18 @@ def collect_files(paths: Iterable[str]) -> list[str]:
             add(STDIN)
             continue
         path = Path(raw)
+        try:
+            path.stat()
+        except OSError as e:
+            raise UsageError(f"{raw}: {(e.strerror or str(e)).lower()}") from e
         if path.is_dir():
             found = sorted(_yaml_below(path))
             if not found:
                 raise UsageError(f"no *.yaml or *.yml files under {raw}")
             for name in found:
                 add(name)
-        elif path.exists():
-            add(raw)
         else:
-            raise UsageError(f"{raw}: no such file or directory")
+            add(raw)
     if not files:
         raise UsageError("no config files given", "kctl validate-config PATH... (or - for stdin)")
     return files

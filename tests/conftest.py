@@ -10,6 +10,8 @@ import pytest
 from keyring.backend import KeyringBackend
 from keyrings.alt.file import PlaintextKeyring
 
+from tests.support import Kctl
+
 
 @pytest.fixture
 def file_keyring(tmp_path: Path) -> Iterator[PlaintextKeyring]:
@@ -27,3 +29,8 @@ def file_keyring(tmp_path: Path) -> Iterator[PlaintextKeyring]:
         yield backend
     finally:
         keyring.set_keyring(previous)
+
+
+@pytest.fixture
+def kctl() -> Kctl:
+    return Kctl()

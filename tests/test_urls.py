@@ -372,7 +372,9 @@ base_params = st.lists(
     params=base_params,
     base_path=st.sampled_from(["", "/", "/clevertap", "/a/b;c"]),
 )
-@example(origin="https://in.example.com", rest="?a=1&b=2#f g", version="0.1", params=[], base_path="")
+@example(
+    origin="https://in.example.com", rest="?a=1&b=2#f g", version="0.1", params=[], base_path=""
+)
 def test_render_round_trips(
     origin: str, rest: str, version: str, params: list[tuple[str, str]], base_path: str
 ) -> None:

@@ -1,0 +1,68 @@
+"""Data-driven rule cases: adding a case is adding a YAML file under tests/cases/."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import jsonschema
+import pytest
+import yaml
+
+from kctl.render import RULE_TITLES
+from kctl.spec import json_schema
+from kctl.validate import validate_paths
+
+from tests.support import CASES, REPO
+
+EXPECT = re.compile(r"^#\s*expect:\s*(KC\d{3}):(\d+)\s*$", re.MULTILINE)
+VALID = sorted((CASES / "valid").glob("*.yaml"))
+INVALID = sorted((CASES / "invalid").glob("*.yaml"))
+EXAMPLES = sorted((REPO / "configs").glob("*.yaml"))
+
+
+def expected_findings(path: Path) -> set[tuple[str, int]]:
+    return {(code, int(line)) for code, line in EXPECT.findall(path.read_text("utf-8"))}
+
+
+def found(path: Path) -> set[tuple[str, int]]:
+    return {(f.code, f.line) for f in validate_paths([str(path)], strict=True).findings}
+
+
+@pytest.mark.parametrize("path", VALID + EXAMPLES, ids=lambda p: f"{p.parent.name}/{p.name}")
+def test_clean_config_has_no_findings(path: Path) -> None:
+    report = validate_paths([str(path)], strict=True)
+    assert report.findings == []
+    assert not report.failed
+
+
+@pytest.mark.parametrize("path", INVALID, ids=lambda p: p.name)
+def test_invalid_case_reports_exactly_its_findings(path: Path) -> None:
+    expected = expected_findings(path)
+    assert expected, f"{path.name} declares no '# expect: KCnnn:LINE' lines"
+    assert found(path) == expected
+
+
+def test_every_rule_code_has_an_invalid_case() -> None:
+    covered = {code for path in INVALID for code, _ in expected_findings(path)}
+    assert set(RULE_TITLES) - covered == set()
+
+
+@pytest.mark.parametrize("path", VALID + EXAMPLES, ids=lambda p: f"{p.parent.name}/{p.name}")
+def test_clean_configs_satisfy_the_published_json_schema(path: Path) -> None:
+    schema = json_schema()
+    jsonschema.Draft202012Validator.check_schema(schema)
+    document = yaml.safe_load(path.read_text("utf-8"))
+    jsonschema.Draft202012Validator(schema).validate(document)
+
+
+def test_examples_reference_the_schema_for_editors() -> None:
+    assert EXAMPLES, "configs/ has no example configs"
+    for path in EXAMPLES:
+        first = path.read_text("utf-8").splitlines()[0]
+        assert first.startswith("# yaml-language-server: $schema="), path.name
+        target = (path.parent / first.split("=", 1)[1]).resolve()
+        assert json.loads(target.read_text("utf-8")) == json_schema(), (
+            f"{target} is stale: run kctl schema -o {target.relative_to(REPO)}"
+        )
