@@ -224,8 +224,9 @@ class _Composer:
                     self.check_tag(event)
                     kind = MAP if etype is yaml.MappingStartEvent else SEQ
                     node = _node_at(event, kind, {} if kind == MAP else [])
-                    if event.anchor:
-                        self.anchors[event.anchor] = node
+                    anchor = getattr(event, "anchor", None)
+                    if anchor:
+                        self.anchors[anchor] = node
                     if len(stack) >= MAX_DEPTH:
                         raise self.stop(event, f"the document nests deeper than {MAX_DEPTH} levels")
                     # attached when opened, so keys and values pair up in document order
@@ -315,7 +316,7 @@ class _Composer:
         if tag in (None, "!") and not plain:
             tag = _STR
         elif tag is None:
-            tag = _resolver.resolve(ScalarNode, raw, (True, False))
+            tag = _resolver.resolve(ScalarNode, raw, (True, False))  # type: ignore[no-untyped-call]
         if tag == _MERGE:
             node.value = _MERGE_KEY
         elif tag in (_STR, _TIMESTAMP):
@@ -339,7 +340,6 @@ class _Composer:
         except (ConstructorError, ValueError) as e:
             raise self.stop(event, f"'{raw}' is not a valid {_short_tag(tag)}") from e
         return raw
-
 
     def merge(self, node: Node, merges: list[Node]) -> None:
         """``<<: *defaults`` copies the keys a mapping does not set itself (YAML merge key)."""

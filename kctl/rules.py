@@ -98,14 +98,13 @@ class RuleChecker:
         if not root.is_map:
             return
         version = root.get("version")
-        if version is not None and isinstance(version.value, int) and version.value != 1:
-            if not isinstance(version.value, bool):
-                yield self.error(
-                    "KC006",
-                    version,
-                    "version",
-                    f"unsupported config version {version.value}; kctl reads version 1",
-                )
+        if version is not None and type(version.value) is int and version.value != 1:
+            yield self.error(
+                "KC006",
+                version,
+                "version",
+                f"unsupported config version {version.value}; kctl reads version 1",
+            )
         providers = root.get("providers")
         if providers is None or not providers.is_seq:
             return
@@ -143,7 +142,11 @@ class RuleChecker:
 
     def check_provider(self, p: Node, path: str, channel: str) -> Iterator[Finding]:
         endpoint = p.get("endpoint")
-        if endpoint is not None and endpoint.text() is not None and not is_https_url(endpoint.value):
+        if (
+            endpoint is not None
+            and endpoint.text() is not None
+            and not is_https_url(endpoint.value)
+        ):
             yield self.error(
                 "KC105",
                 endpoint,
@@ -269,15 +272,15 @@ class RuleChecker:
         if number is not None:
             yield from self.check_phone(number, f"{path}.business_number")
         version = p.get("payload_version")
-        if version is not None and version.text() is not None:
-            if not _PAYLOAD_VERSION.match(version.value):
-                yield self.error(
-                    "KC109",
-                    version,
-                    f"{path}.payload_version",
-                    f"payload_version '{version.value}' is malformed",
-                    "copy the Payload Version from CleverTap's provider page, e.g. \"0.1\"",
-                )
+        text = version.text() if version is not None else None
+        if version is not None and text is not None and not _PAYLOAD_VERSION.match(text):
+            yield self.error(
+                "KC109",
+                version,
+                f"{path}.payload_version",
+                f"payload_version '{text}' is malformed",
+                'copy the Payload Version from CleverTap\'s provider page, e.g. "0.1"',
+            )
         incoming = p.get("incoming_url")
         if incoming is not None and incoming.text() is not None:
             problem = incoming_url_problem(incoming.value)
@@ -323,14 +326,11 @@ class RuleChecker:
         header = t.get("header")
         if header is not None and header.is_map:
             htype, text = header.get("type"), header.get("text")
-            if htype is not None and htype.value == "text":
-                if text is None or not (text.text() or "").strip():
-                    yield self.error(
-                        "KC004",
-                        header,
-                        f"{path}.header.text",
-                        "a header of type text needs 'text'",
-                    )
+            lacks_text = text is None or not (text.text() or "").strip()
+            if htype is not None and htype.value == "text" and lacks_text:
+                yield self.error(
+                    "KC004", header, f"{path}.header.text", "a header of type text needs 'text'"
+                )
             if text is not None and text.text() is not None:
                 yield from self.check_placeholders(text, f"{path}.header.text")
         body = t.get("body")
@@ -465,11 +465,11 @@ class RuleChecker:
         india = [n for n in (recipients.items() if recipients else []) if _is_indian(n)]
         if india and dlt is None:
             yield self.error(
-                "KC304",
-                india[0],
-                f"{path}.test_recipients",
-                "India (+91) recipients need DLT registration, but 'dlt' is not set",
-                "add dlt: {entity_id: \"<your DLT entity id>\"}",
+                "KC004",
+                p,
+                f"{path}.dlt",
+                "missing required key 'dlt': India (+91) recipients need DLT registration",
+                'add dlt: {entity_id: "<your 12-19 digit DLT entity id>"}',
             )
         needs_dlt = dlt is not None or bool(india)
         templates = p.get("templates")
@@ -538,7 +538,9 @@ class RuleChecker:
                         node,
                         sub,
                         f"unknown placeholder '{token}'",
-                        f"did you mean '{guess}'?" if guess else "known: " + " ".join(SMS_PLACEHOLDERS),
+                        f"did you mean '{guess}'?"
+                        if guess
+                        else "known: " + " ".join(SMS_PLACEHOLDERS),
                     )
 
     def check_dlt_id(self, node: Node, path: str) -> Iterator[Finding]:

@@ -325,7 +325,8 @@ class StructureChecker:
                 "KC005",
                 root,
                 "",
-                f"the config must be a mapping with 'version' and 'providers', not {describe(root)}",
+                "the config must be a mapping with 'version' and 'providers',"
+                f" not {describe(root)}",
             )
             return
         yield from self.check_obj(root, CONFIG, "")
@@ -362,7 +363,8 @@ class StructureChecker:
             if f.required and name not in node.value:
                 yield self.finding(
                     f.missing_code,
-                    node,
+                    # a key missing from the whole document is reported at its top
+                    node if path else Node(node.kind, 1, 1, None),
                     f"{path}.{name}" if path else name,
                     f"missing required {spec.noun} '{name}'" + (f" in {path}" if path else ""),
                 )
@@ -391,7 +393,9 @@ class StructureChecker:
         if spec.type == "any":
             return
         if not node.is_scalar:
-            yield self.finding(code, node, path, f"{path} must be {_a(spec.type)}, not {describe(node)}")
+            yield self.finding(
+                code, node, path, f"{path} must be {_a(spec.type)}, not {describe(node)}"
+            )
             return
         value = node.value
         if value is None and spec.nullable:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import sys
 from collections.abc import Iterable
@@ -9,8 +10,9 @@ from pathlib import Path
 
 from kctl.errors import UsageError
 from kctl.findings import Finding, Report, Severity
-from kctl.loader import Document, load_bytes
-from kctl.rules import RuleChecker
+from kctl.loader import Document, Node, load_bytes
+from kctl.rules import SECRET_HEADERS, RuleChecker
+from kctl.secrets import Masker, parse_reference
 from kctl.spec import StructureChecker
 
 STDIN = "-"
@@ -93,6 +95,39 @@ def check_document(doc: Document) -> list[Finding]:
     return findings
 
 
+def literal_secrets(root: Node | None) -> list[str]:
+    """Secret values written literally in a config (api-key headers, auth passwords).
+
+    A literal secret is only a warning (KC205), but it must still never reach the output,
+    not even in the source line quoted under a finding.
+    """
+    found: list[str] = []
+    providers = root.get("providers") if root is not None else None
+    for provider in providers.items() if providers is not None else []:
+        headers, auth = provider.get("headers"), provider.get("auth")
+        candidates = (
+            [e.value for e in headers.entries() if e.key in SECRET_HEADERS] if headers else []
+        )
+        password = auth.get("password") if auth is not None else None
+        if password is not None:
+            candidates.append(password)
+        for node in candidates:
+            if node.is_scalar and node.raw.strip() and parse_reference(node.raw) is None:
+                found.append(node.raw)
+    return found
+
+
+def mask_findings(findings: list[Finding], masker: Masker) -> list[Finding]:
+    return [
+        dataclasses.replace(
+            f,
+            message=masker.mask_text(f.message),
+            hint=masker.mask_text(f.hint) if f.hint else f.hint,
+        )
+        for f in findings
+    ]
+
+
 def load_config(name: str) -> Document:
     data = read_config(name)
     return load_bytes(STDIN_NAME if name == STDIN else name, data)
@@ -103,7 +138,14 @@ def validate_paths(paths: Iterable[str], *, strict: bool = False) -> Report:
     report = Report(files=[], findings=[], sources={}, strict=strict)
     for name in files:
         doc = load_config(name)
+        findings = check_document(doc)
+        text = doc.text
+        secrets = literal_secrets(doc.root)
+        if secrets:
+            masker = Masker(secrets)
+            text = masker.mask_text(text)
+            findings = mask_findings(findings, masker)
         report.files.append(doc.file)
-        report.sources[doc.file] = doc.text
-        report.findings.extend(check_document(doc))
+        report.sources[doc.file] = text
+        report.findings.extend(findings)
     return report

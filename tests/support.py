@@ -20,7 +20,9 @@ class Result:
     stderr: str
 
     def __str__(self) -> str:
-        return f"exit {self.exit_code}\n--- stdout ---\n{self.stdout}\n--- stderr ---\n{self.stderr}"
+        return (
+            f"exit {self.exit_code}\n--- stdout ---\n{self.stdout}\n--- stderr ---\n{self.stderr}"
+        )
 
 
 class Kctl:

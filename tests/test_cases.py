@@ -13,7 +13,6 @@ import yaml
 from kctl.render import RULE_TITLES
 from kctl.spec import json_schema
 from kctl.validate import validate_paths
-
 from tests.support import CASES, REPO
 
 EXPECT = re.compile(r"^#\s*expect:\s*(KC\d{3}):(\d+)\s*$", re.MULTILINE)

@@ -49,8 +49,10 @@ def test_text_output_points_at_file_line_col_with_caret(kctl: Kctl, broken: Path
     result = kctl("validate-config", str(broken))
     assert result.exit_code == 1, result
     lines = result.stdout.splitlines()
-    i = lines.index(f"{broken}:5:15: KC105 endpoint 'http://adapter.example.com/wa' is not an"
-                    " absolute https URL")
+    i = lines.index(
+        f"{broken}:5:15: KC105 endpoint 'http://adapter.example.com/wa' is not an"
+        " absolute https URL"
+    )
     assert lines[i + 1] == "        endpoint: http://adapter.example.com/wa"
     assert lines[i + 2] == " " * 18 + "^"
     assert f"{broken}:6:22: KC005 providers[0].business_number is an unquoted phone number" in (
@@ -86,7 +88,9 @@ def test_directory_checks_every_yaml_below_in_one_run(kctl: Kctl, tmp_path: Path
     result = kctl("validate-config", "--format", "json", str(tmp_path))
     assert result.exit_code == 1
     doc = json.loads(result.stdout)
-    assert sorted(doc["files"]) == sorted([str(tmp_path / "a" / "one.yml"), str(tmp_path / "two.yaml")])
+    assert sorted(doc["files"]) == sorted(
+        [str(tmp_path / "a" / "one.yml"), str(tmp_path / "two.yaml")]
+    )
     assert {f["file"] for f in doc["findings"]} == {str(tmp_path / "a" / "one.yml")}
 
 
@@ -176,3 +180,25 @@ def test_version(kctl: Kctl) -> None:
     result = kctl("--version")
     assert result.exit_code == 0
     assert result.stdout.startswith("kctl ")
+
+
+CANARY = "sk-live-CANARY-9f8e7d6c5b4a"
+
+
+@pytest.mark.parametrize("fmt", ["text", "json", "github", "junit", "sarif"])
+def test_literal_secrets_in_a_config_never_reach_the_output(
+    kctl: Kctl, tmp_path: Path, fmt: str
+) -> None:
+    path = tmp_path / "leaky.yaml"
+    path.write_text(BROKEN.replace("literal-secret-value", CANARY))
+    # an unquoted numeric api-key would otherwise be echoed in the "quote it" hint
+    number_path = tmp_path / "numeric.yaml"
+    number_path.write_text(BROKEN.replace("literal-secret-value", "98765432101234567"))
+    result = kctl("validate-config", "--format", fmt, str(path), str(number_path))
+    assert result.exit_code == 1, result
+    output = result.stdout + result.stderr
+    assert CANARY not in output
+    assert "98765432101234567" not in output
+    if fmt == "text":
+        assert "api-key: ****5b4a" in output  # the quoted source line, masked
+        assert 'quote it: "****4567"' in output
