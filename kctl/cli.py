@@ -32,6 +32,9 @@ secrets_app = typer.Typer(
 app.add_typer(secrets_app, name="secrets")
 
 
+COMPLETE_VAR = "_KCTL_COMPLETE"
+
+
 class Format(StrEnum):
     text = "text"
     json = "json"
@@ -144,6 +147,10 @@ def main(argv: list[str] | None = None) -> NoReturn:
     from typer.exceptions import TyperException
 
     args = sys.argv[1:] if argv is None else argv
+    if COMPLETE_VAR in os.environ:  # a shell asking for completions (see completions/)
+        from typer._completion_classes import completion_init
+
+        completion_init()
     show_traceback = "--traceback" in args
     command = typer.main.get_command(app)
     try:

@@ -42,10 +42,16 @@ _ALLOWED_TAGS = {
     "!",
 }
 
-try:  # libyaml's parser is ~5x faster than the pure-Python one
-    from yaml import CSafeLoader as _Loader
+try:  # libyaml's parser is several times faster than the pure-Python one
+    from yaml._yaml import CParser as _Parser
 except ImportError:  # pragma: no cover - depends on how PyYAML was built
-    from yaml import SafeLoader as _Loader  # type: ignore[assignment]
+    from yaml import SafeLoader as _Parser  # type: ignore[assignment]
+
+# Plain scalars repeat across a config and across files (every key is one): resolve each
+# spelling once. Values are immutable (str, int, float, bool, None), so sharing is safe.
+_PLAIN_CACHE: dict[str, Any] = {}
+_PLAIN_CACHE_LIMIT = 100_000
+_MISSING = object()
 
 _resolver = Resolver()
 _constructor = SafeConstructor()
@@ -192,9 +198,40 @@ class _Composer:
         stack: list[list[Any]] = []
         root: Node | None = None
         documents = 0
-        for event in yaml.parse(text, Loader=_Loader):
-            etype = type(event)
-            if etype is yaml.DocumentStartEvent:
+        get_event = _Parser(text).get_event
+        scalar, attach = self.scalar, self.attach
+        scalar_event, alias_event = yaml.ScalarEvent, yaml.AliasEvent
+        map_start, seq_start = yaml.MappingStartEvent, yaml.SequenceStartEvent
+        map_end, seq_end = yaml.MappingEndEvent, yaml.SequenceEndEvent
+        while (event := get_event()) is not None:
+            etype = type(event)  # ordered by how often each kind occurs
+            if etype is scalar_event:
+                node = scalar(event)
+            elif etype is map_end or etype is seq_end:
+                frame = stack.pop()
+                if frame[2]:
+                    self.merge(frame[0], frame[2])
+                if not stack:
+                    root = frame[0]
+                continue
+            elif etype is map_start or etype is seq_start:
+                self.check_tag(event)
+                kind = MAP if etype is map_start else SEQ
+                node = _node_at(event, kind, {} if kind == MAP else [])
+                anchor = event.anchor  # type: ignore[attr-defined]
+                if anchor:
+                    self.anchors[anchor] = node
+                if len(stack) >= MAX_DEPTH:
+                    raise self.stop(event, f"the document nests deeper than {MAX_DEPTH} levels")
+                self.count(event)
+                # attached when opened, so keys and values pair up in document order
+                if stack:
+                    attach(stack[-1], node)
+                stack.append([node, None, []])
+                continue
+            elif etype is alias_event:
+                node = self.alias(event)
+            elif etype is yaml.DocumentStartEvent:
                 documents += 1
                 if documents > 1:
                     raise self.stop(
@@ -203,47 +240,22 @@ class _Composer:
                         "kctl reads one document per file; remove the extra '---'",
                     )
                 continue
-            if etype in (yaml.StreamStartEvent, yaml.StreamEndEvent, yaml.DocumentEndEvent):
+            else:  # stream start/end, document end
                 continue
-            if etype is yaml.MappingEndEvent or etype is yaml.SequenceEndEvent:
-                frame = stack.pop()
-                if frame[2]:
-                    self.merge(frame[0], frame[2])
-                if not stack:
-                    root = frame[0]
-                continue
-            else:
-                self.nodes += 1
-                if self.nodes > MAX_NODES:
-                    raise self.stop(event, f"the document has more than {MAX_NODES} nodes")
-                if etype is yaml.AliasEvent:
-                    node = self.alias(event)
-                elif etype is yaml.ScalarEvent:
-                    node = self.scalar(event)
-                else:
-                    self.check_tag(event)
-                    kind = MAP if etype is yaml.MappingStartEvent else SEQ
-                    node = _node_at(event, kind, {} if kind == MAP else [])
-                    anchor = getattr(event, "anchor", None)
-                    if anchor:
-                        self.anchors[anchor] = node
-                    if len(stack) >= MAX_DEPTH:
-                        raise self.stop(event, f"the document nests deeper than {MAX_DEPTH} levels")
-                    # attached when opened, so keys and values pair up in document order
-                    self.attach(stack, node)
-                    stack.append([node, None, []])
-                    continue
+            self.count(event)
             if stack:
-                self.attach(stack, node)
+                attach(stack[-1], node)
             else:
                 root = node
         return root
 
-    def attach(self, stack: list[list[Any]], node: Node) -> None:
+    def count(self, event: Any) -> None:
+        self.nodes += 1
+        if self.nodes > MAX_NODES:
+            raise self.stop(event, f"the document has more than {MAX_NODES} nodes")
+
+    def attach(self, frame: list[Any], node: Node) -> None:
         """Hang a finished (or just opened) node on the collection being composed."""
-        if not stack:
-            return
-        frame = stack[-1]
         parent: Node = frame[0]
         if parent.kind == SEQ:
             parent.value.append(node)
@@ -306,26 +318,37 @@ class _Composer:
             )
 
     def scalar(self, event: Any) -> Node:
-        self.check_tag(event)
-        raw: str = event.value
         tag = event.tag
+        if tag is not None and tag not in _ALLOWED_TAGS:
+            self.check_tag(event)
+        raw: str = event.value
         plain = event.implicit[0]
-        node = _node_at(event, SCALAR, raw)
-        node.raw = raw
-        node.quoted = not plain
-        if tag in (None, "!") and not plain:
-            tag = _STR
-        elif tag is None:
-            tag = _resolver.resolve(ScalarNode, raw, (True, False))  # type: ignore[no-untyped-call]
-        if tag == _MERGE:
-            node.value = _MERGE_KEY
-        elif tag in (_STR, _TIMESTAMP):
-            node.value = raw  # dates stay text: no config field is a date
-        else:
-            node.value = self.construct(event, tag, raw)
+        if plain and tag is None:
+            value = _PLAIN_CACHE.get(raw, _MISSING)
+            if value is _MISSING:
+                value = self.resolve_plain(event, raw)
+        elif tag is None or tag in ("!", _STR):
+            value = raw
+        else:  # an explicit standard tag such as !!int "12"
+            value = self.construct(event, tag, raw)
+        mark = event.start_mark
+        node = Node(SCALAR, mark.line + 1, mark.column + 1, value, raw, not plain)
         if event.anchor:
             self.anchors[event.anchor] = node
         return node
+
+    def resolve_plain(self, event: Any, raw: str) -> Any:
+        tag = _resolver.resolve(ScalarNode, raw, (True, False))  # type: ignore[no-untyped-call]
+        if tag == _MERGE:
+            value: Any = _MERGE_KEY
+        elif tag in (_STR, _TIMESTAMP):
+            value = raw  # dates stay text: no config field is a date
+        else:
+            value = self.construct(event, tag, raw)
+        if len(_PLAIN_CACHE) >= _PLAIN_CACHE_LIMIT:
+            _PLAIN_CACHE.clear()
+        _PLAIN_CACHE[raw] = value
+        return value
 
     def construct(self, event: Any, tag: str, raw: str) -> Any:
         try:

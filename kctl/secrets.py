@@ -13,6 +13,7 @@ import os
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import TYPE_CHECKING, Literal, NoReturn
 from urllib.parse import quote, quote_plus
 
@@ -53,6 +54,7 @@ class Reference:
         return f"${{{self.name}}}" if self.kind == "env" else f"${{keyring:{self.name}}}"
 
 
+@lru_cache(maxsize=4096)  # validate-config asks about every header of every file
 def parse_reference(value: str) -> Reference | None:
     """The reference ``value`` is, or None for a literal (or a malformed reference)."""
     if m := _ENV_REF.fullmatch(value):
@@ -62,6 +64,7 @@ def parse_reference(value: str) -> Reference | None:
     return None
 
 
+@lru_cache(maxsize=4096)
 def reference_problem(value: str) -> str | None:
     """Why ``value`` is a malformed attempt at a reference (rule KC206), or None.
 

@@ -8,12 +8,12 @@ prints, so the two cannot drift apart.
 from __future__ import annotations
 
 import difflib
-from collections.abc import Iterator
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 from kctl.findings import Finding, Severity
-from kctl.loader import Node
+from kctl.loader import MAP, SCALAR, SEQ, Node
 
 PHONE_PATTERN = r"^\+[1-9][0-9]{6,14}$"
 DLT_ID_PATTERN = r"^[0-9]{12,19}$"
@@ -65,6 +65,10 @@ class Obj:
     # free-form mappings (headers, parameters): the spec of any key not in ``fields``
     extra: Scalar | None = None
     noun: str = "key"  # what a missing entry is called in messages: key, header, parameter
+
+    @cached_property
+    def required(self) -> tuple[str, ...]:
+        return tuple(name for name, f in self.fields.items() if f.required)
 
 
 Spec = Scalar | ListOf | Obj
@@ -287,18 +291,6 @@ def describe(node: Node) -> str:
     return _TYPE_NAMES.get(type(node.value), "a value")
 
 
-def is_type(value: Any, type_name: str) -> bool:
-    if type_name == "string":
-        return isinstance(value, str)
-    if type_name == "boolean":
-        return isinstance(value, bool)
-    if type_name == "integer":
-        return isinstance(value, int) and not isinstance(value, bool)
-    if type_name == "number":
-        return isinstance(value, int | float) and not isinstance(value, bool)
-    return False
-
-
 def did_you_mean(word: str, choices: list[str]) -> str | None:
     lowered = {c.lower().replace("_", "-"): c for c in choices}
     folded = word.lower().replace("_", "-")
@@ -308,68 +300,83 @@ def did_you_mean(word: str, choices: list[str]) -> str | None:
     return close[0] if close else None
 
 
+_PYTHON_TYPES: dict[str, tuple[type, ...]] = {
+    "string": (str,),
+    "boolean": (bool,),
+    "integer": (int,),
+    "number": (int, float),
+}
+
+
 class StructureChecker:
-    """Walks a document against the declaration and yields KC003/KC004/KC005 and enum codes."""
+    """Walks a document against the declaration: KC003/KC004/KC005 and the enum codes.
+
+    Findings are appended to one list rather than yielded through nested generators: the walk
+    visits every node of every file, and generator frames per level cost more than the checks.
+    """
 
     def __init__(self, file: str) -> None:
         self.file = file
+        self.out: list[Finding] = []
 
-    def finding(
-        self, code: str, node: Node, path: str, message: str, hint: str | None = None
-    ) -> Finding:
-        return Finding(code, Severity.ERROR, self.file, node.line, node.col, path, message, hint)
+    def add(self, code: str, node: Node, path: str, message: str, hint: str | None = None) -> None:
+        self.out.append(
+            Finding(code, Severity.ERROR, self.file, node.line, node.col, path, message, hint)
+        )
 
-    def check(self, root: Node) -> Iterator[Finding]:
+    def check(self, root: Node) -> list[Finding]:
         if not root.is_map:
-            yield self.finding(
+            self.add(
                 "KC005",
                 root,
                 "",
                 "the config must be a mapping with 'version' and 'providers',"
                 f" not {describe(root)}",
             )
-            return
-        yield from self.check_obj(root, CONFIG, "")
-
-    def check_node(self, node: Node, spec: Spec, f: Field | None, path: str) -> Iterator[Finding]:
-        if isinstance(spec, Obj):
-            if not node.is_map:
-                yield self.wrong_type(node, "a mapping", f, path)
-            else:
-                yield from self.check_obj(node, spec, path)
-        elif isinstance(spec, ListOf):
-            if not node.is_seq:
-                yield self.wrong_type(node, "a list", f, path)
-            else:
-                for i, item in enumerate(node.items()):
-                    yield from self.check_node(item, spec.item, None, f"{path}[{i}]")
         else:
-            yield from self.check_scalar(node, spec, f, path)
+            self.check_obj(root, CONFIG, "")
+        return self.out
 
-    def check_obj(self, node: Node, spec: Obj, path: str) -> Iterator[Finding]:
+    def check_node(self, node: Node, spec: Spec, f: Field | None, path: str) -> None:
+        if isinstance(spec, Scalar):
+            self.check_scalar(node, spec, f, path)
+        elif isinstance(spec, Obj):
+            if node.kind != MAP:
+                self.wrong_type(node, "a mapping", f, path)
+            else:
+                self.check_obj(node, spec, path)
+        elif node.kind != SEQ:
+            self.wrong_type(node, "a list", f, path)
+        else:
+            for i, item in enumerate(node.value):
+                self.check_node(item, spec.item, None, f"{path}[{i}]")
+
+    def check_obj(self, node: Node, spec: Obj, path: str) -> None:
         if spec is ANY_PROVIDER:
             channel = node.get("channel")
             spec = PROVIDERS.get(channel.text() or "", spec) if channel else spec
-        for entry in node.entries():
-            sub = f"{path}.{entry.key}" if path else entry.key
-            f = spec.fields.get(entry.key)
+        fields = spec.fields
+        present = node.value
+        for key, entry in present.items():
+            sub = f"{path}.{key}" if path else key
+            f = fields.get(key)
             if f is not None:
-                yield from self.check_node(entry.value, f.spec, f, sub)
+                self.check_node(entry.value, f.spec, f, sub)
             elif spec.extra is not None:
-                yield from self.check_scalar(entry.value, spec.extra, None, sub)
+                self.check_scalar(entry.value, spec.extra, None, sub)
             else:
-                yield self.unknown_key(entry.key_node, entry.key, spec, sub)
-        for name, f in spec.fields.items():
-            if f.required and name not in node.value:
-                yield self.finding(
-                    f.missing_code,
+                self.unknown_key(entry.key_node, key, spec, sub)
+        for name in spec.required:
+            if name not in present:
+                self.add(
+                    fields[name].missing_code,
                     # a key missing from the whole document is reported at its top
                     node if path else Node(node.kind, 1, 1, None),
                     f"{path}.{name}" if path else name,
                     f"missing required {spec.noun} '{name}'" + (f" in {path}" if path else ""),
                 )
 
-    def unknown_key(self, key_node: Node, key: str, spec: Obj, path: str) -> Finding:
+    def unknown_key(self, key_node: Node, key: str, spec: Obj, path: str) -> None:
         hint = None
         guess = did_you_mean(key, list(spec.fields))
         if guess is not None:
@@ -380,48 +387,43 @@ class StructureChecker:
                 hint = f"'{key}' belongs to {other} providers"
         if hint is None and spec.fields:
             hint = "known keys: " + ", ".join(spec.fields)
-        return self.finding("KC003", key_node, path, f"unknown key '{key}'", hint)
+        self.add("KC003", key_node, path, f"unknown key '{key}'", hint)
 
-    def wrong_type(self, node: Node, expected: str, f: Field | None, path: str) -> Finding:
+    def wrong_type(self, node: Node, expected: str, f: Field | None, path: str) -> None:
         code = f.code if f is not None else "KC005"
-        return self.finding(code, node, path, f"{path} must be {expected}, not {describe(node)}")
+        self.add(code, node, path, f"{path} must be {expected}, not {describe(node)}")
 
-    def check_scalar(
-        self, node: Node, spec: Scalar, f: Field | None, path: str
-    ) -> Iterator[Finding]:
-        code = f.code if f is not None else "KC005"
-        if spec.type == "any":
-            return
-        if not node.is_scalar:
-            yield self.finding(
-                code, node, path, f"{path} must be {_a(spec.type)}, not {describe(node)}"
-            )
-            return
+    def check_scalar(self, node: Node, spec: Scalar, f: Field | None, path: str) -> None:
         value = node.value
-        if value is None and spec.nullable:
+        if node.kind == SCALAR and type(value) in _PYTHON_TYPES.get(spec.type, ()):
+            if spec.enum and value not in spec.enum:
+                self.bad_enum(node, spec, path)
+            return  # the common case: the right type
+        if spec.type == "any" or (value is None and spec.nullable and node.kind == SCALAR):
             return
-        if not is_type(value, spec.type):
-            hint = None
-            if spec.phone and isinstance(value, int):
-                hint = f'quote the number so YAML keeps it as text: "{node.raw}"'
-            elif spec.type == "string" and isinstance(value, int | float | bool):
-                hint = f'quote it: "{node.raw}"'
-            message = f"{path} must be {_a(spec.type)}, not {describe(node)}"
-            if spec.phone and isinstance(value, int):
-                message = f"{path} is an unquoted phone number, read as an integer"
-            yield self.finding(code, node, path, message, hint)
+        code = f.code if f is not None else "KC005"
+        if node.kind != SCALAR:
+            self.add(code, node, path, f"{path} must be {_a(spec.type)}, not {describe(node)}")
             return
-        if spec.enum and value not in spec.enum:
-            guess = did_you_mean(str(value), list(spec.enum))
-            hint = f"did you mean '{guess}'?" if guess else None
-            choices = ", ".join(spec.enum)
-            yield self.finding(
-                spec.enum_code,
-                node,
-                path,
-                f"{path} is '{value}'; expected {'one of ' if len(spec.enum) > 1 else ''}{choices}",
-                hint,
-            )
+        hint = None
+        message = f"{path} must be {_a(spec.type)}, not {describe(node)}"
+        if spec.phone and isinstance(value, int):
+            message = f"{path} is an unquoted phone number, read as an integer"
+            hint = f'quote the number so YAML keeps it as text: "{node.raw}"'
+        elif spec.type == "string" and isinstance(value, int | float | bool):
+            hint = f'quote it: "{node.raw}"'
+        self.add(code, node, path, message, hint)
+
+    def bad_enum(self, node: Node, spec: Scalar, path: str) -> None:
+        guess = did_you_mean(str(node.value), list(spec.enum))
+        choices = ("one of " if len(spec.enum) > 1 else "") + ", ".join(spec.enum)
+        self.add(
+            spec.enum_code,
+            node,
+            path,
+            f"{path} is '{node.value}'; expected {choices}",
+            f"did you mean '{guess}'?" if guess else None,
+        )
 
 
 def _a(type_name: str) -> str:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import ipaddress
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 from urllib.parse import parse_qsl, urlsplit
 
 from kctl.errors import UsageError
@@ -38,6 +39,10 @@ INCOMING_URL_HINTS: dict[str, str] = {
         "kctl appends them itself"
     ),
 }
+
+
+# any whitespace (str.isspace: Unicode spaces included) or C0/DEL control character
+_SPACE_OR_CONTROL = re.compile(r"[\s\x00-\x1f\x7f]")
 
 
 def is_loopback_host(host: str) -> bool:
@@ -84,13 +89,15 @@ def _split_host_port(netloc: str) -> tuple[str, str | None] | None:
     return host, (port if sep else None)
 
 
+# validate-config asks about the same few URLs for every provider of every file
+@lru_cache(maxsize=4096)
 def is_https_url(value: str) -> bool:
     """An absolute https URL with a host; ``http://`` only for loopback hosts.
 
     Whitespace and control characters anywhere make the value invalid: urlsplit would quietly
     drop some of them, so the URL used would differ from the one written.
     """
-    if not value or any(c.isspace() or ord(c) < 0x20 or ord(c) == 0x7F for c in value):
+    if not value or _SPACE_OR_CONTROL.search(value):
         return False
     try:
         parts = urlsplit(value)
