@@ -6,7 +6,7 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from click.testing import CliRunner
+from typer.testing import CliRunner
 
 from kctl.cli import main
 
