@@ -135,7 +135,218 @@ def schema(
     write_output(json.dumps(json_schema(), indent=2) + "\n", output_file)
 
 
+class Via(StrEnum):
+    adapter = "adapter"
+    direct = "direct"
+
+
+ConfigOption = Annotated[
+    str, typer.Option("--config", "-c", help="Provider config file (YAML).", show_default=False)
+]
+ProviderOption = Annotated[
+    str | None,
+    typer.Option("--provider", "-p", help="Provider nickname (default: the only/default one)."),
+]
+ShowSecrets = Annotated[
+    bool, typer.Option("--show-secrets", help="Print secret values instead of ****last4.")
+]
+
+
+@app.command("render-callback-url")
+def render_callback_url(
+    config: Annotated[
+        str | None, typer.Option("--config", "-c", help="Provider config file (YAML).")
+    ] = None,
+    provider: ProviderOption = None,
+    incoming_url: Annotated[
+        str | None, typer.Option("--incoming-url", help="Incoming URL base from Kaleyra support.")
+    ] = None,
+    inbound_callback_url: Annotated[
+        str | None,
+        typer.Option("--inbound-callback-url", help="CleverTap's Inbound Message Callback URL."),
+    ] = None,
+    payload_version: Annotated[
+        str | None, typer.Option("--payload-version", help="Payload Version (default 0.1).")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the parts as JSON.")] = False,
+) -> None:
+    """Build the Incoming URL to give Kaleyra (for SMS: the delivery report callback URL)."""
+    from kctl.callback import callback_url_for
+
+    result = callback_url_for(
+        config=config,
+        nickname=provider,
+        incoming_url=incoming_url,
+        inbound_callback_url=inbound_callback_url,
+        payload_version=payload_version,
+    )
+    if as_json:
+        import json
+
+        sys.stdout.write(json.dumps(result, indent=2) + "\n")
+    else:
+        sys.stdout.write(result["url"] + "\n")
+
+
+@app.command("send-test")
+def send_test(
+    config: ConfigOption,
+    to: Annotated[
+        str, typer.Option("--to", help="Recipient, E.164 (+919812345678).", show_default=False)
+    ],
+    provider: ProviderOption = None,
+    template: Annotated[str | None, typer.Option("--template", "-t", help="Template name.")] = None,
+    lang: Annotated[
+        str | None, typer.Option("--lang", help="WhatsApp template language code.")
+    ] = None,
+    param: Annotated[
+        list[str] | None,
+        typer.Option("--param", help="Template placeholder value, in order (repeatable)."),
+    ] = None,
+    body: Annotated[
+        str | None, typer.Option("--body", help="SMS text (instead of --template).")
+    ] = None,
+    sender: Annotated[str | None, typer.Option("--sender", help="SMS sender ID.")] = None,
+    message_type: Annotated[
+        str | None, typer.Option("--type", help="SMS message type: OTP, MKT, TXN, DEFAULT.")
+    ] = None,
+    via: Annotated[
+        Via, typer.Option("--via", help="adapter: as CleverTap sends it; direct: Kaleyra's API.")
+    ] = Via.adapter,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Build and print; send nothing, resolve no secrets.")
+    ] = False,
+    curl: Annotated[
+        bool, typer.Option("--curl", help="Also print an equivalent curl command.")
+    ] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON document.")] = False,
+    timeout: Annotated[
+        float, typer.Option("--timeout", help="Seconds per attempt.", min=0.1)
+    ] = 10.0,
+    retries: Annotated[
+        int, typer.Option("--retries", help="Retries when nothing can be sent twice.", min=0)
+    ] = 2,
+    verbose: Annotated[
+        bool, typer.Option("--verbose", "-v", help="Show response headers.")
+    ] = False,
+    show_secrets: ShowSecrets = False,
+    force: Annotated[
+        bool, typer.Option("--force", help="Send to a number outside test_recipients.")
+    ] = False,
+    ca_bundle: Annotated[
+        Path | None, typer.Option("--ca-bundle", help="CA certificates to trust (PEM file).")
+    ] = None,
+) -> None:
+    """Send the request CleverTap would send (or Kaleyra's API, --via direct) and show the reply."""
+    from kctl.build import Message
+    from kctl.errors import NetworkFailure
+    from kctl.model import load_account
+    from kctl.sendtest import SendOptions, deliver, prepare
+    from kctl.show import exchange_document, format_reply, format_request
+
+    message = Message(
+        to=to,
+        template=template,
+        language=lang,
+        params=tuple(param or ()),
+        body=body,
+        sender=sender,
+        type=message_type.upper() if message_type else None,
+        force=force,
+    )
+    options = SendOptions(
+        via=via.value,
+        dry_run=dry_run,
+        timeout=timeout,
+        retries=retries,
+        verify=str(ca_bundle) if ca_bundle else True,
+        show_secrets=show_secrets,
+    )
+    account = load_account(config)
+    prepared = prepare(account, provider, message, options)
+    color = not as_json and wants_color(sys.stdout)
+    if curl and not as_json:
+        sys.stdout.write(prepared.masker.mask_text(prepared.curl) + "\n\n")
+    if dry_run:
+        if as_json:
+            extra = {"curl": prepared.curl} if curl else None
+            write_output(
+                exchange_document(
+                    prepared.shown, None, None, prepared.masker, dry_run=True, extra=extra
+                ),
+                None,
+            )
+        else:
+            write_output(
+                format_request(prepared.shown, prepared.masker, color=color, dry_run=True), None
+            )
+        return
+    if not as_json:
+        write_output(format_request(prepared.shown, prepared.masker, color=color), None)
+    try:
+        response, outcome = deliver(prepared, options)
+    except NetworkFailure as e:
+        if as_json:
+            error = {"error": {"message": e.message, "hint": e.hint}, "exit_code": e.exit_code}
+            write_output(
+                exchange_document(prepared.shown, None, None, prepared.masker, extra=error), None
+            )
+            raise typer.Exit(e.exit_code) from e
+        raise
+    if as_json:
+        extra = {"curl": prepared.curl} if curl else None
+        write_output(
+            exchange_document(prepared.shown, response, outcome, prepared.masker, extra=extra), None
+        )
+    else:
+        write_output(
+            format_reply(response, outcome, prepared.masker, verbose=verbose, color=color), None
+        )
+    if outcome.exit_code:
+        raise typer.Exit(outcome.exit_code)
+
+
+@secrets_app.command("set")
+def secrets_set(
+    name: Annotated[str, typer.Argument(help="Entry name, as in ${keyring:NAME}.")],
+) -> None:
+    """Store a secret, typed at a hidden prompt or piped on stdin (never on the command line)."""
+    from kctl.secrets import store_secret
+
+    if sys.stdin.isatty():
+        value = typer.prompt(f"Value for {name}", hide_input=True, confirmation_prompt=True)
+    else:
+        value = sys.stdin.read().removesuffix("\n").removesuffix("\r")
+    store_secret(name, value)
+    stderr(f"stored '{name}' in the keyring (service 'kctl'); use it as ${{keyring:{name}}}")
+
+
+@secrets_app.command("get")
+def secrets_get(
+    name: Annotated[str, typer.Argument(help="Entry name.")], show_secrets: ShowSecrets = False
+) -> None:
+    """Print a secret, masked unless --show-secrets."""
+    from kctl.secrets import load_secret, mask
+
+    value = load_secret(name)
+    sys.stdout.write((value if show_secrets else mask(value)) + "\n")
+
+
+@secrets_app.command("delete")
+def secrets_delete(name: Annotated[str, typer.Argument(help="Entry name.")]) -> None:
+    """Delete a secret from the keyring."""
+    from kctl.secrets import delete_secret
+
+    delete_secret(name)
+    stderr(f"deleted '{name}' from the keyring")
+
+
 def _fail(error: KctlError) -> NoReturn:
+    report = getattr(error, "report", None)
+    if report is not None:  # a config with errors: show its findings first
+        from kctl.render import render_report
+
+        sys.stderr.write(render_report(report, "text", color=wants_color(sys.stderr)))
     stderr(f"kctl: error: {error.message}")
     if error.hint:
         stderr(f"  hint: {error.hint}")

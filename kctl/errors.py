@@ -21,6 +21,10 @@ class ConfigInvalid(KctlError):
 
     exit_code = 1
 
+    def __init__(self, message: str, hint: str | None = None, *, report: object = None) -> None:
+        super().__init__(message, hint)
+        self.report = report  # the kctl.findings.Report, printed before the message
+
 
 class UsageError(KctlError):
     """Bad option, unreadable file, unknown provider/template, refused recipient."""

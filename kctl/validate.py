@@ -133,19 +133,24 @@ def load_config(name: str) -> Document:
     return load_bytes(STDIN_NAME if name == STDIN else name, data)
 
 
+def check_file(name: str, report: Report) -> Document:
+    """Load one file, check it, and add its findings (secrets masked) to ``report``."""
+    doc = load_config(name)
+    findings = check_document(doc)
+    text = doc.text
+    secrets = literal_secrets(doc.root)
+    if secrets:
+        masker = Masker(secrets)
+        text = masker.mask_text(text)
+        findings = mask_findings(findings, masker)
+    report.files.append(doc.file)
+    report.sources[doc.file] = text
+    report.findings.extend(findings)
+    return doc
+
+
 def validate_paths(paths: Iterable[str], *, strict: bool = False) -> Report:
-    files = collect_files(paths)
     report = Report(files=[], findings=[], sources={}, strict=strict)
-    for name in files:
-        doc = load_config(name)
-        findings = check_document(doc)
-        text = doc.text
-        secrets = literal_secrets(doc.root)
-        if secrets:
-            masker = Masker(secrets)
-            text = masker.mask_text(text)
-            findings = mask_findings(findings, masker)
-        report.files.append(doc.file)
-        report.sources[doc.file] = text
-        report.findings.extend(findings)
+    for name in collect_files(paths):
+        check_file(name, report)
     return report

@@ -1,0 +1,70 @@
+"""render-callback-url: the URL to hand to Kaleyra, from a config or from flags."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from kctl.errors import UsageError
+from kctl.secrets import parse_reference, resolve_secret
+from kctl.urls import DEFAULT_PAYLOAD_VERSION, render_incoming_url
+
+
+def _plain(value: str | None) -> str | None:
+    if value is not None and parse_reference(value) is not None:
+        return resolve_secret(value)
+    return value
+
+
+def callback_url_for(
+    *,
+    config: str | None,
+    nickname: str | None,
+    incoming_url: str | None,
+    inbound_callback_url: str | None,
+    payload_version: str | None,
+) -> dict[str, Any]:
+    """The URL and its parts. Flags override the config's values."""
+    provider = None
+    if config is not None:
+        from kctl.model import load_account
+
+        account = load_account(config)
+        channel = None if nickname else "whatsapp"
+        if nickname is None and not any(p.channel == "whatsapp" for p in account.providers):
+            channel = None
+        provider = account.provider(nickname, channel)
+        if provider.channel == "sms":
+            if incoming_url or inbound_callback_url:
+                raise UsageError(
+                    f"provider '{provider.nickname}' is an SMS provider: it has no Incoming URL",
+                    "an SMS provider's URL for Kaleyra is its delivery report callback_url",
+                )
+            url = _plain(provider.header("callback_url")) or ""
+            return {"provider": provider.nickname, "channel": "sms", "url": url}
+    elif nickname is not None:
+        raise UsageError("--provider needs --config")
+    base = incoming_url or (provider.incoming_url if provider else None)
+    inbound = inbound_callback_url or (
+        _plain(provider.header("inbound-message-callback-url")) if provider else None
+    )
+    version = payload_version or (provider.payload_version if provider else None)
+    if not base:
+        where = f"provider '{provider.nickname}' has no incoming_url" if provider else None
+        raise UsageError(
+            (where + "; pass --incoming-url") if where else "--incoming-url is required",
+            "the Incoming URL base comes from Kaleyra support",
+        )
+    if not inbound:
+        raise UsageError(
+            "--inbound-callback-url is required",
+            "copy it from CleverTap's provider page (Inbound Message Callback URL)",
+        )
+    rendered = render_incoming_url(base, inbound, version or DEFAULT_PAYLOAD_VERSION)
+    return {
+        "provider": provider.nickname if provider else None,
+        "channel": "whatsapp",
+        "url": rendered.url,
+        "base": rendered.base,
+        "inbound_message_callback_url": rendered.inbound_callback_url,
+        "payload_version": rendered.payload_version,
+    }

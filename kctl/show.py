@@ -1,0 +1,161 @@
+"""How a send-test exchange reads: a printout for humans (like httpie) and a JSON document.
+
+Every string leaves through ``Masker.mask_text`` as the very last step, so no output path can
+forget a secret.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import TYPE_CHECKING, Any
+from urllib.parse import parse_qsl
+
+from kctl.secrets import Masker
+from kctl.wire import Request, Response
+
+if TYPE_CHECKING:
+    from kctl.outcome import Outcome
+
+JSON_DOC_VERSION = 1
+_BOLD, _DIM, _RED, _GREEN, _YELLOW, _CYAN, _RESET = (
+    "\x1b[1m",
+    "\x1b[2m",
+    "\x1b[31m",
+    "\x1b[32m",
+    "\x1b[33m",
+    "\x1b[36m",
+    "\x1b[0m",
+)
+
+
+def _paint(text: str, style: str, color: bool) -> str:
+    return f"{style}{text}{_RESET}" if color else text
+
+
+def _printable(text: str) -> str:
+    # a hostile reply must not move the cursor or retitle the terminal
+    return "".join(c if c in "\n\t" or c.isprintable() else repr(c)[1:-1] for c in text)
+
+
+def decode_body(body: bytes, content_type: str | None) -> Any:
+    """The body as data: parsed JSON, form fields as a dict, or text."""
+    text = body.decode("utf-8", "replace")
+    kind = (content_type or "").split(";")[0].strip().lower()
+    if kind == "application/x-www-form-urlencoded":
+        return dict(parse_qsl(text, keep_blank_values=True))
+    if kind.endswith("json") or text.lstrip().startswith(("{", "[")):
+        try:
+            return json.loads(text)
+        except ValueError:
+            return text
+    return text
+
+
+def _body_lines(body: bytes, content_type: str | None) -> list[str]:
+    data = decode_body(body, content_type)
+    if isinstance(data, dict) and (content_type or "").startswith("application/x-www-form"):
+        width = max((len(k) for k in data), default=0)
+        return [f"{k.ljust(width)} = {v}" for k, v in data.items()]
+    if isinstance(data, dict | list):
+        return json.dumps(data, indent=2, ensure_ascii=False).splitlines()
+    return _printable(str(data)).splitlines() or ["(empty body)"]
+
+
+def format_request(
+    request: Request, masker: Masker, *, color: bool = False, dry_run: bool = False
+) -> str:
+    lines = [
+        _paint(f"{request.method} {request.url}", _BOLD, color)
+        + _paint(f"  ({request.label})", _DIM, color)
+    ]
+    for name, value in request.headers:
+        lines.append(f"{_paint(name, _CYAN, color)}: {value}")
+    lines.append(f"{_paint('Content-Type', _CYAN, color)}: {request.content_type}")
+    if request.basic_auth is not None:
+        user = request.basic_auth[0]
+        lines.append(f"{_paint('Authorization', _CYAN, color)}: Basic ({user}:****)")
+    lines.append("")
+    lines.extend(_body_lines(request.body, request.content_type))
+    if request.message_id:
+        lines.append("")
+        lines.append(_paint(f"message id: {request.message_id}", _DIM, color))
+    if dry_run:
+        lines.append(_paint("dry run: nothing was sent", _YELLOW, color))
+    return masker.mask_text("\n".join(lines) + "\n")
+
+
+def format_reply(
+    response: Response,
+    verdict: Outcome,
+    masker: Masker,
+    *,
+    verbose: bool = False,
+    color: bool = False,
+) -> str:
+    status = f"{response.http_version} {response.status} {response.reason}".strip()
+    timing = f"  ({response.elapsed * 1000:.0f} ms"
+    timing += f", {response.attempts} attempts)" if response.attempts > 1 else ")"
+    lines = ["", _paint(status, _BOLD, color) + _paint(timing, _DIM, color)]
+    if verbose:
+        lines.extend(f"{_paint(k, _CYAN, color)}: {_printable(v)}" for k, v in response.headers)
+        lines.append("")
+    lines.extend(_body_lines(response.body, response.header("content-type")))
+    if response.truncated:
+        lines.append(_paint(f"(reply cut at {len(response.body):,} bytes)", _DIM, color))
+    lines.extend(_paint(f"note: {n}", _DIM, color) for n in response.notes)
+    lines.append("")
+    mark, style = ("✓", _GREEN) if verdict.accepted else ("✗", _RED)
+    lines.append(_paint(f"{mark} {verdict.verdict}", style + _BOLD, color))
+    if verdict.hint:
+        lines.append(f"  hint: {verdict.hint}")
+    return masker.mask_text("\n".join(lines) + "\n")
+
+
+def exchange_document(
+    request: Request,
+    response: Response | None,
+    verdict: Outcome | None,
+    masker: Masker,
+    *,
+    dry_run: bool = False,
+    extra: dict[str, Any] | None = None,
+) -> str:
+    """One JSON document for --json: request (masked), response, outcome, exit code."""
+    doc: dict[str, Any] = {
+        "version": JSON_DOC_VERSION,
+        "dry_run": dry_run,
+        "request": {
+            "label": request.label,
+            "method": request.method,
+            "url": request.url,
+            "headers": dict(request.headers) | {"Content-Type": request.content_type},
+            "basic_auth_user": request.basic_auth[0] if request.basic_auth else None,
+            "body": decode_body(request.body, request.content_type),
+            "message_id": request.message_id or None,
+        },
+        "response": None,
+        "outcome": None,
+    }
+    if response is not None:
+        doc["response"] = {
+            "status": response.status,
+            "reason": response.reason,
+            "http_version": response.http_version,
+            "elapsed_ms": round(response.elapsed * 1000, 1),
+            "attempts": response.attempts,
+            "headers": dict(response.headers),
+            "body": decode_body(response.body, response.header("content-type")),
+            "truncated": response.truncated,
+            "notes": list(response.notes),
+        }
+    if verdict is not None:
+        doc["outcome"] = {
+            "accepted": verdict.accepted,
+            "verdict": verdict.verdict,
+            "hint": verdict.hint,
+            "error_code": verdict.error_code,
+        }
+    doc["exit_code"] = verdict.exit_code if verdict is not None else 0
+    if extra:
+        doc.update(extra)
+    return masker.mask_text(json.dumps(doc, indent=2, ensure_ascii=False)) + "\n"
