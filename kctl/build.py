@@ -15,7 +15,7 @@ from urllib.parse import quote, urlencode
 
 from kctl.errors import UsageError
 from kctl.model import Provider, Template
-from kctl.rules import is_e164, phone_hint
+from kctl.rules import SECRET_HEADERS, is_e164, phone_hint
 from kctl.secrets import Masker, mask, parse_reference, resolve_secret
 from kctl.wire import Request
 
@@ -24,7 +24,6 @@ JSON = "application/json"
 FORM = "application/x-www-form-urlencoded"
 _WA_PLACEHOLDER = re.compile(r"\{\{\s*(\d+)\s*\}\}")
 _SMS_VARIABLE = "{#var#}"
-SECRET_HEADERS = frozenset({"api-key"})
 
 
 @dataclass(frozen=True, slots=True)
