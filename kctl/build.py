@@ -124,7 +124,7 @@ def whatsapp_adapter_request(provider: Provider, message: Message, message_id: s
         body=json.dumps(payload, ensure_ascii=False).encode("utf-8"),
         content_type=JSON,
         message_id=message_id,
-        label=f"adapter whatsapp ({provider.nickname})",
+        label=f"adapter whatsapp, provider {provider.nickname}",
     )
 
 
@@ -183,7 +183,7 @@ def sms_adapter_request(provider: Provider, message: Message, message_id: str) -
         content_type=FORM,
         basic_auth=auth,
         message_id=message_id,
-        label=f"adapter sms ({provider.nickname})",
+        label=f"adapter sms, provider {provider.nickname}",
     )
 
 
@@ -239,7 +239,7 @@ def direct_request(provider: Provider, message: Message, message_id: str) -> Req
         body=urlencode(fields).encode("utf-8"),
         content_type=FORM,
         message_id=message_id,
-        label=f"direct {provider.channel} ({provider.nickname})",
+        label=f"direct {provider.channel}, provider {provider.nickname}",
     )
 
 

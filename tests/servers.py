@@ -21,6 +21,7 @@ import contextlib
 import http
 import ipaddress
 import json
+import re
 import selectors
 import socket
 import ssl
@@ -38,6 +39,7 @@ Handler = Callable[["RecordedRequest"], "Reply"]
 
 _MAX_HEAD = 64 * 1024
 _FILLER = b"x" * (64 * 1024)
+_REQUEST_START = re.compile(rb"[A-Z]{1,15}( |$)")
 
 
 @dataclass(frozen=True)
@@ -123,6 +125,10 @@ class Reply:
         return len(self.body)
 
 
+class _NotHttp(Exception):
+    """The peer sent something that is not HTTP/1.x."""
+
+
 class _Cut(Exception):
     """The reply asked for the connection to be cut; the connection thread stops."""
 
@@ -142,8 +148,14 @@ class _Conn:
         return True
 
     def read_head(self) -> bytes | None:
-        """Bytes up to and including the blank line; None when the peer closed first."""
+        """Bytes up to and including the blank line; None when the peer closed first.
+
+        Raises ``_NotHttp`` as soon as the first bytes cannot start a request line (a TLS
+        ClientHello sent to a plain port, say), so the client is not left waiting.
+        """
         while True:
+            if self._buf and not _REQUEST_START.match(self._buf[:16]):
+                raise _NotHttp
             end = self._buf.find(b"\r\n\r\n")
             if end >= 0:
                 head = bytes(self._buf[: end + 4])
@@ -259,9 +271,9 @@ class TestServer:
                 sock.shutdown(socket.SHUT_RDWR)
         for thread in self._threads[1:]:
             thread.join(timeout=5)
-        for sock in (self._listener, self._wake_r, self._wake_w):
-            if sock is not None:
-                sock.close()
+        for own in (self._listener, self._wake_r, self._wake_w):
+            if own is not None:
+                own.close()
 
     def __enter__(self) -> TestServer:
         return self.start()
@@ -354,7 +366,15 @@ class TestServer:
                 conn_sock.settimeout(None)
             conn = _Conn(conn_sock)
             while not self._stopping.is_set():
-                request = self._read_request(conn, (str(addr[0]), int(addr[1])))
+                try:
+                    request = self._read_request(conn, (str(addr[0]), int(addr[1])))
+                except _NotHttp:
+                    # what a real server does, and what makes the client fail fast
+                    conn_sock.sendall(
+                        b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n"
+                        b"Connection: close\r\n\r\n"
+                    )
+                    return
                 if request is None:
                     return
                 reply = self._reply_for(request)

@@ -28,7 +28,7 @@ SOURCE_A = (
 )
 
 
-def finding(  # noqa: PLR0917 - positional is the readable shape for a table of findings
+def finding(
     code: str,
     severity: Severity,
     file: str,

@@ -51,7 +51,7 @@ def test_delete_of_a_missing_entry_is_a_usage_error(kctl: Kctl) -> None:
 @pytest.fixture
 def no_keyring() -> Iterator[None]:
     previous = keyring.get_keyring()
-    keyring.set_keyring(fail.Keyring())
+    keyring.set_keyring(fail.Keyring())  # type: ignore[no-untyped-call]
     try:
         yield
     finally:

@@ -1,0 +1,564 @@
+"""``kctl listen``: stand in for CleverTap's callback endpoints and check what arrives.
+
+Every POST, on any path, is answered ``200 {"status":"success"}`` at once, classified and
+checked against CleverTap's formats (SPEC 4), then emitted: a readable block, or one JSON object
+per line. Nothing is ever refused: a listener that rejected odd reports would hide the very
+problems it is there to show.
+
+Kinds: ``whatsapp-dlr`` (an object with ``statuses``), ``whatsapp-inbound`` (an object with
+``from``/``type``/``wabaNumber``), ``sms-dlr`` (a JSON array of events, or a lone event object,
+which is flagged), ``unknown``.
+
+Judgement calls where CleverTap's documents are vague: a WhatsApp ``timestamp`` may be epoch
+seconds (integer or digit string) or ISO 8601 with a zone; 13 digits is flagged as milliseconds.
+Inbound media fields (``mediaURL``, ``mimeType``, ``caption``) are looked for in the object named
+by ``type`` (``"image": {...}``) and, failing that, at the top level.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import threading
+import time
+from collections.abc import Callable, Collection
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import IO, Any
+
+from kctl.httpserver import App, HttpRequest, HttpResponse
+
+WHATSAPP_DLR = "whatsapp-dlr"
+WHATSAPP_INBOUND = "whatsapp-inbound"
+SMS_DLR = "sms-dlr"
+UNKNOWN = "unknown"
+KIND_LABELS = {
+    WHATSAPP_DLR: "WhatsApp delivery report",
+    WHATSAPP_INBOUND: "WhatsApp inbound message",
+    SMS_DLR: "SMS delivery report",
+    UNKNOWN: "unrecognised body",
+}
+
+WHATSAPP_STATUSES = ("sent", "delivered", "read", "failed")
+SMS_EVENTS = ("delivered", "failed", "clicked", "replied")
+# what --wait-dlr waits for: the report that settles a message, not "sent"
+FINAL_STATUSES = frozenset({"delivered", "read", "failed"})
+WHATSAPP_FAILURE_CODES = range(1000, 1011)
+SMS_FAILURE_CODES = range(900, 921)
+INBOUND_TYPES = ("text", "image", "video", "audio", "file", "location", "button")
+MEDIA_TYPES = frozenset({"image", "video", "audio", "file"})
+MSG_ID_LIMIT = 60
+
+_PAYLOAD_VERSION = re.compile(r"[0-9]+\.[0-9]+")
+_NUMBER = re.compile(r"[1-9][0-9]{6,14}")
+_EPOCH_DIGITS = re.compile(r"[0-9]{1,12}")
+_MILLIS_FROM = 10**11  # an epoch-seconds value this large is the year 5138: milliseconds
+_SHOWN_PAYLOAD = 2000  # characters of a payload a text block shows
+
+
+@dataclass(frozen=True, slots=True)
+class Problem:
+    path: str  # where in the body: "statuses[0].error.code", "[0].data[0].ts", "(body)"
+    message: str
+
+
+@dataclass(frozen=True, slots=True)
+class Delivery:
+    """One message's status as a report tells it."""
+
+    message_id: str  # msgId (WhatsApp) or meta (SMS)
+    status: str  # sent, delivered, read, failed; SMS also clicked, replied
+    code: str | None = None  # the failure code, as sent
+    description: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Report:
+    """One request the listener received, with its verdict."""
+
+    received_at: float  # epoch seconds
+    method: str
+    path: str  # with the query string
+    kind: str
+    payload: Any  # the parsed JSON, or the body as text when it is not JSON
+    problems: tuple[Problem, ...]
+    deliveries: tuple[Delivery, ...]
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+    def delivery(self, message_id: str, statuses: Collection[str] | None = None) -> Delivery | None:
+        """The first delivery for ``message_id`` (with a status in ``statuses``, if given)."""
+        return next(
+            (
+                d
+                for d in self.deliveries
+                if d.message_id == message_id and (statuses is None or d.status in statuses)
+            ),
+            None,
+        )
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "received_at": _iso(self.received_at),
+            "method": self.method,
+            "path": self.path,
+            "kind": self.kind,
+            "ok": self.ok,
+            "problems": [{"path": p.path, "message": p.message} for p in self.problems],
+            "deliveries": [
+                {k: v for k, v in _delivery_json(d).items() if v is not None}
+                for d in self.deliveries
+            ],
+            "payload": self.payload,
+        }
+
+
+def _delivery_json(d: Delivery) -> dict[str, str | None]:
+    return {
+        "message_id": d.message_id,
+        "status": d.status,
+        "code": d.code,
+        "description": d.description,
+    }
+
+
+def _iso(epoch: float) -> str:
+    return datetime.fromtimestamp(epoch, UTC).isoformat(timespec="milliseconds")
+
+
+# --- checks (pure) ------------------------------------------------------------------------------
+
+
+class _Check:
+    """Collects problems and deliveries while walking one body."""
+
+    def __init__(self) -> None:
+        self.problems: list[Problem] = []
+        self.deliveries: list[Delivery] = []
+
+    def add(self, path: str, message: str) -> None:
+        self.problems.append(Problem(path or "(body)", message))
+
+    def text(self, obj: dict[str, Any], key: str, path: str, *, limit: int | None = None) -> Any:
+        """obj[key] must be a non-empty string (of at most ``limit`` characters)."""
+        where = _join(path, key)
+        value = obj.get(key)
+        if key not in obj:
+            self.add(where, "missing")
+        elif not isinstance(value, str):
+            self.add(where, f"must be a string, not {_type_name(value)}")
+        elif not value.strip():
+            self.add(where, "is empty")
+        elif limit is not None and len(value) > limit:
+            self.add(where, f"over {limit} characters ({len(value)})")
+        return value
+
+    def payload_version(self, obj: dict[str, Any]) -> None:
+        value = self.text(obj, "payloadVersion", "")
+        if isinstance(value, str) and value.strip() and not _PAYLOAD_VERSION.fullmatch(value):
+            self.add("payloadVersion", f'must look like "0.1", not {value!r}')
+
+    def number(self, obj: dict[str, Any], key: str, path: str) -> None:
+        value = self.text(obj, key, path)
+        if isinstance(value, str) and value.strip() and not _NUMBER.fullmatch(value):
+            self.add(_join(path, key), "must be digits with the country code, no '+' or spaces")
+
+    def timestamp(self, obj: dict[str, Any], key: str, path: str) -> None:
+        where = _join(path, key)
+        if key not in obj:
+            self.add(where, "missing")
+            return
+        value = obj[key]
+        if isinstance(value, bool) or not isinstance(value, int | str):
+            self.add(where, f"must be epoch seconds or ISO 8601, not {_type_name(value)}")
+            return
+        if isinstance(value, str) and not _EPOCH_DIGITS.fullmatch(value):
+            if len(value) >= 13 and value.isdigit():
+                self.add(where, "looks like epoch milliseconds; use epoch seconds")
+            elif not _is_iso_datetime(value):
+                self.add(where, f"must be epoch seconds or ISO 8601 with a zone, not {value!r}")
+            return
+        seconds = int(value)
+        if seconds <= 0:
+            self.add(where, "must be a positive epoch time in seconds")
+        elif seconds >= _MILLIS_FROM:
+            self.add(where, "looks like epoch milliseconds; use epoch seconds")
+
+
+def _is_iso_datetime(value: str) -> bool:
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        return False
+    return parsed.tzinfo is not None
+
+
+def _join(path: str, key: str) -> str:
+    return f"{path}.{key}" if path else key
+
+
+def _type_name(value: Any) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, int | float):
+        return f"the number {value}"
+    if isinstance(value, list):
+        return "a list"
+    if isinstance(value, dict):
+        return "an object"
+    return type(value).__name__
+
+
+def _code_text(value: Any) -> str | None:
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int | str):
+        return str(value)
+    return None
+
+
+def check_whatsapp_report(data: dict[str, Any]) -> tuple[list[Problem], list[Delivery]]:
+    """Problems in a WhatsApp delivery report, and the deliveries it tells of."""
+    check = _Check()
+    check.payload_version(data)
+    statuses = data.get("statuses")
+    if not isinstance(statuses, list) or not statuses:
+        check.add("statuses", "must be a non-empty list")
+        return check.problems, check.deliveries
+    for i, entry in enumerate(statuses):
+        path = f"statuses[{i}]"
+        if not isinstance(entry, dict):
+            check.add(path, f"must be an object, not {_type_name(entry)}")
+            continue
+        msg_id = check.text(entry, "msgId", path, limit=MSG_ID_LIMIT)
+        status = entry.get("status")
+        if status not in WHATSAPP_STATUSES:
+            shown = "missing" if "status" not in entry else f"not {status!r}"
+            check.add(f"{path}.status", f"must be one of {', '.join(WHATSAPP_STATUSES)}; {shown}")
+        check.timestamp(entry, "timestamp", path)
+        code: str | None = None
+        message: str | None = None
+        error = entry.get("error")
+        if status == "failed":
+            code, message = _check_whatsapp_error(check, error, f"{path}.error")
+        elif isinstance(error, dict):
+            code, message = _code_text(error.get("code")), _str_or_none(error.get("message"))
+        if isinstance(msg_id, str) and msg_id and isinstance(status, str):
+            check.deliveries.append(Delivery(msg_id, status, code, message))
+    return check.problems, check.deliveries
+
+
+def _check_whatsapp_error(check: _Check, error: Any, path: str) -> tuple[str | None, str | None]:
+    if not isinstance(error, dict):
+        check.add(path, "failed needs an error object with code 1000..1010 and message")
+        return None, None
+    code = error.get("code")
+    if "code" not in error:
+        check.add(f"{path}.code", "missing (failed needs a code 1000..1010)")
+    elif isinstance(code, bool) or not isinstance(code, int):
+        check.add(f"{path}.code", f"must be a number 1000..1010, not {_type_name(code)}")
+    elif code not in WHATSAPP_FAILURE_CODES:
+        check.add(f"{path}.code", f"must be 1000..1010, not {code}")
+    message = error.get("message")
+    if message is not None and not isinstance(message, str):
+        check.add(f"{path}.message", f"must be a string, not {_type_name(message)}")
+    return _code_text(code), _str_or_none(message)
+
+
+def _str_or_none(value: Any) -> str | None:
+    return value if isinstance(value, str) else None
+
+
+def check_whatsapp_inbound(data: dict[str, Any]) -> list[Problem]:
+    """Problems in a WhatsApp inbound message callback."""
+    check = _Check()
+    check.payload_version(data)
+    check.number(data, "from", "")
+    check.number(data, "wabaNumber", "")
+    check.timestamp(data, "timestamp", "")
+    kind = data.get("type")
+    if kind not in INBOUND_TYPES:
+        shown = "missing" if "type" not in data else f"not {kind!r}"
+        check.add("type", f"must be one of {', '.join(INBOUND_TYPES)}; {shown}")
+    elif kind == "text":
+        _check_part(check, data, "text", ("body",))
+    elif kind == "button":
+        _check_part(check, data, "button", ("payload", "text"))
+    elif kind == "location":
+        _check_location(check, data.get("location"))
+    else:
+        _check_media(check, data, kind)
+    context = data.get("context")
+    if context is not None:
+        if not isinstance(context, dict):
+            check.add("context", f"must be an object, not {_type_name(context)}")
+        else:
+            check.text(context, "id", "context", limit=MSG_ID_LIMIT)
+    return check.problems
+
+
+def _check_part(check: _Check, data: dict[str, Any], key: str, fields: tuple[str, ...]) -> None:
+    part = data.get(key)
+    if not isinstance(part, dict):
+        check.add(key, f"must be an object with {', '.join(fields)}")
+        return
+    for field in fields:
+        check.text(part, field, key)
+
+
+def _check_location(check: _Check, location: Any) -> None:
+    if not isinstance(location, dict):
+        check.add("location", "must be an object with latitude and longitude")
+        return
+    for key, bound in (("latitude", 90), ("longitude", 180)):
+        value = location.get(key)
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            check.add(f"location.{key}", f"must be a number, not {_type_name(value)}")
+        elif not -bound <= value <= bound:
+            check.add(f"location.{key}", f"must be within -{bound}..{bound}")
+
+
+def _check_media(check: _Check, data: dict[str, Any], kind: str) -> None:
+    nested = data.get(kind)
+    holder, path = (nested, kind) if isinstance(nested, dict) else (data, "")
+    url = check.text(holder, "mediaURL", path)
+    if isinstance(url, str) and url.strip() and not url.startswith(("https://", "http://")):
+        check.add(_join(path, "mediaURL"), "must be an absolute http(s) URL")
+    mime = check.text(holder, "mimeType", path)
+    if isinstance(mime, str) and mime.strip() and "/" not in mime:
+        check.add(_join(path, "mimeType"), f"must be a MIME type such as image/jpeg, not {mime!r}")
+    caption = holder.get("caption")
+    if caption is not None and not isinstance(caption, str):
+        check.add(_join(path, "caption"), f"must be a string, not {_type_name(caption)}")
+
+
+def check_sms_report(data: list[Any]) -> tuple[list[Problem], list[Delivery]]:
+    """Problems in an SMS delivery report (a JSON array of events), and its deliveries."""
+    check = _Check()
+    if not data:
+        check.add("(body)", "must be a non-empty array of events")
+    for i, event in enumerate(data):
+        path = f"[{i}]"
+        if not isinstance(event, dict):
+            check.add(path, f"must be an object, not {_type_name(event)}")
+            continue
+        name = event.get("event")
+        if name not in SMS_EVENTS:
+            shown = "missing" if "event" not in event else f"not {name!r}"
+            check.add(f"{path}.event", f"must be one of {', '.join(SMS_EVENTS)}; {shown}")
+        items = event.get("data")
+        if not isinstance(items, list) or not items:
+            check.add(f"{path}.data", "must be a non-empty list")
+            continue
+        for j, item in enumerate(items):
+            _check_sms_item(check, item, f"{path}.data[{j}]", name)
+    return check.problems, check.deliveries
+
+
+def _check_sms_item(check: _Check, item: Any, path: str, event: Any) -> None:
+    if not isinstance(item, dict):
+        check.add(path, f"must be an object, not {_type_name(item)}")
+        return
+    ts = item.get("ts")
+    if "ts" not in item:
+        check.add(f"{path}.ts", "missing")
+    elif isinstance(ts, bool) or not isinstance(ts, int):
+        check.add(f"{path}.ts", f"must be an integer (epoch seconds), not {_type_name(ts)}")
+    elif ts <= 0:
+        check.add(f"{path}.ts", "must be a positive epoch time in seconds")
+    elif ts >= _MILLIS_FROM:
+        check.add(f"{path}.ts", "looks like epoch milliseconds; use epoch seconds")
+    meta = check.text(item, "meta", path)
+    description = item.get("description")
+    if "description" not in item:
+        check.add(f"{path}.description", "missing")
+    elif not isinstance(description, str):
+        check.add(f"{path}.description", f"must be a string, not {_type_name(description)}")
+    code = item.get("code")
+    if event == "failed":
+        if "code" not in item:
+            check.add(f"{path}.code", 'missing (failed needs a code "900".."920")')
+        elif not isinstance(code, str):
+            check.add(f"{path}.code", f'must be a string such as "901", not {_type_name(code)}')
+        elif not code.isascii() or not code.isdigit() or int(code) not in SMS_FAILURE_CODES:
+            check.add(f"{path}.code", f'must be "900".."920", not {code!r}')
+    if isinstance(meta, str) and meta and isinstance(event, str):
+        check.deliveries.append(Delivery(meta, event, _code_text(code), _str_or_none(description)))
+
+
+def build_report(
+    method: str,
+    path: str,
+    media_type: str,
+    body: bytes,
+    received_at: float | None = None,
+) -> Report:
+    """Classify and check one received request (pure apart from the clock)."""
+    when = time.time() if received_at is None else received_at
+    problems: list[Problem] = []
+    deliveries: list[Delivery] = []
+    try:
+        payload: Any = json.loads(body)
+    except (ValueError, RecursionError):
+        text = body.decode("utf-8", "replace")
+        reason = "empty body" if not body.strip() else "body is not JSON"
+        return Report(when, method, path, UNKNOWN, text, (Problem("(body)", reason),), ())
+    if media_type != "application/json":
+        shown = media_type or "missing"
+        problems.append(Problem("(headers).content-type", f"must be application/json; {shown}"))
+    kind = UNKNOWN
+    if isinstance(payload, list):
+        kind = SMS_DLR
+        found, deliveries = check_sms_report(payload)
+        problems += found
+    elif isinstance(payload, dict) and "statuses" in payload:
+        kind = WHATSAPP_DLR
+        found, deliveries = check_whatsapp_report(payload)
+        problems += found
+    elif isinstance(payload, dict) and {"from", "type", "wabaNumber"} & payload.keys():
+        kind = WHATSAPP_INBOUND
+        problems += check_whatsapp_inbound(payload)
+    elif isinstance(payload, dict) and "event" in payload and "data" in payload:
+        kind = SMS_DLR
+        found, deliveries = check_sms_report([payload])
+        problems.append(Problem("(body)", "must be a JSON array of events, not one object"))
+        problems += found
+    else:
+        problems.append(Problem("(body)", "not a CleverTap delivery report or inbound message"))
+    return Report(when, method, path, kind, payload, tuple(problems), tuple(deliveries))
+
+
+# --- output -------------------------------------------------------------------------------------
+
+
+def format_report(report: Report, json_lines: bool = False) -> str:
+    """One JSON line, or a readable block (no trailing newline either way)."""
+    if json_lines:
+        return json.dumps(report.to_json(), ensure_ascii=False, separators=(",", ":"))
+    clock = datetime.fromtimestamp(report.received_at).strftime("%H:%M:%S")
+    count = len(report.problems)
+    verdict = "OK" if report.ok else f"{count} PROBLEM{'S' if count > 1 else ''}"
+    lines = [f"{clock} {report.method} {report.path}  {KIND_LABELS[report.kind]}  {verdict}"]
+    for d in report.deliveries:
+        extra = "".join(
+            f"  {part}" for part in (d.code and f"code {d.code}", d.description) if part
+        )
+        lines.append(f"  {d.message_id}  {d.status}{extra}")
+    lines += [f"  ! {p.path}: {p.message}" for p in report.problems]
+    if isinstance(report.payload, str):
+        shown = report.payload
+    else:
+        shown = json.dumps(report.payload, ensure_ascii=False, separators=(",", ":"))
+    if len(shown) > _SHOWN_PAYLOAD:
+        shown = shown[:_SHOWN_PAYLOAD] + f"... ({len(shown)} characters)"
+    lines.append(f"  {shown}" if shown else "  (empty body)")
+    return "\n".join(lines)
+
+
+def stream_emitter(stream: IO[str]) -> Callable[[str], None]:
+    """An ``emit`` that writes each item and a newline to ``stream`` and flushes it."""
+
+    def emit(text: str) -> None:
+        stream.write(text + "\n")
+        stream.flush()
+
+    return emit
+
+
+# --- the server app -----------------------------------------------------------------------------
+
+
+class Listener(App):
+    """Receives callbacks on any path. Serve it with ``HttpServer(Listener(...))``.
+
+    ``emit`` gets each report, formatted, as it arrives (it should flush). With ``count``, the
+    server is asked to stop after that many reports. ``reports``, ``wait_for`` and
+    ``await_report`` may be used from any thread.
+    """
+
+    def __init__(
+        self,
+        emit: Callable[[str], None] | None = None,
+        *,
+        json_lines: bool = False,
+        count: int | None = None,
+        log: Callable[[str], None] | None = None,
+    ) -> None:
+        self._emit = emit
+        self.json_lines = json_lines
+        self.count = count
+        self._log = log or (lambda _line: None)
+        self._state = threading.Condition()
+        self._reports: list[Report] = []
+        self._emit_broken = False
+
+    @property
+    def reports(self) -> list[Report]:
+        with self._state:
+            return list(self._reports)
+
+    def wait_for(self, count: int, timeout: float) -> list[Report]:
+        """Wait until ``count`` reports have arrived (or ``timeout`` s); return all so far."""
+        with self._state:
+            self._state.wait_for(lambda: len(self._reports) >= count, timeout)
+            return list(self._reports)
+
+    def await_report(
+        self,
+        message_id: str,
+        timeout: float,
+        statuses: Collection[str] | None = None,
+    ) -> Report | None:
+        """The first report (already received or arriving within ``timeout`` s) that tells of
+        ``message_id`` (a msgId or meta), with a status in ``statuses`` when given; else None.
+
+        For ``--wait-dlr`` pass ``statuses=FINAL_STATUSES`` so a WhatsApp ``sent`` does not
+        count as the answer. Blocks the calling thread; never call it on the server's loop.
+        """
+
+        def find() -> Report | None:
+            return next(
+                (r for r in self._reports if r.delivery(message_id, statuses) is not None), None
+            )
+
+        found: list[Report] = []
+
+        def ready() -> bool:
+            report = find()
+            if report is not None:
+                found.append(report)
+            return report is not None
+
+        with self._state:
+            self._state.wait_for(ready, timeout)
+        return found[0] if found else None
+
+    async def handle(self, request: HttpRequest) -> HttpResponse:
+        if request.method != "POST":
+            return HttpResponse.json(
+                405,
+                {"status": "failure", "error": {"message": "kctl listen takes POST only"}},
+                (("Allow", "POST"),),
+            )
+        report = build_report(request.method, request.target, request.media_type, request.body)
+        with self._state:
+            self._reports.append(report)
+            received = len(self._reports)
+            self._state.notify_all()
+        self._output(report)
+        if self.count is not None and received >= self.count:
+            self.request_stop()
+        return HttpResponse.json(200, {"status": "success"})
+
+    def _output(self, report: Report) -> None:
+        if self._emit is None or self._emit_broken:
+            return
+        try:
+            self._emit(format_report(report, self.json_lines))
+        except (OSError, ValueError) as e:  # a closed pipe or stream: keep answering anyway
+            self._emit_broken = True
+            self._log(f"cannot print reports any more: {e}")

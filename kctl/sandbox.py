@@ -1,0 +1,893 @@
+"""``kctl sandbox``: a stand-in for Kaleyra on loopback, so send-test runs in CI for free.
+
+Routes (SPEC 2):
+
+* ``POST /whatsapp``: the CleverTap Generic WhatsApp adapter (JSON).
+* ``POST /sms``: the CleverTap Generic SMS adapter (form).
+* ``POST /v1/{sid}/messages``: Kaleyra's own API (form), for ``--via direct``.
+
+Answers follow CleverTap's provider contract (SPEC 4). Problems with the HTTP exchange itself
+get an HTTP status; problems with what the message says get HTTP 200 and a failure code, as the
+contract has it:
+
+* api-key or sid header missing: 401 with failure 2000; present but not the configured value:
+  200 with failure 2000.
+* Content-Type not JSON (WhatsApp) or form (SMS): 415; body not JSON / not UTF-8: 400 (both
+  with failure 2004 in the body).
+* payload problems: 200 failure, 2001 template or parameters, 2002 the recipient number, 2004
+  anything else. Every problem found goes into the message; the code is the first one's.
+
+Recipients steer the outcome by their last four digits: ``0429`` gets 429 (Retry-After: 1),
+``0500`` gets 500, ``2002`` gets failure 2002, ``1006`` is accepted and then reported failed:
+WhatsApp ``failed`` with error code 1006 (blacklisted), SMS ``failed`` with code "901" (DND:
+SMS codes are 900-920 and DND is SMS's blacklist). More requests in flight than
+``max_concurrency`` get 429.
+
+Accepted messages get delivery reports, ``dlr_delay`` seconds apart, at the callback URL from
+the request (``delivery-report-callback-url`` for WhatsApp, ``callback_url`` for SMS, the
+optional ``callback_url`` form field for the direct route): WhatsApp ``sent`` then ``delivered``
+(or ``failed``), SMS one ``delivered`` (or ``failed``) event. Timestamps are epoch seconds: a
+string for WhatsApp, an integer ``ts`` for SMS. Only loopback URLs are posted to unless
+``allow_external_callbacks``; that is decided from the URL's text before any network use, so a
+refused URL costs no DNS lookup. A refused or failed callback is logged, never fatal, and
+shutdown cancels callbacks still pending (one log line) instead of waiting for them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import binascii
+import hmac
+import json
+import re
+import threading
+import time
+import uuid
+from collections import Counter
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
+
+from kctl.errors import UsageError
+from kctl.httpserver import App, HttpRequest, HttpResponse, HttpServer
+from kctl.rules import WHATSAPP_LANGUAGES
+from kctl.urls import is_https_url, is_loopback_host
+
+if TYPE_CHECKING:
+    import httpx
+
+    from kctl.listen import Listener
+
+JSON_TYPE = "application/json"
+FORM_TYPE = "application/x-www-form-urlencoded"
+MSG_ID_LIMIT = 60  # CleverTap's message ids are at most 60 characters
+BODY_LIMIT = 1024
+HEADER_TEXT_LIMIT = 60
+SMS_TYPES = frozenset({"OTP", "MKT", "TXN", "DEFAULT"})
+HEADER_TYPES = frozenset({"text", "image", "video", "document", "location"})
+
+# by the recipient's last four digits
+MAGIC_RATE_LIMITED = "0429"
+MAGIC_SERVER_ERROR = "0500"
+MAGIC_INVALID_NUMBER = "2002"
+MAGIC_BLACKLISTED = "1006"
+WHATSAPP_BLACKLISTED = (1006, "recipient is blacklisted")
+SMS_BLACKLISTED = ("901", "DND: recipient is on the do-not-disturb list")
+
+_DIGITS = re.compile(r"[1-9][0-9]{6,14}")  # E.164 without the '+'
+_PAYLOAD_VERSION = re.compile(r"[0-9]+\.[0-9]+")
+_TEMPLATE_NAME = re.compile(r"[a-z0-9_]+")
+_PLACEHOLDER = re.compile(r"\{\{\s*\d+\s*\}\}")
+_SENDER = re.compile(r"[A-Za-z0-9]{1,15}|\+?[0-9]{4,15}")
+_DLT_ID = re.compile(r"[0-9]{12,19}")
+_DIRECT_PATH = re.compile(r"/v1/([^/]+)/messages/?")
+_MAX_LISTED = 5  # problems quoted in one failure message
+
+
+@dataclass(frozen=True, slots=True)
+class Accepted:
+    """A message the sandbox accepted."""
+
+    route: str  # "whatsapp", "sms", "direct whatsapp", "direct sms"
+    message_id: str  # msgId, message_id, or the Kaleyra id the direct route made up
+    to: str  # digits, no '+'
+    callback_url: str | None
+    fails: bool  # its delivery report will say failed (recipient ending 1006)
+
+
+@dataclass(frozen=True, slots=True)
+class CallbackResult:
+    """What became of one delivery report the sandbox meant to post."""
+
+    message_id: str
+    status: str  # the status it reports: sent, delivered, failed
+    url: str
+    outcome: str  # "posted", "refused", "error", "cancelled"
+    attempted: bool  # False when nothing touched the network (refused, cancelled before)
+    http_status: int | None = None
+    detail: str = ""
+
+
+def callback_refusal(url: str, allow_external: bool) -> str | None:
+    """Why the sandbox will not post to ``url``, or None when it will.
+
+    Decided from the text alone (no DNS): only ``http``/``https`` URLs with a host, and unless
+    ``allow_external``, only loopback hosts (``127.0.0.0/8``, ``::1``, ``localhost``).
+    """
+    try:
+        parts = urlsplit(url)
+        host = parts.hostname
+        _ = parts.port  # ValueError for a port that is not a number or out of range
+    except ValueError:
+        return "not a valid URL"
+    if parts.scheme not in ("http", "https") or not host:
+        return "not an absolute http(s) URL"
+    if not allow_external and not is_loopback_host(host):
+        return (
+            f"{host} is not a loopback host (start the sandbox with"
+            " --allow-external-callbacks to post there)"
+        )
+    return None
+
+
+class _Reject(Exception):
+    """A request the sandbox refuses: the failure code, words and HTTP status to answer with."""
+
+    def __init__(
+        self,
+        code: int | str,
+        message: str,
+        status: int = 200,
+        headers: tuple[tuple[str, str], ...] = (),
+    ) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+        self.status = status
+        self.headers = headers
+
+
+@dataclass(frozen=True, slots=True)
+class _Plan:
+    """Delivery reports to post for one accepted message."""
+
+    channel: str  # whatsapp | sms
+    message_id: str
+    url: str
+    fails: bool
+    payload_version: str = "0.1"
+
+
+def _reject_for(problems: list[tuple[int, str]]) -> _Reject:
+    code = problems[0][0]
+    words = [m for _, m in problems[:_MAX_LISTED]]
+    more = len(problems) - _MAX_LISTED
+    if more > 0:
+        words.append(f"and {more} more")
+    return _Reject(code, "; ".join(words))
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, str) and _DIGITS.fullmatch(value) is not None
+
+
+# --- payload checks (pure) --------------------------------------------------------------------
+
+
+def whatsapp_payload_problems(payload: Any) -> list[tuple[int, str]]:
+    """(code, message) for each way ``payload`` breaks CleverTap's Generic WhatsApp request."""
+    if not isinstance(payload, dict):
+        return [(2004, "body must be a JSON object")]
+    problems: list[tuple[int, str]] = []
+    version = payload.get("payloadVersion")
+    if not isinstance(version, str) or not _PAYLOAD_VERSION.fullmatch(version):
+        problems.append((2004, 'payloadVersion must be a version string such as "0.1"'))
+    msg_id = payload.get("msgId")
+    if not isinstance(msg_id, str) or not msg_id.strip():
+        problems.append((2004, "msgId is missing"))
+    elif len(msg_id) > MSG_ID_LIMIT:
+        problems.append((2004, f"msgId is over {MSG_ID_LIMIT} characters"))
+    to = payload.get("to")
+    if not _is_number(to):
+        problems.insert(
+            0, (2002, "to must be the recipient's number: country code and number, digits only")
+        )
+    if not _is_number(payload.get("wabaNumber")):
+        problems.append((2004, "wabaNumber must be the business number, digits only"))
+    is_template = payload.get("isTemplate")
+    if not isinstance(is_template, bool):
+        problems.append((2004, "isTemplate must be true or false"))
+    if is_template is True:
+        problems += _template_problems(payload.get("template"))
+    problems += _component_problems(payload.get("components"))
+    return problems
+
+
+def _template_problems(template: Any) -> list[tuple[int, str]]:
+    if not isinstance(template, dict):
+        return [(2001, "template must be an object with namespace and languageCode")]
+    problems: list[tuple[int, str]] = []
+    name = template.get("namespace")
+    if not isinstance(name, str) or not _TEMPLATE_NAME.fullmatch(name):
+        problems.append(
+            (2001, "template.namespace must be the template name (a-z, 0-9, underscore)")
+        )
+    language = template.get("languageCode")
+    if not isinstance(language, str) or language not in WHATSAPP_LANGUAGES:
+        problems.append((2001, "template.languageCode is not a WhatsApp language code"))
+    return problems
+
+
+def _component_problems(components: Any) -> list[tuple[int, str]]:
+    if not isinstance(components, list):
+        return [(2004, "components must be a list")]
+    problems: list[tuple[int, str]] = []
+    bodies = 0
+    for i, component in enumerate(components):
+        where = f"components[{i}]"
+        if not isinstance(component, dict) or not isinstance(component.get("type"), str):
+            problems.append((2004, f"{where} must be an object with a type"))
+            continue
+        kind = component["type"]
+        if kind == "body":
+            bodies += 1
+            problems += _body_problems(component.get("body"), f"{where}.body")
+        elif kind == "header":
+            problems += _header_problems(component.get("header"), f"{where}.header")
+    if bodies == 0:
+        problems.append((2001, "components has no body"))
+    elif bodies > 1:
+        problems.append((2004, "components has more than one body"))
+    return problems
+
+
+def _body_problems(body: Any, where: str) -> list[tuple[int, str]]:
+    if not isinstance(body, dict):
+        return [(2001, f"{where} must be an object with text and parameters")]
+    text = body.get("text")
+    if not isinstance(text, str) or not text.strip():
+        return [(2001, f"{where}.text is missing")]
+    problems: list[tuple[int, str]] = []
+    if len(text) > BODY_LIMIT:
+        problems.append((2001, f"{where}.text is over {BODY_LIMIT} characters"))
+    left = _PLACEHOLDER.findall(text)
+    if left:
+        problems.append((2001, f"{where}.text still has {left[0]}: a parameter is missing"))
+    parameters = body.get("parameters", [])
+    if not isinstance(parameters, list):
+        return [*problems, (2001, f"{where}.parameters must be a list")]
+    for n, parameter in enumerate(parameters):
+        spot = f"{where}.parameters[{n}]"
+        if not isinstance(parameter, dict) or parameter.get("type") != "text":
+            problems.append((2001, f'{spot} must be {{"type": "text", "text": ...}}'))
+            continue
+        value = parameter.get("text")
+        if not isinstance(value, str) or not value:
+            problems.append((2001, f"{spot}.text is missing"))
+        elif value not in text:
+            problems.append((2001, f"{spot}.text does not appear in the body text"))
+    return problems
+
+
+def _header_problems(header: Any, where: str) -> list[tuple[int, str]]:
+    if not isinstance(header, dict) or header.get("type") not in HEADER_TYPES:
+        return [(2001, f"{where}.type must be one of {', '.join(sorted(HEADER_TYPES))}")]
+    if header["type"] == "text":
+        text = header.get("text")
+        if not isinstance(text, str) or not text.strip():
+            return [(2001, f"{where}.text is missing")]
+        if len(text) > HEADER_TEXT_LIMIT:
+            return [(2001, f"{where}.text is over {HEADER_TEXT_LIMIT} characters")]
+    return []
+
+
+def sms_form_problems(fields: dict[str, str]) -> list[tuple[int, str]]:
+    """(code, message) for each way ``fields`` break CleverTap's Generic SMS request."""
+    problems: list[tuple[int, str]] = []
+    to = fields.get("to", "")
+    if not to:
+        problems.append((2002, "to is missing"))
+    elif not _is_number(to):
+        problems.append((2002, "to must be the recipient's number, digits only (no '+')"))
+    sender = fields.get("sender", "")
+    if not sender:
+        problems.append((2004, "sender is missing"))
+    elif not _SENDER.fullmatch(sender):
+        problems.append((2004, "sender must be a sender ID (letters and digits) or a number"))
+    body = fields.get("body", "")
+    if not body.strip():
+        problems.append((2004, "body is missing"))
+    elif "{#var#}" in body:
+        problems.append((2001, "body still has {#var#}: a template parameter is missing"))
+    message_id = fields.get("message_id", "")
+    if not message_id:
+        problems.append((2004, "message_id is missing (the delivery report must echo it)"))
+    elif len(message_id) > MSG_ID_LIMIT:
+        problems.append((2004, f"message_id is over {MSG_ID_LIMIT} characters"))
+    template_id = fields.get("template_id")
+    if template_id is not None and not _DLT_ID.fullmatch(template_id):
+        problems.append((2001, "template_id must be a DLT template id, 12 to 19 digits"))
+    message_type = fields.get("type")
+    if message_type is not None and message_type not in SMS_TYPES:
+        problems.append((2004, f"type must be one of {', '.join(sorted(SMS_TYPES))}"))
+    return problems
+
+
+def _unique_fields(pairs: list[tuple[str, str]]) -> dict[str, str]:
+    repeated = [name for name, n in Counter(k for k, _ in pairs).items() if n > 1]
+    if repeated:
+        raise _Reject(2004, f"field {repeated[0]} is given more than once")
+    return dict(pairs)
+
+
+def _magic(to: str) -> str:
+    return to[-4:]
+
+
+# --- the server app -----------------------------------------------------------------------------
+
+
+class Sandbox(App):
+    """The sandbox's HTTP app. Serve it with ``HttpServer(Sandbox(...))``.
+
+    Its records (``messages``, ``callbacks``) and test hooks (``hold``, ``release``,
+    ``wait_in_flight``, ``wait_for_callbacks``) may be used from any thread.
+    """
+
+    def __init__(
+        self,
+        api_key: str | None = None,
+        sid: str | None = None,
+        *,
+        max_concurrency: int | None = None,
+        allow_external_callbacks: bool = False,
+        dlr_delay: float = 0.2,
+        log: Callable[[str], None] | None = None,
+        latency: float = 0.0,
+        callback_timeout: float = 5.0,
+    ) -> None:
+        if max_concurrency is not None and max_concurrency < 1:
+            raise UsageError(f"--max-concurrency must be at least 1, not {max_concurrency}")
+        self.api_key = api_key or None
+        self.sid = sid or None
+        self.max_concurrency = max_concurrency
+        self.allow_external_callbacks = allow_external_callbacks
+        self.dlr_delay = dlr_delay
+        self.latency = latency  # simulated processing time per request, seconds
+        self.callback_timeout = callback_timeout
+        self._log = log or (lambda _line: None)
+        self._state = threading.Condition()
+        self._messages: list[Accepted] = []
+        self._callbacks: list[CallbackResult] = []
+        self._in_flight = 0
+        self._peak_in_flight = 0
+        self._holding = False
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._released: asyncio.Event | None = None
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._client: httpx.AsyncClient | None = None
+        self._closing = False
+
+    # --- records and test hooks (any thread) ---------------------------------------------------
+
+    @property
+    def messages(self) -> list[Accepted]:
+        with self._state:
+            return list(self._messages)
+
+    @property
+    def callbacks(self) -> list[CallbackResult]:
+        with self._state:
+            return list(self._callbacks)
+
+    @property
+    def in_flight(self) -> int:
+        return self._in_flight
+
+    @property
+    def peak_in_flight(self) -> int:
+        return self._peak_in_flight
+
+    def wait_for_callbacks(self, count: int, timeout: float = 5.0) -> list[CallbackResult]:
+        """Wait until ``count`` callback results are recorded (or ``timeout``); return all."""
+        with self._state:
+            self._state.wait_for(lambda: len(self._callbacks) >= count, timeout)
+            return list(self._callbacks)
+
+    def wait_in_flight(self, count: int, timeout: float = 5.0) -> bool:
+        """Wait until ``count`` requests are in flight at once; False on timeout."""
+        with self._state:
+            return self._state.wait_for(lambda: self._in_flight >= count, timeout)
+
+    def hold(self) -> None:
+        """Keep requests that pass the concurrency check in flight until ``release()``.
+
+        A test hook: it makes "N requests in flight" a state a test can set up and observe,
+        instead of a race against the clock.
+        """
+        self._holding = True
+        self._on_loop(self._close_gate)
+
+    def release(self) -> None:
+        self._holding = False
+        self._on_loop(self._open_gate)
+
+    def _close_gate(self) -> None:
+        if self._released is not None and self._holding:
+            self._released.clear()
+
+    def _open_gate(self) -> None:
+        if self._released is not None and not self._holding:
+            self._released.set()
+
+    def _on_loop(self, fn: Callable[[], None]) -> None:
+        """Run ``fn`` on the server's loop and wait for it; now, when there is no loop yet."""
+        loop = self._loop
+        if loop is None or loop.is_closed():
+            return
+        try:
+            running = asyncio.get_running_loop()
+        except RuntimeError:
+            running = None
+        if running is loop:
+            fn()
+            return
+        done = threading.Event()
+
+        def run() -> None:
+            try:
+                fn()
+            finally:
+                done.set()
+
+        try:
+            loop.call_soon_threadsafe(run)
+        except RuntimeError:  # the loop closed in between
+            return
+        done.wait(5.0)
+
+    def _record_callback(self, result: CallbackResult) -> None:
+        with self._state:
+            self._callbacks.append(result)
+            self._state.notify_all()
+
+    # --- life cycle ----------------------------------------------------------------------------
+
+    async def startup(self, server: HttpServer) -> None:
+        await super().startup(server)
+        self._loop = asyncio.get_running_loop()
+        self._released = asyncio.Event()
+        if not self._holding:
+            self._released.set()
+
+    async def shutdown(self) -> None:
+        self._closing = True
+        pending = [task for task in self._tasks if not task.done()]
+        for task in pending:
+            task.cancel()
+        if pending:
+            await asyncio.wait(pending, timeout=2.0)
+            self._log(f"shutdown: cancelled {len(pending)} pending delivery report(s)")
+        if self._client is not None:
+            await self._client.aclose()
+            self._client = None
+
+    # --- requests ------------------------------------------------------------------------------
+
+    async def handle(self, request: HttpRequest) -> HttpResponse:
+        route, family = self._route(request.path)
+        if route is None:
+            response = HttpResponse.json(
+                404, {"error": {"code": "E404", "message": f"no route {request.path}"}}
+            )
+            self._log_request(request, response, "no such route")
+            return response
+        if request.method != "POST":
+            response = HttpResponse.json(
+                405,
+                {"error": {"code": "E405", "message": "use POST"}},
+                (("Allow", "POST"),),
+            )
+            self._log_request(request, response, "method not allowed")
+            return response
+        limit = self.max_concurrency
+        if limit is not None and self._in_flight >= limit:
+            reject = _Reject(
+                2004 if family == "adapter" else "E429",
+                f"too many requests: {self._in_flight} in flight, max_concurrency {limit}",
+                429,
+                (("Retry-After", "1"),),
+            )
+            return self._answer_reject(request, family, reject)
+        self._enter()
+        try:
+            if self._holding and self._released is not None:
+                await self._released.wait()
+            if self.latency > 0:
+                await asyncio.sleep(self.latency)
+            try:
+                response, summary, plans = route(request)
+            except _Reject as e:
+                return self._answer_reject(request, family, e)
+        finally:
+            self._leave()
+        self._log_request(request, response, summary)
+        for plan in plans:
+            self._schedule(plan)
+        return response
+
+    def _route(
+        self, path: str
+    ) -> tuple[Callable[[HttpRequest], tuple[HttpResponse, str, list[_Plan]]] | None, str]:
+        if path == "/whatsapp":
+            return self._whatsapp, "adapter"
+        if path == "/sms":
+            return self._sms, "adapter"
+        if _DIRECT_PATH.fullmatch(path):
+            return self._direct, "direct"
+        return None, ""
+
+    def _enter(self) -> None:
+        with self._state:
+            self._in_flight += 1
+            self._peak_in_flight = max(self._peak_in_flight, self._in_flight)
+            self._state.notify_all()
+
+    def _leave(self) -> None:
+        with self._state:
+            self._in_flight -= 1
+            self._state.notify_all()
+
+    def _answer_reject(self, request: HttpRequest, family: str, reject: _Reject) -> HttpResponse:
+        if family == "adapter":
+            body: dict[str, Any] = {
+                "status": "failure",
+                "error": {"code": reject.code, "message": reject.message},
+            }
+        else:
+            body = {"error": {"code": reject.code, "message": reject.message}, "data": []}
+        response = HttpResponse.json(reject.status, body, reject.headers)
+        self._log_request(request, response, f"failure {reject.code}: {reject.message}")
+        return response
+
+    def _log_request(self, request: HttpRequest, response: HttpResponse, summary: str) -> None:
+        self._log(f"{request.method} {request.path} {response.status} {summary}")
+
+    # --- adapter routes -------------------------------------------------------------------------
+
+    def _check_credentials(self, request: HttpRequest) -> None:
+        key, sid = request.header("api-key"), request.header("sid")
+        missing = [name for name, value in (("api-key", key), ("sid", sid)) if not value]
+        if missing:
+            raise _Reject(2000, f"missing header {' and '.join(missing)}", 401)
+        assert key is not None
+        assert sid is not None
+        wrong = [
+            name
+            for name, given, wanted in (("api-key", key, self.api_key), ("sid", sid, self.sid))
+            if wanted is not None and not hmac.compare_digest(given.encode(), wanted.encode())
+        ]
+        if wrong:
+            raise _Reject(2000, f"invalid credentials: {' and '.join(wrong)} not recognised")
+
+    @staticmethod
+    def _url_header(request: HttpRequest, name: str) -> str:
+        value = request.header(name)
+        if not value:
+            raise _Reject(2004, f"missing header {name}")
+        if not is_https_url(value):
+            raise _Reject(
+                2004,
+                f"header {name} is not an absolute https URL (http only for loopback hosts)",
+            )
+        return value
+
+    def _whatsapp(self, request: HttpRequest) -> tuple[HttpResponse, str, list[_Plan]]:
+        self._check_credentials(request)
+        self._url_header(request, "kaleyra-host")
+        self._url_header(request, "inbound-message-callback-url")
+        callback = self._url_header(request, "delivery-report-callback-url")
+        if request.media_type != JSON_TYPE:
+            raise _Reject(2004, f"Content-Type must be {JSON_TYPE}", 415)
+        try:
+            payload = request.json()
+        except ValueError:
+            raise _Reject(2004, "body is not valid JSON", 400) from None
+        problems = whatsapp_payload_problems(payload)
+        if problems:
+            raise _reject_for(problems)
+        to, msg_id = payload["to"], payload["msgId"]
+        magic = _magic(to)
+        self._raise_magic(magic, "adapter")
+        fails = magic == MAGIC_BLACKLISTED
+        self._remember(Accepted("whatsapp", msg_id, to, callback, fails))
+        plan = _Plan("whatsapp", msg_id, callback, fails, payload["payloadVersion"])
+        summary = f"success msgId={msg_id} to={to}"
+        return HttpResponse.json(200, {"status": "success"}), summary, [plan]
+
+    def _sms(self, request: HttpRequest) -> tuple[HttpResponse, str, list[_Plan]]:
+        self._check_credentials(request)
+        self._check_basic_auth(request)
+        self._url_header(request, "kaleyra-host")
+        callback = self._url_header(request, "callback_url")
+        if request.media_type != FORM_TYPE:
+            raise _Reject(2004, f"Content-Type must be {FORM_TYPE}", 415)
+        try:
+            fields = _unique_fields(request.form())
+        except ValueError:
+            raise _Reject(2004, "body is not UTF-8 form data", 400) from None
+        problems = sms_form_problems(fields)
+        if problems:
+            raise _reject_for(problems)
+        to, message_id = fields["to"], fields["message_id"]
+        magic = _magic(to)
+        self._raise_magic(magic, "adapter")
+        fails = magic == MAGIC_BLACKLISTED
+        self._remember(Accepted("sms", message_id, to, callback, fails))
+        plan = _Plan("sms", message_id, callback, fails)
+        summary = f"success message_id={message_id} to={to}"
+        return HttpResponse.json(200, {"status": "success"}), summary, [plan]
+
+    @staticmethod
+    def _check_basic_auth(request: HttpRequest) -> None:
+        value = request.header("authorization")
+        if value is None:
+            return
+        scheme, _, token = value.partition(" ")
+        try:
+            decoded = base64.b64decode(token.strip(), validate=True).decode("utf-8")
+        except (binascii.Error, ValueError):
+            decoded = ""
+        if scheme.lower() != "basic" or ":" not in decoded:
+            raise _Reject(2000, "Authorization header is not valid basic auth", 401)
+
+    @staticmethod
+    def _raise_magic(magic: str, family: str) -> None:
+        adapter = family == "adapter"
+        if magic == MAGIC_RATE_LIMITED:
+            raise _Reject(
+                2004 if adapter else "E429",
+                "too many requests (sandbox: recipient ending 0429)",
+                429,
+                (("Retry-After", "1"),),
+            )
+        if magic == MAGIC_SERVER_ERROR:
+            raise _Reject(
+                2004 if adapter else "E500", "internal error (sandbox: recipient ending 0500)", 500
+            )
+        if magic == MAGIC_INVALID_NUMBER:
+            message = "invalid phone number (sandbox: recipient ending 2002)"
+            raise _Reject(2002, message) if adapter else _Reject("E400", message, 400)
+
+    def _remember(self, accepted: Accepted) -> None:
+        with self._state:
+            self._messages.append(accepted)
+            self._state.notify_all()
+
+    # --- direct route (Kaleyra's API) ----------------------------------------------------------
+
+    def _direct(self, request: HttpRequest) -> tuple[HttpResponse, str, list[_Plan]]:
+        match = _DIRECT_PATH.fullmatch(request.path)
+        assert match is not None
+        key = request.header("api-key")
+        if not key:
+            raise _Reject("E401", "missing api-key header", 401)
+        if self.api_key is not None and not hmac.compare_digest(
+            key.encode(), self.api_key.encode()
+        ):
+            raise _Reject("E401", "invalid api-key", 401)
+        if self.sid is not None and match.group(1) != self.sid:
+            raise _Reject("E401", "the api-key does not belong to this SID", 401)
+        if request.media_type != FORM_TYPE:
+            raise _Reject("E415", f"Content-Type must be {FORM_TYPE}", 415)
+        try:
+            fields = _unique_fields(request.form())
+        except ValueError:
+            raise _Reject("E400", "body is not UTF-8 form data", 400) from None
+        except _Reject as e:
+            raise _Reject("E400", e.message, 400) from None
+        channel = fields.get("channel", "sms").lower()
+        if channel == "whatsapp":
+            problems = self._direct_whatsapp_problems(fields)
+        elif channel == "sms":
+            problems = self._direct_sms_problems(fields)
+        else:
+            problems = [f"channel {channel!r} is not sms or whatsapp"]
+        if problems:
+            raise _Reject("E400", "; ".join(problems[:_MAX_LISTED]), 400)
+        recipients = [r.strip().lstrip("+") for r in fields["to"].split(",")]
+        for recipient in recipients:
+            self._raise_magic(_magic(recipient), "direct")
+        callback = fields.get("callback_url") or None
+        batch = uuid.uuid4()
+        data = []
+        plans = []
+        for n, recipient in enumerate(recipients):
+            message_id = f"{batch}:{n}"
+            fails = _magic(recipient) == MAGIC_BLACKLISTED
+            data.append({"message_id": message_id, "recipient": f"+{recipient}"})
+            self._remember(Accepted(f"direct {channel}", message_id, recipient, callback, fails))
+            if callback is not None:
+                plans.append(_Plan(channel, message_id, callback, fails))
+        reply: dict[str, Any] = {
+            "id": f"{batch}:{len(recipients)}",
+            "channel": channel,
+            "type": fields.get("type", "DEFAULT" if channel == "sms" else "template"),
+            "totalCount": len(recipients),
+            "data": data,
+            "status": "accepted",
+            "error": {},
+        }
+        ids = ", ".join(d["message_id"] for d in data)
+        return HttpResponse.json(200, reply), f"accepted {channel} id={ids}", plans
+
+    @staticmethod
+    def _direct_recipients_problems(value: str | None, single: bool) -> list[str]:
+        if not value:
+            return ["to is missing"]
+        recipients = [r.strip() for r in value.split(",")]
+        if single and len(recipients) > 1:
+            return ["to must be one number"]
+        if not all(_is_number(r.removeprefix("+")) for r in recipients):
+            return ["to must be E.164 numbers ('+' optional), comma-separated"]
+        return []
+
+    def _direct_whatsapp_problems(self, fields: dict[str, str]) -> list[str]:
+        problems = self._direct_recipients_problems(fields.get("to"), single=True)
+        if not _is_number(fields.get("from", "").removeprefix("+")):
+            problems.append("from must be the WhatsApp business number")
+        kind = fields.get("type")
+        if kind == "template":
+            name = fields.get("template_name", "")
+            if not _TEMPLATE_NAME.fullmatch(name):
+                problems.append("template_name is missing or not a template name")
+            if fields.get("lang_code", "en") not in WHATSAPP_LANGUAGES:
+                problems.append("lang_code is not a WhatsApp language code")
+        elif kind == "text":
+            if not fields.get("body", "").strip():
+                problems.append("body is missing")
+        else:
+            problems.append("type must be template or text")
+        return problems
+
+    def _direct_sms_problems(self, fields: dict[str, str]) -> list[str]:
+        problems = self._direct_recipients_problems(fields.get("to"), single=False)
+        problems += [
+            message
+            for _, message in sms_form_problems({**fields, "to": "10000000", "message_id": "x"})
+        ]
+        return problems
+
+    # --- delivery reports -----------------------------------------------------------------------
+
+    def _schedule(self, plan: _Plan) -> None:
+        statuses = self._statuses(plan)
+        refusal = callback_refusal(plan.url, self.allow_external_callbacks)
+        if refusal is not None:
+            self._log(f"delivery reports for {plan.message_id} not sent to {plan.url}: {refusal}")
+            for status in statuses:
+                self._record_callback(
+                    CallbackResult(
+                        plan.message_id, status, plan.url, "refused", False, None, refusal
+                    )
+                )
+            return
+        if self._closing:
+            return
+        task = asyncio.get_running_loop().create_task(self._deliver(plan, statuses))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    @staticmethod
+    def _statuses(plan: _Plan) -> tuple[str, ...]:
+        final = "failed" if plan.fails else "delivered"
+        return ("sent", final) if plan.channel == "whatsapp" else (final,)
+
+    async def _deliver(self, plan: _Plan, statuses: tuple[str, ...]) -> None:
+        done = 0
+        try:
+            for status in statuses:
+                await asyncio.sleep(self.dlr_delay)
+                await self._post(plan, status)
+                done += 1
+        except asyncio.CancelledError:
+            for status in statuses[done:]:
+                self._record_callback(
+                    CallbackResult(plan.message_id, status, plan.url, "cancelled", False)
+                )
+            raise
+
+    async def _post(self, plan: _Plan, status: str) -> None:
+        import httpx
+
+        if self._client is None:
+            self._client = httpx.AsyncClient(
+                # no proxies from the environment: a loopback callback must stay on loopback
+                trust_env=False,
+                follow_redirects=False,
+                timeout=httpx.Timeout(self.callback_timeout, pool=None),
+                limits=httpx.Limits(max_connections=100),
+                headers={"User-Agent": "kctl-sandbox"},
+            )
+        body = json.dumps(_report(plan, status), separators=(",", ":")).encode("utf-8")
+        what = f"delivery report {status!r} for {plan.message_id} to {plan.url}"
+        try:
+            response = await self._client.post(
+                plan.url, content=body, headers={"Content-Type": JSON_TYPE}
+            )
+        except httpx.HTTPError as e:
+            detail = _describe_error(e)
+            self._log(f"{what}: not delivered: {detail}")
+            self._record_callback(
+                CallbackResult(plan.message_id, status, plan.url, "error", True, None, detail)
+            )
+            return
+        outcome = "posted" if response.is_success else "error"
+        self._log(f"{what}: HTTP {response.status_code}")
+        self._record_callback(
+            CallbackResult(plan.message_id, status, plan.url, outcome, True, response.status_code)
+        )
+
+
+def _report(plan: _Plan, status: str) -> Any:
+    """The delivery report body CleverTap expects (SPEC 4)."""
+    now = int(time.time())
+    if plan.channel == "whatsapp":
+        entry: dict[str, Any] = {"msgId": plan.message_id, "status": status, "timestamp": str(now)}
+        if status == "failed":
+            wa_code, message = WHATSAPP_BLACKLISTED
+            entry["error"] = {"code": wa_code, "message": message}
+        return {"payloadVersion": plan.payload_version, "statuses": [entry]}
+    item: dict[str, Any] = {"ts": now, "meta": plan.message_id}
+    if status == "failed":
+        sms_code, description = SMS_BLACKLISTED
+        item.update(description=description, code=sms_code)
+    else:
+        item["description"] = "Delivered"
+    return [{"event": status, "data": [item]}]
+
+
+def _describe_error(error: Exception) -> str:
+    text = str(error) or type(error).__name__
+    return text.splitlines()[0][:200]
+
+
+# --- in-process pair for send-test --sandbox ------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class LocalPair:
+    """A sandbox and a listener running in-process on free loopback ports."""
+
+    sandbox: Sandbox
+    listener: Listener
+    sandbox_url: str  # http://127.0.0.1:PORT, no trailing slash
+    listener_url: str
+
+
+@contextmanager
+def local_pair(
+    *,
+    log: Callable[[str], None] | None = None,
+    emit: Callable[[str], None] | None = None,
+    json_lines: bool = False,
+    dlr_delay: float = 0.2,
+    max_concurrency: int | None = None,
+) -> Iterator[LocalPair]:
+    """Start a Sandbox and a Listener, each on its own thread and loop; stop both on exit.
+
+    The sandbox checks no particular api-key or sid (any non-empty value passes), so a config
+    pointed at it needs no real secrets.
+    """
+    from kctl.listen import Listener
+
+    listener = Listener(emit, json_lines=json_lines)
+    sandbox = Sandbox(max_concurrency=max_concurrency, dlr_delay=dlr_delay, log=log)
+    with (
+        HttpServer(listener, log=log).start_in_thread() as listening,
+        HttpServer(sandbox, log=log).start_in_thread() as serving,
+    ):
+        yield LocalPair(sandbox, listener, serving.url, listening.url)

@@ -1,0 +1,484 @@
+"""Send one ``Request`` and bring back a ``Response``: the only module that touches the network.
+
+What it promises, beyond "do an HTTP POST":
+
+* It never sends anything twice that the provider might already have acted on. A retry happens
+  only when no connection was made (connect error or timeout) or the server said "not now"
+  (429, 503), honouring ``Retry-After``. A read timeout or a dropped connection is reported, not
+  retried: the message may have gone out.
+* Credentials never leave the origin they were configured for. Redirects are not followed by
+  httpx; this module follows one only to the same scheme, host and port, and never turns a POST
+  into a GET (which would silently drop the payload). Anything else comes back as the 3xx with a
+  note saying why.
+* A reply is read by streaming and capped at ``max_body`` bytes, so a runaway endpoint cannot
+  fill memory.
+* Every httpx error becomes a ``NetworkFailure`` whose one-line message names the condition (DNS,
+  refused, TLS, timeout, reset) and ``host:port`` only: headers and body hold secrets.
+
+httpx is imported inside ``send`` so that commands which never send (validate-config, dry runs)
+do not pay for importing it.
+"""
+
+from __future__ import annotations
+
+import base64
+import email.utils
+import socket
+import ssl
+import time
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from kctl import __version__
+from kctl.errors import KctlError, NetworkFailure, UsageError
+from kctl.wire import Request, Response
+
+if TYPE_CHECKING:
+    import httpx
+
+REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
+RETRY_STATUSES = frozenset({429, 503})
+MAX_REDIRECTS = 5
+MAX_RETRY_WAIT = 10.0  # seconds; a longer Retry-After is reported instead of waited out
+BACKOFF = (0.5, 1.0, 2.0, 4.0, 8.0)  # waits when the server gives no Retry-After
+USER_AGENT = f"kctl/{__version__}"
+
+_DEFAULT_PORTS = {"http": 80, "https": 443}
+_CA_HINT = (
+    "if the endpoint uses a private or self-signed CA, pass --ca-bundle FILE "
+    "or set SSL_CERT_FILE to a PEM file with that CA"
+)
+_TIMEOUT_HINT = (
+    "CleverTap expects the endpoint to answer within about 1 s; raise --timeout to wait longer"
+)
+
+
+def send(
+    request: Request,
+    *,
+    timeout: float = 10.0,
+    retries: int = 2,
+    max_body: int = 1_000_000,
+    verify: bool | str = True,
+) -> Response:
+    """Send ``request`` (secrets already resolved) and return the reply.
+
+    ``timeout`` applies to each of connect, read, write and pool wait. ``retries`` is the number
+    of extra attempts allowed where a retry cannot double-send. ``verify`` is True (system or
+    ``SSL_CERT_FILE`` trust), False, or the path of a CA bundle (``--ca-bundle``).
+    Raises ``UsageError`` for a URL or header that cannot be sent and ``NetworkFailure`` when no
+    reply was obtained.
+    """
+    import httpx
+
+    if timeout <= 0:
+        raise UsageError(f"timeout must be more than 0 seconds, not {timeout:g}")
+    if retries < 0:
+        raise UsageError(f"retries must be 0 or more, not {retries}")
+    if max_body < 0:
+        raise UsageError(f"max_body must be 0 or more, not {max_body}")
+
+    url = _parse_url(request.url)
+    headers = _wire_headers(request)
+    ssl_verify = _ssl_verify(verify)
+    method = request.method.upper()
+
+    notes: list[str] = []
+    retried: list[_Retry] = []
+    hops = 0
+    with httpx.Client(
+        trust_env=True, verify=ssl_verify, timeout=httpx.Timeout(timeout), follow_redirects=False
+    ) as client:
+        while True:
+            started = time.monotonic()
+            try:
+                response = client.send(
+                    httpx.Request(method, url, headers=headers, content=request.body),
+                    stream=True,
+                )
+            except (httpx.ConnectError, httpx.ConnectTimeout) as e:
+                failure = _failure(e, url, timeout, reading_body=False)
+                cause = _retryable_connect_cause(e)
+                if cause is not None and len(retried) < retries:
+                    wait = BACKOFF[min(len(retried), len(BACKOFF) - 1)]
+                    retried.append(_Retry(cause, wait, from_header=False))
+                    time.sleep(wait)
+                    continue
+                if retried:
+                    attempts = f" (after {len(retried) + 1} attempts)"
+                    raise type(failure)(failure.message + attempts, failure.hint) from e
+                raise failure from e
+            except httpx.HTTPError as e:
+                raise _failure(e, url, timeout, reading_body=False) from e
+
+            try:
+                status = response.status_code
+                if status in RETRY_STATUSES and len(retried) < retries:
+                    planned, refusal = _retry_wait(
+                        status, response.headers.get("retry-after"), retried
+                    )
+                    if planned is not None:
+                        retried.append(planned)
+                        response.close()
+                        time.sleep(planned.seconds)
+                        continue
+                    notes.append(refusal)
+                if status in REDIRECT_STATUSES:
+                    target, note = _redirect_decision(response, url, method, hops)
+                    notes.append(note)
+                    if target is not None:
+                        hops += 1
+                        url = target
+                        response.close()
+                        continue
+                try:
+                    body, truncated = _read_capped(response.iter_bytes(), max_body)
+                except httpx.HTTPError as e:
+                    raise _failure(e, url, timeout, reading_body=True) from e
+            finally:
+                response.close()
+            elapsed = time.monotonic() - started
+            break
+
+    if retried:
+        notes.insert(0, _retry_note(retried))
+    if truncated:
+        notes.append(f"body truncated at {max_body} bytes")
+    return Response(
+        status=status,
+        reason=response.reason_phrase,
+        http_version=response.http_version,
+        headers=tuple(
+            (k.decode(response.headers.encoding), v.decode(response.headers.encoding))
+            for k, v in response.headers.raw
+        ),
+        body=body,
+        truncated=truncated,
+        elapsed=elapsed,
+        attempts=len(retried) + 1,
+        notes=tuple(notes),
+    )
+
+
+# --- building the request ---------------------------------------------------------------------
+
+
+def _parse_url(raw: str) -> httpx.URL:
+    import httpx
+
+    scheme = raw.partition(":")[0].lower() if ":" in raw else ""
+    if scheme not in _DEFAULT_PORTS:
+        shown = f"'{scheme}'" if scheme else "none"
+        raise UsageError(
+            f"cannot send to this endpoint: unsupported URL scheme ({shown})",
+            hint="the endpoint must be an https:// URL (http:// only for loopback)",
+        )
+    try:
+        url = httpx.URL(raw)
+    except httpx.InvalidURL as e:
+        raise UsageError(f"cannot send to this endpoint: invalid URL ({e})") from e
+    if not url.host:
+        raise UsageError("cannot send to this endpoint: the URL has no host")
+    if "%" in url.host:  # httpx percent-encodes a space or the like in the host, DNS would not
+        raise UsageError("cannot send to this endpoint: invalid characters in the host name")
+    return url
+
+
+def _wire_headers(request: Request) -> list[tuple[bytes, bytes]]:
+    """The request's headers in order, then Content-Type, Authorization, User-Agent and
+    Accept-Encoding where the request does not set them itself.
+
+    ``Accept-Encoding: identity`` keeps the reply byte-for-byte what the server sent and keeps
+    the ``max_body`` cap meaningful (a compressed reply could inflate far past it).
+    """
+    pairs = [(k, v) for k, v in request.headers]
+    names = {k.lower() for k, _ in pairs}
+    if request.content_type and "content-type" not in names:
+        pairs.append(("Content-Type", request.content_type))
+    if request.basic_auth is not None:
+        user, password = request.basic_auth
+        token = base64.b64encode(f"{user}:{password}".encode()).decode("ascii")
+        pairs = [(k, v) for k, v in pairs if k.lower() != "authorization"]
+        pairs.append(("Authorization", f"Basic {token}"))
+    if "user-agent" not in names:
+        pairs.append(("User-Agent", USER_AGENT))
+    if "accept-encoding" not in names:
+        pairs.append(("Accept-Encoding", "identity"))
+    return [_encode_header(k, v) for k, v in pairs]
+
+
+def _encode_header(name: str, value: str) -> tuple[bytes, bytes]:
+    # the value is never quoted in these errors: it may be a secret
+    if not name or any(c in name for c in " \t\r\n:\x00"):
+        raise UsageError(f"header name {name!r} is not a valid HTTP header name")
+    if any(c in value for c in "\r\n\x00"):
+        raise UsageError(f"header {name!r}: the value contains a line break or NUL character")
+    try:
+        return name.encode("ascii"), value.encode("ascii")
+    except UnicodeEncodeError as e:
+        raise UsageError(
+            f"header {name!r}: the value has non-ASCII characters, which HTTP headers cannot carry"
+        ) from e
+
+
+def _ssl_verify(verify: bool | str) -> bool | ssl.SSLContext:
+    # httpx 0.28 deprecates verify=<path>; an SSLContext built here is the supported way
+    if isinstance(verify, bool):
+        return verify
+    path = Path(verify)
+    try:
+        if path.is_dir():
+            return ssl.create_default_context(capath=str(path))
+        return ssl.create_default_context(cafile=str(path))
+    except OSError as e:  # includes ssl.SSLError for a file that holds no certificate
+        reason = e.strerror or getattr(e, "reason", None) or str(e)
+        raise UsageError(
+            f"cannot use CA bundle {verify}: {reason}",
+            hint="--ca-bundle takes a PEM file (or directory) of CA certificates",
+        ) from e
+
+
+# --- reading the reply ------------------------------------------------------------------------
+
+
+def _read_capped(chunks: Iterable[bytes], max_body: int) -> tuple[bytes, bool]:
+    """At most ``max_body`` bytes, and whether more was on offer. Stops reading at the cap."""
+    body = bytearray()
+    for chunk in chunks:
+        room = max_body - len(body)
+        if len(chunk) > room:
+            body += chunk[:room]
+            return bytes(body), True
+        body += chunk
+    return bytes(body), False
+
+
+# --- retries ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Retry:
+    cause: str  # "429", "503", "connection refused", ...
+    seconds: float
+    from_header: bool  # the wait came from Retry-After
+
+
+def parse_retry_after(value: str | None, now: datetime | None = None) -> float | None:
+    """Seconds to wait per a ``Retry-After`` value (delta-seconds or HTTP-date), or None when
+    absent or unparseable. A date in the past means 0."""
+    if value is None:
+        return None
+    value = value.strip()
+    if value.isascii() and value.isdigit():
+        return float(int(value))
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return max(0.0, (when - (now or datetime.now(UTC))).total_seconds())
+
+
+def _retry_wait(
+    status: int, retry_after: str | None, retried: Sequence[_Retry]
+) -> tuple[_Retry | None, str]:
+    """The next wait, or None and a note saying why the server's wish is not waited out."""
+    asked = parse_retry_after(retry_after)
+    if asked is None:
+        return _Retry(str(status), BACKOFF[min(len(retried), len(BACKOFF) - 1)], False), ""
+    if asked > MAX_RETRY_WAIT:
+        # waiting less than asked would only earn another refusal; report and let the user decide
+        return None, (
+            f"HTTP {status} asked to retry after {_seconds(asked)}, over the "
+            f"{_seconds(MAX_RETRY_WAIT)} limit: not retried"
+        )
+    return _Retry(str(status), asked, True), ""
+
+
+def _retryable_connect_cause(exc: httpx.HTTPError) -> str | None:
+    """Why the connection was never made, when trying again might help; None otherwise.
+
+    TLS failures and names that do not resolve will fail the same way again.
+    """
+    import httpx
+
+    if isinstance(exc, httpx.ConnectTimeout):
+        return "connect timeout"
+    root = _root_cause(exc)
+    if isinstance(root, ssl.SSLError):
+        return None
+    if isinstance(root, socket.gaierror):
+        return "DNS failure" if root.errno == socket.EAI_AGAIN else None
+    if isinstance(root, ConnectionRefusedError):
+        return "connection refused"
+    return "connect error"
+
+
+def _retry_note(retried: Sequence[_Retry]) -> str:
+    groups: list[tuple[str, list[_Retry]]] = []
+    for retry in retried:
+        if groups and groups[-1][0] == retry.cause:
+            groups[-1][1].append(retry)
+        else:
+            groups.append((retry.cause, [retry]))
+    parts = []
+    for cause, waits in groups:
+        shown = list(dict.fromkeys(_seconds(w.seconds) for w in waits))
+        if all(w.from_header for w in waits):
+            parts.append(f"{cause} (Retry-After {', '.join(shown)})")
+        else:
+            parts.append(f"{cause} (waited {', '.join(_seconds(w.seconds) for w in waits)})")
+    count = len(retried)
+    return f"retried {count} time{'s' if count != 1 else ''} after {', then '.join(parts)}"
+
+
+def _seconds(value: float) -> str:
+    return f"{value:g} s" if value == int(value) else f"{value:.1f} s"
+
+
+# --- redirects --------------------------------------------------------------------------------
+
+
+def _origin(url: httpx.URL) -> tuple[str, str, int]:
+    return url.scheme, url.host.lower(), url.port or _DEFAULT_PORTS.get(url.scheme, 0)
+
+
+def _shown(url: httpx.URL) -> str:
+    # without userinfo, which may hold credentials
+    return f"{url.scheme}://{url.netloc.decode('ascii')}{url.raw_path.decode('ascii')}"
+
+
+def _redirect_decision(
+    response: httpx.Response, url: httpx.URL, method: str, hops: int
+) -> tuple[httpx.URL | None, str]:
+    """Where to go next (None: stop here) and the note that tells the user."""
+    import httpx
+
+    status = response.status_code
+    location = response.headers.get("location")
+    if not location:
+        return None, f"HTTP {status} redirect without a Location header: nothing to follow"
+    try:
+        target = url.join(location)
+    except httpx.InvalidURL:
+        return None, f"HTTP {status} redirect to an invalid URL: not followed"
+    shown = _shown(target)
+    here, there = _origin(url), _origin(target)
+    if here[1] != there[1]:
+        return None, (f"redirect to {shown} not followed: credentials are not sent to another host")
+    if here != there:
+        what = "scheme" if here[0] != there[0] else "port"
+        return None, (
+            f"redirect to {shown} not followed: another {what} is another origin, and "
+            "credentials are only sent to the endpoint's own scheme, host and port"
+        )
+    if status in (301, 302, 303) and method not in ("GET", "HEAD"):
+        return None, (
+            f"HTTP {status} redirect to {shown} not followed: following a {status} turns the "
+            f"{method} into a GET and drops the payload; point the endpoint at the final URL"
+        )
+    if hops >= MAX_REDIRECTS:
+        return None, f"redirect to {shown} not followed: stopped after {MAX_REDIRECTS} redirects"
+    return target, f"followed HTTP {status} redirect to {shown} (same host)"
+
+
+# --- errors -----------------------------------------------------------------------------------
+
+
+def _root_cause(exc: BaseException) -> BaseException:
+    """The OS or ssl error under httpx's and httpcore's wrappers.
+
+    httpcore keeps the original as the wrapper's argument and ``__context__``, not always as
+    ``__cause__``, so all three links are followed.
+    """
+    seen = {id(exc)}
+    while True:
+        arg = exc.args[0] if exc.args and isinstance(exc.args[0], BaseException) else None
+        deeper = exc.__cause__ or exc.__context__ or arg
+        if deeper is None or id(deeper) in seen:
+            return exc
+        exc = deeper
+        seen.add(id(exc))
+
+
+def _host_port(url: httpx.URL) -> str:
+    host = f"[{url.host}]" if ":" in url.host else url.host
+    return f"{host}:{url.port or _DEFAULT_PORTS.get(url.scheme, 0)}"
+
+
+def _failure(
+    exc: httpx.HTTPError, url: httpx.URL, timeout: float, *, reading_body: bool
+) -> KctlError:
+    """One line naming what went wrong, and where; never headers or body."""
+    import httpx
+
+    where = _host_port(url)
+    secs = _seconds(timeout)
+    root = _root_cause(exc)
+    if isinstance(exc, httpx.ConnectTimeout):
+        return NetworkFailure(
+            f"connect timeout: no connection to {where} within {secs}",
+            hint="check the host and port, and any firewall or proxy (HTTPS_PROXY, NO_PROXY)",
+        )
+    if isinstance(exc, httpx.ReadTimeout):
+        if reading_body:
+            return NetworkFailure(
+                f"read timeout: the reply from {where} stalled mid-body (no data within {secs})",
+                hint=_TIMEOUT_HINT,
+            )
+        return NetworkFailure(
+            f"read timeout: no answer from {where} within {secs}", hint=_TIMEOUT_HINT
+        )
+    if isinstance(exc, httpx.WriteTimeout):
+        return NetworkFailure(f"write timeout: {where} stopped taking the request for {secs}")
+    if isinstance(exc, httpx.PoolTimeout):
+        return NetworkFailure(f"timeout: no free connection to {where} within {secs}")
+    if isinstance(exc, httpx.ProxyError):
+        return NetworkFailure(
+            f"proxy failure on the way to {where}: {exc}",
+            hint="check HTTPS_PROXY / HTTP_PROXY / NO_PROXY",
+        )
+    if isinstance(exc, httpx.ConnectError):
+        if isinstance(root, ssl.SSLCertVerificationError):
+            return NetworkFailure(
+                f"TLS failure: certificate verify failed for {where} ({root.verify_message})",
+                hint=_CA_HINT,
+            )
+        if isinstance(root, ssl.SSLError):
+            return NetworkFailure(
+                f"TLS failure: handshake with {where} failed ({root.reason or root})",
+                hint="check that the endpoint speaks https on that port",
+            )
+        if isinstance(root, socket.gaierror):
+            return NetworkFailure(
+                f"DNS failure: cannot resolve {url.host}",
+                hint="check the host name; behind a proxy, set HTTPS_PROXY",
+            )
+        if isinstance(root, ConnectionRefusedError):
+            return NetworkFailure(
+                f"connection refused by {where}",
+                hint="nothing is listening there: check the endpoint's host and port",
+            )
+        reason = root.strerror if isinstance(root, OSError) and root.strerror else str(root)
+        return NetworkFailure(f"cannot connect to {where}: {reason}")
+    if isinstance(exc, httpx.WriteError):
+        return NetworkFailure(f"connection to {where} lost while sending the request")
+    if isinstance(exc, httpx.ReadError | httpx.RemoteProtocolError):
+        when = "mid-response" if reading_body else "before any reply"
+        if isinstance(root, ConnectionResetError):
+            return NetworkFailure(f"connection reset by {where} {when}")
+        said = str(exc).lower()
+        if isinstance(exc, httpx.ReadError) or "disconnect" in said or "closed" in said:
+            return NetworkFailure(f"connection closed by {where} {when}")
+        return NetworkFailure(f"invalid HTTP reply from {where}: {exc}")
+    if isinstance(exc, httpx.LocalProtocolError):
+        return UsageError("the request could not be sent: a header name or value is not valid HTTP")
+    if isinstance(exc, httpx.UnsupportedProtocol):
+        return UsageError(f"cannot send to {where}: unsupported URL scheme")
+    if isinstance(exc, httpx.DecodingError):
+        return NetworkFailure(f"the reply from {where} could not be decoded (Content-Encoding)")
+    return NetworkFailure(f"network failure talking to {where} ({type(exc).__name__})")
