@@ -89,9 +89,7 @@ def send(
     notes: list[str] = []
     retried: list[_Retry] = []
     hops = 0
-    with httpx.Client(
-        trust_env=True, verify=ssl_verify, timeout=httpx.Timeout(timeout), follow_redirects=False
-    ) as client:
+    with _client(ssl_verify, timeout) as client:
         while True:
             started = time.monotonic()
             try:
@@ -238,6 +236,30 @@ def _ssl_verify(verify: bool | str) -> bool | ssl.SSLContext:
         raise UsageError(
             f"cannot use CA bundle {verify}: {reason}",
             hint="--ca-bundle takes a PEM file (or directory) of CA certificates",
+        ) from e
+
+
+def _client(ssl_verify: bool | ssl.SSLContext, timeout: float) -> httpx.Client:
+    """A client that reads *_PROXY, NO_PROXY and SSL_CERT_FILE/DIR from the environment, with
+    their mistakes reported as usage errors instead of tracebacks."""
+    import httpx
+
+    try:
+        return httpx.Client(
+            trust_env=True,
+            verify=ssl_verify,
+            timeout=httpx.Timeout(timeout),
+            follow_redirects=False,
+        )
+    except OSError as e:  # SSL_CERT_FILE / SSL_CERT_DIR missing or not PEM
+        raise UsageError(
+            f"cannot load the CA certificates named by SSL_CERT_FILE / SSL_CERT_DIR: "
+            f"{e.strerror or e}"
+        ) from e
+    except (ValueError, ImportError, httpx.InvalidURL) as e:  # a bad or unsupported *_PROXY
+        raise UsageError(
+            f"the proxy settings in the environment cannot be used: {e}",
+            hint="check HTTPS_PROXY / HTTP_PROXY / ALL_PROXY",
         ) from e
 
 
@@ -405,6 +427,31 @@ def _root_cause(exc: BaseException) -> BaseException:
         seen.add(id(exc))
 
 
+def _proxy_for(url: httpx.URL) -> str | None:
+    """host:port of the proxy the environment routes ``url`` through, for error messages.
+
+    A simplified reading of *_PROXY / NO_PROXY (names and domain suffixes, "*"); close enough to
+    httpx's for naming the proxy in a message, and never used to route anything.
+    """
+    import urllib.request
+    from urllib.parse import urlsplit
+
+    proxies = urllib.request.getproxies_environment()
+    chosen = proxies.get(url.scheme) or proxies.get("all")
+    if not chosen:
+        return None
+    host = url.host.lower()
+    for raw in proxies.get("no", "").split(","):
+        entry = raw.strip().lower().lstrip(".")
+        if entry == "*" or (entry and (host == entry or host.endswith("." + entry))):
+            return None
+    try:
+        parts = urlsplit(chosen if "://" in chosen else f"http://{chosen}")
+        return f"{parts.hostname}:{parts.port or _DEFAULT_PORTS.get(parts.scheme, 0)}"
+    except ValueError:
+        return "from the environment"
+
+
 def _host_port(url: httpx.URL) -> str:
     host = f"[{url.host}]" if ":" in url.host else url.host
     return f"{host}:{url.port or _DEFAULT_PORTS.get(url.scheme, 0)}"
@@ -417,6 +464,9 @@ def _failure(
     import httpx
 
     where = _host_port(url)
+    proxy = _proxy_for(url)
+    if proxy is not None:
+        where += f" via proxy {proxy}"
     secs = _seconds(timeout)
     root = _root_cause(exc)
     if isinstance(exc, httpx.ConnectTimeout):

@@ -203,6 +203,23 @@ def test_missing_ca_bundle_is_a_usage_error(tmp_path: Path) -> None:
     assert "--ca-bundle" in (caught.value.hint or "")
 
 
+@pytest.mark.parametrize(
+    ("name", "value", "says"),
+    [
+        ("SSL_CERT_FILE", "/nonexistent/ca.pem", "cannot load the CA certificates"),
+        ("HTTPS_PROXY", "ftp://proxy.invalid:21", "proxy settings in the environment"),
+        ("HTTPS_PROXY", "http://proxy.invalid:port", "proxy settings in the environment"),
+    ],
+)
+def test_unusable_environment_settings_are_usage_errors(
+    monkeypatch: pytest.MonkeyPatch, name: str, value: str, says: str
+) -> None:
+    monkeypatch.setenv(name, value)
+    with pytest.raises(UsageError) as caught:
+        send(adapter_request("https://127.0.0.1:1/"), retries=0)
+    assert says in caught.value.message
+
+
 # --- connection failures -----------------------------------------------------------------------
 
 
@@ -632,3 +649,13 @@ def test_no_proxy_bypasses_the_proxy(monkeypatch: pytest.MonkeyPatch) -> None:
             send(adapter_request(f"http://127.0.0.2:{port}/"), retries=0)
     assert caught.value.message == f"connection refused by 127.0.0.2:{port}"
     assert proxy.requests == []
+
+
+def test_a_failure_through_a_proxy_names_the_proxy(monkeypatch: pytest.MonkeyPatch) -> None:
+    port = closed_port()
+    monkeypatch.setenv("HTTPS_PROXY", f"http://user:pw@127.0.0.1:{port}")
+    with pytest.raises(NetworkFailure) as caught:
+        send(adapter_request("https://ct-adapter.invalid/whatsapp"), retries=0)
+    assert caught.value.message == (
+        f"connection refused by ct-adapter.invalid:443 via proxy 127.0.0.1:{port}"
+    )
