@@ -1,0 +1,46 @@
+"""Start-up stays light: the fast paths import no httpx, keyring, yaml or rich (issue: speed)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+HEAVY = ("httpx", "httpcore", "keyring", "yaml", "rich", "jsonschema")
+
+PROBE = """
+import json, sys
+from kctl.cli import main
+try:
+    main(sys.argv[1:])
+except SystemExit:
+    pass
+sys.__stderr__.write(json.dumps(sorted({m.split(".")[0] for m in sys.modules})))
+"""
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["--help"],
+        ["--version"],
+        ["validate-config", "--help"],
+        [
+            "render-callback-url",
+            "--incoming-url",
+            "https://wa.example.com/in",
+            "--inbound-callback-url",
+            "https://ct.example.com/inbound",
+        ],
+    ],
+    ids=lambda a: " ".join(a[:1]),
+)
+def test_fast_paths_import_nothing_heavy(args: list[str]) -> None:
+    done = subprocess.run(
+        [sys.executable, "-c", PROBE, *args], capture_output=True, text=True, check=False
+    )
+    loaded = set(json.loads(done.stderr.strip().splitlines()[-1]))
+    assert loaded.isdisjoint(HEAVY), sorted(loaded & set(HEAVY))
+    assert done.stdout  # the command really ran and printed
