@@ -10,7 +10,7 @@ import os
 import sys
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, NoReturn
+from typing import Annotated, Any, NoReturn
 
 import typer
 
@@ -339,6 +339,120 @@ def secrets_delete(name: Annotated[str, typer.Argument(help="Entry name.")]) -> 
 
     delete_secret(name)
     stderr(f"deleted '{name}' from the keyring")
+
+
+class Channel(StrEnum):
+    whatsapp = "whatsapp"
+    sms = "sms"
+
+
+def _answer_option(flag: str, text: str) -> Any:
+    return typer.Option(flag, help=text, show_default=False)
+
+
+@app.command("init")
+def init(
+    channel: Annotated[Channel, typer.Argument(help="whatsapp or sms.")],
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="Config file to write.")
+    ] = None,
+    nickname: Annotated[str | None, _answer_option("--nickname", "Provider nickname.")] = None,
+    endpoint: Annotated[str | None, _answer_option("--endpoint", "HTTP End Point.")] = None,
+    business_number: Annotated[
+        str | None, _answer_option("--business-number", "WhatsApp Business Number.")
+    ] = None,
+    sid: Annotated[str | None, _answer_option("--sid", "Kaleyra SID.")] = None,
+    kaleyra_host: Annotated[str | None, _answer_option("--kaleyra-host", "API host.")] = None,
+    inbound_callback_url: Annotated[
+        str | None, _answer_option("--inbound-callback-url", "CleverTap inbound URL.")
+    ] = None,
+    dlr_callback_url: Annotated[
+        str | None, _answer_option("--dlr-callback-url", "CleverTap delivery report URL.")
+    ] = None,
+    callback_url: Annotated[
+        str | None, _answer_option("--callback-url", "CleverTap SMS callback URL.")
+    ] = None,
+    sender: Annotated[str | None, _answer_option("--sender", "Default SMS sender ID.")] = None,
+    api_key_name: Annotated[
+        str | None, _answer_option("--api-key-name", "Keyring entry for the api-key.")
+    ] = None,
+    no_input: Annotated[
+        bool, typer.Option("--no-input", help="Never prompt; fail on missing answers.")
+    ] = False,
+    force: Annotated[bool, typer.Option("--force", help="Overwrite an existing file.")] = False,
+) -> None:
+    """Create a provider config: from flags, or by prompts that check each answer."""
+    from kctl.files import write_atomic
+    from kctl.scaffold import SCHEMA_FILE, questions_for, render_config
+
+    target = output or Path(f"kctl-{channel.value}.yaml")
+    if target.exists() and not force:
+        raise UsageError(f"{target} exists; not overwriting it", "pass --force to replace it")
+    given = {
+        "nickname": nickname,
+        "endpoint": endpoint,
+        "business_number": business_number,
+        "sid": sid,
+        "kaleyra_host": kaleyra_host,
+        "inbound_callback_url": inbound_callback_url,
+        "dlr_callback_url": dlr_callback_url,
+        "callback_url": callback_url,
+        "sender": sender,
+        "api_key_name": api_key_name,
+    }
+    interactive = not no_input and sys.stdin.isatty()
+    answers: dict[str, str] = {}
+    missing: list[str] = []
+    for q in questions_for(channel.value):
+        flag = "--" + q.key.replace("_", "-")
+        value = given[q.key]
+        if value is not None:
+            problem = q.check(value)
+            if problem:
+                raise UsageError(f"{flag}: {problem}")
+            answers[q.key] = value
+        elif interactive:
+            while True:
+                value = typer.prompt(q.prompt, default=q.default)
+                problem = q.check(value)
+                if problem is None:
+                    break
+                stderr(f"  {problem}")
+            answers[q.key] = value
+        elif q.default is not None:
+            answers[q.key] = q.default
+        else:
+            missing.append(flag)
+    if missing:
+        raise UsageError(
+            "missing answers: " + " ".join(missing), "pass them as flags, or run in a terminal"
+        )
+    text = render_config(channel.value, answers)
+    write_atomic(target, text)
+    stderr(f"wrote {target}")
+    schema_path = target.parent / SCHEMA_FILE
+    if not schema_path.exists():
+        import json
+
+        from kctl.spec import json_schema
+
+        write_atomic(schema_path, json.dumps(json_schema(), indent=2) + "\n")
+        stderr(f"wrote {schema_path} (editor support)")
+    key_name = answers["api_key_name"]
+    if interactive:
+        secret = typer.prompt(
+            f"api-key (stored in the keyring as {key_name}; empty to skip)",
+            default="",
+            hide_input=True,
+            show_default=False,
+        )
+        if secret:
+            from kctl.secrets import store_secret
+
+            store_secret(key_name, secret)
+            stderr(f"stored the api-key in the keyring as '{key_name}'")
+            return
+    stderr(f"next: kctl secrets set {key_name}   (the file refers to it, never holds it)")
 
 
 def _fail(error: KctlError) -> NoReturn:
