@@ -17,12 +17,13 @@ from kctl.errors import UsageError
 from kctl.model import Provider, Template
 from kctl.rules import SECRET_HEADERS, is_e164, phone_hint
 from kctl.secrets import Masker, mask, parse_reference, resolve_secret
+from kctl.spec import MESSAGE_TYPES
 from kctl.wire import Request
 
 CAMPAIGN_ID = "kctl-test"
 JSON = "application/json"
 FORM = "application/x-www-form-urlencoded"
-_WA_PLACEHOLDER = re.compile(r"\{\{\s*(\d+)\s*\}\}")
+_WA_PLACEHOLDER = re.compile(r"\{\{\s*([0-9]+)\s*\}\}")
 _SMS_VARIABLE = "{#var#}"
 
 
@@ -191,11 +192,12 @@ def sms_adapter_request(provider: Provider, message: Message, message_id: str) -
 
 
 def direct_url(provider: Provider) -> str:
+    """Kaleyra's messages URL. References (${...}) stay in it until ``resolve_request``."""
     host = provider.header("kaleyra-host") or ""
     sid = provider.header("sid") or ""
-    if parse_reference(sid) is not None:
-        sid = resolve_secret(sid)
-    return f"{host.rstrip('/')}/v1/{quote(sid, safe='')}/messages"
+    if parse_reference(sid) is None:
+        sid = quote(sid, safe="")
+    return f"{host.rstrip('/')}/v1/{sid}/messages"
 
 
 def direct_request(provider: Provider, message: Message, message_id: str) -> Request:
@@ -238,12 +240,33 @@ def direct_request(provider: Provider, message: Message, message_id: str) -> Req
         headers=(("api-key", api_key),),
         body=urlencode(fields).encode("utf-8"),
         content_type=FORM,
-        message_id=message_id,
         label=f"direct {provider.channel}, provider {provider.nickname}",
     )
 
 
+def check_options(provider: Provider, message: Message) -> None:
+    """Options that do not apply to the provider's channel are refused, not ignored."""
+    if provider.channel == "whatsapp":
+        for flag, value in (
+            ("--body", message.body),
+            ("--sender", message.sender),
+            ("--type", message.type),
+        ):
+            if value is not None:
+                raise UsageError(f"{flag} is for SMS providers; '{provider.nickname}' is WhatsApp")
+    else:
+        if message.language is not None:
+            raise UsageError(f"--lang is for WhatsApp providers; '{provider.nickname}' is SMS")
+        if message.body is not None and not message.body.strip():
+            raise UsageError("--body is empty")
+    if message.type is not None and message.type not in MESSAGE_TYPES:
+        raise UsageError(
+            f"--type {message.type} is not a message type", "one of " + ", ".join(MESSAGE_TYPES)
+        )
+
+
 def build_request(provider: Provider, message: Message, via: str, message_id: str) -> Request:
+    check_options(provider, message)
     check_recipient(provider, message)
     if via == "direct":
         return direct_request(provider, message, message_id)
@@ -263,6 +286,9 @@ def literal_secrets(request: Request) -> list[str]:
     return [v for v in found if parse_reference(v) is None]
 
 
+_REFERENCE = re.compile(r"\$\{[^}]*\}")
+
+
 def resolve_request(request: Request) -> tuple[Request, Masker]:
     """Resolve every ${...} reference; the Masker hides each secret value in all output."""
     secrets = literal_secrets(request)
@@ -274,54 +300,58 @@ def resolve_request(request: Request) -> tuple[Request, Masker]:
         secrets.append(resolved)
         return resolved
 
+    def resolve_in_url(match: re.Match[str]) -> str:
+        value = resolve(match.group(0))
+        # the host part is a URL itself; anything later (the sid) is one path segment
+        return value if match.start() == 0 else quote(value, safe="")
+
+    url = _REFERENCE.sub(resolve_in_url, request.url)
     headers = tuple((name, resolve(value)) for name, value in request.headers)
     auth = request.basic_auth
     if auth is not None:
         auth = (resolve(auth[0]), resolve(auth[1]))
-    resolved = replace(request, headers=headers, basic_auth=auth)
+    resolved = replace(request, url=url, headers=headers, basic_auth=auth)
     return resolved, Masker(secrets, basic_auth=[auth] if auth is not None else [])
 
 
-def curl_command(request: Request, *, resolved: bool = False) -> str:
-    """An equivalent curl command.
+def shell_word(text: str) -> str:
+    """``text`` as one shell word, each ${...} reference produced by the shell at run time.
 
-    Unresolved (the default) it keeps secrets out: ``${ENV}`` references become ``$ENV`` for
-    the shell, keyring references read the keyring at run time, literals are masked.
+    ``${ENV}`` stays an environment expansion, ``${keyring:NAME}`` becomes a command
+    substitution reading the keyring, so the command runs without containing the secret.
     """
-    parts = ["curl", "-sS", "-X", request.method, shlex.quote(request.url)]
-
-    def shell_value(text: str) -> str | None:
-        """How the shell should produce a secret reference at run time (None: a literal)."""
-        ref = None if resolved else parse_reference(text)
+    parts: list[str] = []
+    last = 0
+    for match in _REFERENCE.finditer(text):
+        ref = parse_reference(match.group(0))
         if ref is None:
-            return None
+            continue
+        if match.start() > last:
+            parts.append(shlex.quote(text[last : match.start()]))
         if ref.kind == "env":
-            return f'"${{{ref.name}}}"'
-        return f'"$(kctl secrets get {shlex.quote(ref.name)} --show-secrets)"'
+            parts.append(f'"${{{ref.name}}}"')
+        else:
+            parts.append(f'"$(kctl secrets get {shlex.quote(ref.name)} --show-secrets)"')
+        last = match.end()
+    if last < len(text) or not parts:
+        parts.append(shlex.quote(text[last:]))
+    return "".join(parts)  # adjacent quoted words are one word to the shell
 
-    def literal(name: str, text: str) -> str:
-        is_secret = name.lower() in SECRET_HEADERS or name == "password"
-        return mask(text) if is_secret and not resolved else text
 
-    for name, header in request.headers:
-        produced = shell_value(header)
-        if produced is None:
-            parts += ["-H", shlex.quote(f"{name}: {literal(name, header)}")]
-        else:  # `'api-key: '"$KEY"`: adjacent quoted words are one word to the shell
-            parts += ["-H", shlex.quote(f"{name}: ") + produced]
-    parts += ["-H", shlex.quote(f"Content-Type: {request.content_type}")]
+def curl_command(request: Request, *, show_secrets: bool = False) -> str:
+    """An equivalent curl command: references are read at run time, literal secrets masked."""
+
+    def secret(text: str) -> str:
+        hidden = not show_secrets and parse_reference(text) is None
+        return mask(text) if hidden else text
+
+    parts = ["curl -sS -X " + request.method + " " + shell_word(request.url)]
+    for name, value in request.headers:
+        shown = secret(value) if name.lower() in SECRET_HEADERS else value
+        parts.append("-H " + shell_word(f"{name}: {shown}"))
+    parts.append("-H " + shlex.quote(f"Content-Type: {request.content_type}"))
     if request.basic_auth is not None:
         user, password = request.basic_auth
-        user_part = shell_value(user) or shlex.quote(user)
-        password_part = shell_value(password) or shlex.quote(literal("password", password))
-        parts += ["-u", f"{user_part}:{password_part}"]
-    parts += ["--data-binary", shlex.quote(request.body.decode("utf-8", "replace"))]
-    return " \\\n  ".join(_group(parts))
-
-
-def _group(parts: list[str]) -> list[str]:
-    """One curl option (with its argument) per line."""
-    lines = [" ".join(parts[:5])]
-    for i in range(5, len(parts), 2):
-        lines.append(f"{parts[i]} {parts[i + 1]}")
-    return lines
+        parts.append("-u " + shell_word(f"{user}:{secret(password)}"))
+    parts.append("--data-binary " + shlex.quote(request.body.decode("utf-8", "replace")))
+    return " \\\n  ".join(parts)

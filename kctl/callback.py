@@ -6,7 +6,7 @@ from typing import Any
 
 from kctl.errors import UsageError
 from kctl.secrets import parse_reference, resolve_secret
-from kctl.urls import DEFAULT_PAYLOAD_VERSION, render_incoming_url
+from kctl.urls import DEFAULT_PAYLOAD_VERSION, is_payload_version, render_incoming_url
 
 
 def _plain(value: str | None) -> str | None:
@@ -47,6 +47,11 @@ def callback_url_for(
     inbound = inbound_callback_url or (
         _plain(provider.header("inbound-message-callback-url")) if provider else None
     )
+    if payload_version is not None and not is_payload_version(payload_version):
+        raise UsageError(
+            f"--payload-version '{payload_version}' is malformed",
+            'copy the Payload Version from CleverTap\'s provider page, e.g. "0.1"',
+        )
     version = payload_version or (provider.payload_version if provider else None)
     if not base:
         where = f"provider '{provider.nickname}' has no incoming_url" if provider else None

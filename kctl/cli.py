@@ -221,10 +221,11 @@ def send_test(
     ] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON document.")] = False,
     timeout: Annotated[
-        float, typer.Option("--timeout", help="Seconds per attempt.", min=0.1)
+        float, typer.Option("--timeout", help="Seconds per attempt.", min=0.1, max=3600)
     ] = 10.0,
     retries: Annotated[
-        int, typer.Option("--retries", help="Retries when nothing can be sent twice.", min=0)
+        int,
+        typer.Option("--retries", help="Retries when nothing can be sent twice.", min=0, max=10),
     ] = 2,
     verbose: Annotated[
         bool, typer.Option("--verbose", "-v", help="Show response headers.")
@@ -316,7 +317,15 @@ def secrets_set(
     if sys.stdin.isatty():
         value = typer.prompt(f"Value for {name}", hide_input=True, confirmation_prompt=True)
     else:
-        value = sys.stdin.read().removesuffix("\n").removesuffix("\r")
+        raw = sys.stdin.buffer.read(64 * 1024 + 1)
+        if len(raw) > 64 * 1024:
+            raise UsageError("the value on stdin is longer than 64 KiB; not a secret")
+        try:
+            value = raw.decode("utf-8").rstrip("\r\n")
+        except UnicodeDecodeError as e:
+            raise UsageError("the value on stdin is not UTF-8 text") from e
+        if not value or any(c in value for c in "\r\n\x00"):
+            raise UsageError("a secret is one non-empty line of text")
     store_secret(name, value)
     stderr(f"stored '{name}' in the keyring (service 'kctl'); use it as ${{keyring:{name}}}")
 
@@ -455,8 +464,21 @@ def init(
     stderr(f"next: kctl secrets set {key_name}   (the file refers to it, never holds it)")
 
 
-def _fail(error: KctlError) -> NoReturn:
+def _fail(error: KctlError, *, as_json: bool = False) -> NoReturn:
     report = getattr(error, "report", None)
+    if as_json:  # --json promises one document on stdout, failures included
+        import json
+
+        doc: dict[str, object] = {
+            "version": 1,
+            "error": {"kind": type(error).__name__, "message": error.message, "hint": error.hint},
+            "exit_code": error.exit_code,
+        }
+        if report is not None:
+            from kctl.render import render_report
+
+            doc["findings"] = json.loads(render_report(report, "json"))["findings"]
+        sys.stdout.write(json.dumps(doc, indent=2, ensure_ascii=False) + "\n")
     if report is not None:  # a config with errors: show its findings first
         from kctl.render import render_report
 
@@ -483,7 +505,7 @@ def main(argv: list[str] | None = None) -> NoReturn:
     except KctlError as e:
         if show_traceback:
             raise
-        _fail(e)
+        _fail(e, as_json="--json" in args)
     except typer.Abort:
         stderr("kctl: interrupted")
         sys.exit(130)

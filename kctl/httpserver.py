@@ -210,7 +210,9 @@ class HttpServer:
             )
         self.app = app if isinstance(app, App) else None
         self._handler: Handler = app.handle if isinstance(app, App) else app
-        self.host = host
+        # "localhost" may name both 127.0.0.1 and ::1, and binding both with port 0 would give
+        # two different ports: bind the one address every client tries.
+        self.host = "127.0.0.1" if host.lower() == "localhost" else host.strip("[]")
         self._requested_port = port
         self.backlog = backlog
         self.limits = limits or Limits()
@@ -230,7 +232,7 @@ class HttpServer:
     @property
     def url(self) -> str:
         """``http://host:port`` (no trailing slash)."""
-        host = self.host.strip("[]")
+        host = self.host
         shown = f"[{host}]" if ":" in host else host
         return f"http://{shown}:{self.port}"
 
@@ -244,7 +246,7 @@ class HttpServer:
         try:
             self._server = await asyncio.start_server(
                 self._on_connection,
-                self.host.strip("[]"),
+                self.host,
                 self._requested_port,
                 backlog=self.backlog,
                 limit=self.limits.max_head,

@@ -154,21 +154,38 @@ def load_text(file: str, text: str) -> Document:
     except _Stop:
         doc.root = None
     except yaml.MarkedYAMLError as e:
-        mark = e.problem_mark or e.context_mark
-        line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
-        problem = e.problem or "invalid YAML"
-        if e.context:
-            problem = f"{problem} ({e.context})"
-        doc.findings.append(_syntax(file, line, col, f"YAML syntax error: {problem}"))
+        doc.findings.append(_syntax_finding(file, text, e))
         doc.root = None
     except yaml.reader.ReaderError as e:
-        line, col = _position(text, e.position)
+        # libyaml counts bytes of the UTF-8 text, not characters
+        index = len(text.encode("utf-8")[: e.position].decode("utf-8", "ignore"))
+        line, col = _position(text, index)
         doc.findings.append(_syntax(file, line, col, f"YAML syntax error: {e.reason}"))
         doc.root = None
     except yaml.YAMLError as e:  # any other parser complaint, without a position
         doc.findings.append(_syntax(file, 1, 1, f"YAML syntax error: {e}"))
         doc.root = None
     return doc
+
+
+def _syntax_finding(file: str, text: str, e: yaml.MarkedYAMLError) -> Finding:
+    problem = e.problem or "invalid YAML"
+    context = e.context or ""
+    mark = e.problem_mark or e.context_mark
+    # an unclosed quote is found at the end of the file; where it opened is what helps
+    if e.context_mark is not None and "quoted scalar" in context:
+        mark = e.context_mark
+    line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
+    message = f"YAML syntax error: {problem}" + (f" ({context})" if context else "")
+    source = text.splitlines()[line - 1] if 0 < line <= len(text.splitlines()) else ""
+    hint = None
+    if "\t" in source[: max(col, 1)] or "'\\t'" in problem:
+        hint = "YAML indents with spaces, not tabs"
+    elif "${" in source and ("{" in source.split("${", 1)[0] or "flow" in context):
+        hint = 'inside {...} quote values holding ${...}: password: "${keyring:NAME}"'
+    elif "quoted scalar" in context:
+        hint = "close the quote that opens here"
+    return _syntax(file, line, col, message, hint)
 
 
 def _syntax(file: str, line: int, col: int, message: str, hint: str | None = None) -> Finding:

@@ -100,6 +100,10 @@ class Account:
         if len(defaults) == 1:
             return defaults[0]
         names = ", ".join(p.nickname for p in candidates)
+        if not candidates:
+            raise UsageError(
+                f"{self.file} has no providers" + (f" for {channel}" if channel else "")
+            )
         raise UsageError(
             f"{self.file} has {len(candidates)} providers; say which with --provider",
             f"providers: {names}" if names else None,

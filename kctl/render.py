@@ -140,6 +140,20 @@ def _caret_pad(line: str, col: int) -> str:
     return pad + " " * max(col - 1 - len(prefix), 0)
 
 
+MAX_QUOTED = 160  # characters of a source line quoted under a finding
+
+
+def _window(line: str, col: int) -> tuple[str, int]:
+    """At most MAX_QUOTED characters of ``line`` around ``col`` (a minified file is one line)."""
+    if len(line) <= MAX_QUOTED:
+        return line, col
+    start = max(0, min(col - 1 - MAX_QUOTED // 2, len(line) - MAX_QUOTED))
+    piece = line[start : start + MAX_QUOTED]
+    prefix = "…" if start else ""
+    suffix = "…" if start + MAX_QUOTED < len(line) else ""
+    return prefix + piece + suffix, col - start + len(prefix)
+
+
 def _paint(text: str, style: str, color: bool) -> str:
     return f"{style}{text}{_RESET}" if color else text
 
@@ -163,9 +177,9 @@ def _render_text(report: Report, color: bool) -> str:
             lines_of[f.file] = None if source is None else _LINE_BREAK.split(source)
         source_lines = lines_of[f.file]
         if source_lines is not None and 1 <= f.line <= len(source_lines) and f.col >= 1:
-            line = source_lines[f.line - 1]
+            line, col = _window(source_lines[f.line - 1], f.col)
             out.append(_INDENT + _visible(line))
-            out.append(_INDENT + _caret_pad(line, f.col) + _paint("^", _BOLD + style, color))
+            out.append(_INDENT + _caret_pad(line, col) + _paint("^", _BOLD + style, color))
 
         if f.hint is not None:
             out.append(f"{_INDENT}{_paint('hint:', _CYAN, color)} {_visible(f.hint)}")

@@ -20,7 +20,12 @@ from kctl.spec import (
     WHATSAPP_HEADERS,
     did_you_mean,
 )
-from kctl.urls import incoming_url_problem, is_https_url, is_loopback_host
+from kctl.urls import (
+    incoming_url_problem,
+    is_https_url,
+    is_loopback_host,
+    is_payload_version,
+)
 
 KALEYRA_HOSTS = ("api.kaleyra.io", "api.in.kaleyra.io", "api.eu.kaleyra.io", "api.ap.kaleyra.io")
 URL_HEADERS = frozenset(
@@ -59,14 +64,14 @@ WHATSAPP_LANGUAGES = frozenset(
 
 _PHONE = re.compile(PHONE_PATTERN)
 _DLT_ID = re.compile(r"^[0-9]{12,19}$")
-_PAYLOAD_VERSION = re.compile(r"^[0-9]+\.[0-9]+$")
 _TEMPLATE_NAME = re.compile(r"^[a-z0-9_]+$")
 _PLACEHOLDER = re.compile(r"\{\{(.*?)\}\}")
+_ASCII_NUMBER = re.compile(r"[0-9]+")
 _SMS_PLACEHOLDER = re.compile(r"\$\$[A-Za-z]*")
 
 
 def is_e164(value: str) -> bool:
-    return _PHONE.match(value) is not None
+    return _PHONE.fullmatch(value) is not None
 
 
 def phone_hint(value: str) -> str:
@@ -75,7 +80,7 @@ def phone_hint(value: str) -> str:
         return f"write it without spaces or punctuation: {compact}"
     if compact.isdigit():
         return f"add the country code with a leading '+', e.g. +{compact.lstrip('0')}"
-    return "E.164: '+', the country code, then the number, 8 to 15 digits in all"
+    return "E.164: '+', the country code, then the number, 7 to 15 digits in all"
 
 
 class RuleChecker:
@@ -273,7 +278,7 @@ class RuleChecker:
             yield from self.check_phone(number, f"{path}.business_number")
         version = p.get("payload_version")
         text = version.text() if version is not None else None
-        if version is not None and text is not None and not _PAYLOAD_VERSION.match(text):
+        if version is not None and text is not None and not is_payload_version(text):
             yield self.error(
                 "KC109",
                 version,
@@ -358,8 +363,8 @@ class RuleChecker:
             yield from self.check_buttons(buttons, f"{path}.buttons")
         if offer is not None and offer.is_map:
             category = t.get("category")
-            category_value = category.value if category is not None else "utility"
-            if category_value != "marketing":
+            category_value = (category.text() if category is not None else None) or "utility"
+            if category_value != "marketing" and (category is None or category.text()):
                 yield self.error(
                     "KC407",
                     offer,
@@ -378,7 +383,11 @@ class RuleChecker:
 
     def check_template_name(self, t: Node, path: str) -> Iterator[Finding]:
         name = t.get("name")
-        if name is not None and name.text() is not None and not _TEMPLATE_NAME.match(name.value):
+        if (
+            name is not None
+            and name.text() is not None
+            and not _TEMPLATE_NAME.fullmatch(name.value)
+        ):
             suggestion = re.sub(r"[^a-z0-9_]+", "_", name.value.lower()).strip("_")
             yield self.error(
                 "KC408",
@@ -392,7 +401,8 @@ class RuleChecker:
         found = _PLACEHOLDER.findall(node.value)
         if not found:
             return
-        bad = [f"{{{{{p}}}}}" for p in found if not p.isdigit()]
+        # ASCII digits only: str.isdigit() also accepts superscripts and other scripts
+        bad = [f"{{{{{p}}}}}" for p in found if not _ASCII_NUMBER.fullmatch(p)]
         if bad:
             yield self.error(
                 "KC405",
@@ -427,7 +437,7 @@ class RuleChecker:
         counts: dict[str, int] = {}
         for j, button in enumerate(items):
             btype = button.get("type")
-            kind = btype.value if btype is not None else None
+            kind = btype.text() if btype is not None else None
             if isinstance(kind, str):
                 counts[kind] = counts.get(kind, 0) + 1
             needs = {"url": "url", "phone": "phone_number"}.get(kind or "")
@@ -499,7 +509,7 @@ class RuleChecker:
                     "KC304",
                     t,
                     f"{tpath}.dlt_template_id",
-                    f"template '{name.value if name else '?'}' lacks dlt_template_id,"
+                    f"template '{(name.text() if name else None) or '?'}' lacks dlt_template_id,"
                     " required for India (DLT)",
                 )
 
@@ -545,7 +555,7 @@ class RuleChecker:
 
     def check_dlt_id(self, node: Node, path: str) -> Iterator[Finding]:
         value = node.text()
-        if value is not None and not _DLT_ID.match(value):
+        if value is not None and not _DLT_ID.fullmatch(value):
             yield self.error(
                 "KC305",
                 node,

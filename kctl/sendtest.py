@@ -47,14 +47,15 @@ def prepare(
 ) -> Prepared:
     provider = account.provider(nickname)
     request = build_request(provider, message, options.via, options.message_id)
+    # the curl export keeps references, so it runs without printing any secret
+    curl = curl_command(request, show_secrets=options.show_secrets)
     if options.dry_run:  # needs no secrets: references are shown as written
         masker = Masker() if options.show_secrets else Masker(literal_secrets(request))
-        return Prepared(request, None, masker, curl_command(request, resolved=options.show_secrets))
+        return Prepared(request, None, masker, curl)
     resolved, masker = resolve_request(request)
     if options.show_secrets:
-        return Prepared(resolved, resolved, Masker(), curl_command(resolved, resolved=True))
-    # the curl export keeps references, so it runs without printing any secret
-    return Prepared(resolved, resolved, masker, curl_command(request))
+        return Prepared(resolved, resolved, Masker(), curl_command(resolved, show_secrets=True))
+    return Prepared(resolved, resolved, masker, curl)
 
 
 def deliver(prepared: Prepared, options: SendOptions) -> tuple[Response, Outcome]:

@@ -55,7 +55,7 @@ def _body_lines(body: bytes, content_type: str | None) -> list[str]:
     data = decode_body(body, content_type)
     if isinstance(data, dict) and (content_type or "").startswith("application/x-www-form"):
         width = max((len(k) for k in data), default=0)
-        return [f"{k.ljust(width)} = {v}" for k, v in data.items()]
+        return [_printable(f"{k.ljust(width)} = {v}") for k, v in data.items()]
     if isinstance(data, dict | list):
         return json.dumps(data, indent=2, ensure_ascii=False).splitlines()
     return _printable(str(data)).splitlines() or ["(empty body)"]
@@ -158,4 +158,15 @@ def exchange_document(
     doc["exit_code"] = verdict.exit_code if verdict is not None else 0
     if extra:
         doc.update(extra)
-    return masker.mask_text(json.dumps(doc, indent=2, ensure_ascii=False)) + "\n"
+    return json.dumps(mask_tree(doc, masker), indent=2, ensure_ascii=False) + "\n"
+
+
+def mask_tree(data: Any, masker: Masker) -> Any:
+    """Mask every string (keys too) of a JSON-able value; numbers and syntax stay intact."""
+    if isinstance(data, str):
+        return masker.mask_text(data)
+    if isinstance(data, dict):
+        return {masker.mask_text(str(k)): mask_tree(v, masker) for k, v in data.items()}
+    if isinstance(data, list | tuple):
+        return [mask_tree(v, masker) for v in data]
+    return data

@@ -8,6 +8,7 @@ prints, so the two cannot drift apart.
 from __future__ import annotations
 
 import difflib
+import math
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
@@ -398,6 +399,8 @@ class StructureChecker:
         if node.kind == SCALAR and type(value) in _PYTHON_TYPES.get(spec.type, ()):
             if spec.enum and value not in spec.enum:
                 self.bad_enum(node, spec, path)
+            elif type(value) is float and not math.isfinite(value):
+                self.add("KC005", node, path, f"{path} must be a finite number, not {node.raw}")
             return  # the common case: the right type
         if spec.type == "any" or (value is None and spec.nullable and node.kind == SCALAR):
             return

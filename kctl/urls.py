@@ -89,6 +89,14 @@ def _split_host_port(netloc: str) -> tuple[str, str | None] | None:
     return host, (port if sep else None)
 
 
+_PAYLOAD_VERSION = re.compile(r"[0-9]+\.[0-9]+")
+
+
+def is_payload_version(value: str) -> bool:
+    """A Payload Version as CleverTap shows it: "0.1", "1.2"."""
+    return _PAYLOAD_VERSION.fullmatch(value) is not None
+
+
 # validate-config asks about the same few URLs for every provider of every file
 @lru_cache(maxsize=4096)
 def is_https_url(value: str) -> bool:

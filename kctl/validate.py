@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import re
 import sys
 from collections.abc import Iterable
 from pathlib import Path
@@ -12,7 +13,7 @@ from kctl.errors import UsageError
 from kctl.findings import Finding, Report, Severity
 from kctl.loader import Document, Node, load_bytes
 from kctl.rules import SECRET_HEADERS, RuleChecker
-from kctl.secrets import Masker, parse_reference
+from kctl.secrets import MASK, Masker, mask, parse_reference
 from kctl.spec import StructureChecker
 
 STDIN = "-"
@@ -61,15 +62,24 @@ def _yaml_below(root: Path) -> Iterable[str]:
                 yield os.path.join(folder, name)
 
 
+MAX_FILE_BYTES = 10 * 1024 * 1024  # a provider config is a few KiB
+
+
 def read_config(name: str) -> bytes:
+    shown = STDIN_NAME if name == STDIN else name
     try:
         if name == STDIN:
-            return sys.stdin.buffer.read()
-        with open(name, "rb") as fh:
-            return fh.read()
+            data = sys.stdin.buffer.read(MAX_FILE_BYTES + 1)
+        else:
+            with open(name, "rb") as fh:
+                data = fh.read(MAX_FILE_BYTES + 1)
     except OSError as e:
-        shown = STDIN_NAME if name == STDIN else name
         raise UsageError(f"cannot read {shown}: {e.strerror or e}") from e
+    if len(data) > MAX_FILE_BYTES:
+        raise UsageError(
+            f"{shown} is larger than {MAX_FILE_BYTES // (1024 * 1024)} MiB; not a provider config"
+        )
+    return data
 
 
 def check_document(doc: Document) -> list[Finding]:
@@ -106,15 +116,47 @@ def literal_secrets(root: Node | None) -> list[str]:
     for provider in providers.items() if providers is not None else []:
         headers, auth = provider.get("headers"), provider.get("auth")
         candidates = (
-            [e.value for e in headers.entries() if e.key in SECRET_HEADERS] if headers else []
+            [e.value for e in headers.entries() if e.key.lower() in SECRET_HEADERS]
+            if headers
+            else []
         )
         password = auth.get("password") if auth is not None else None
         if password is not None:
             candidates.append(password)
         for node in candidates:
-            if node.is_scalar and node.raw.strip() and parse_reference(node.raw) is None:
-                found.append(node.raw)
+            found.extend(
+                s.raw for s in _scalars(node) if s.raw.strip() and parse_reference(s.raw) is None
+            )
     return found
+
+
+def _scalars(node: Node) -> list[Node]:
+    """Every scalar in a value, however it is nested (a secret may be written as a list)."""
+    if node.is_scalar:
+        return [node]
+    children = [e.value for e in node.entries()] if node.is_map else node.items()
+    return [s for child in children for s in _scalars(child)]
+
+
+# A line that assigns a secret key, in block or flow style, quoted or not. Used on the text
+# quoted under findings, so a secret is hidden even where the file does not parse.
+_SECRET_ASSIGNMENT = re.compile(
+    r"""(?ix)
+    (["']?(?:api[-_]?key|password)["']?\s*:[ \t]*)
+    ( "(?:[^"\\\n]|\\.)*"? | '(?:[^'\n]|'')*'? | [^\s,}\]\#][^,}\]\n\#]* )
+    """
+)
+
+
+def redact_secret_lines(text: str) -> str:
+    def hide(match: re.Match[str]) -> str:
+        value = match.group(2)
+        inner = value.strip().strip("\"'")
+        if not inner or inner.startswith(("${", MASK)):
+            return match.group(0)  # a reference is no secret (showing it helps), or masked
+        return match.group(1) + mask(inner)
+
+    return _SECRET_ASSIGNMENT.sub(hide, text)
 
 
 def mask_findings(findings: list[Finding], masker: Masker) -> list[Finding]:
@@ -143,6 +185,7 @@ def check_file(name: str, report: Report) -> Document:
         masker = Masker(secrets)
         text = masker.mask_text(text)
         findings = mask_findings(findings, masker)
+    text = redact_secret_lines(text)
     report.files.append(doc.file)
     report.sources[doc.file] = text
     report.findings.extend(findings)

@@ -947,6 +947,27 @@ def test_servers_bind_loopback_only_and_report_a_busy_port() -> None:
         assert caught.value.hint is not None
 
 
+def ipv6_loopback_available() -> bool:
+    try:
+        with socket.socket(socket.AF_INET6) as probe:
+            probe.bind(("::1", 0))
+    except OSError:
+        return False
+    return True
+
+
+@pytest.mark.parametrize("host", ["localhost", "::1", "[::1]"])
+def test_servers_bind_any_loopback_name_on_one_port(host: str) -> None:
+    if "::1" in host and not ipv6_loopback_available():
+        pytest.skip("no IPv6 loopback here")
+    with (
+        HttpServer(echo, host=host).start_in_thread() as running,
+        httpx.Client(trust_env=False) as c,
+    ):
+        assert running.url.endswith(f":{running.port}")
+        assert c.post(f"{running.url}/v6").json()["path"] == "/v6"
+
+
 def test_a_thousand_connections_can_be_open_at_once() -> None:
     server = HttpServer(echo)
     with server.start_in_thread() as running:
