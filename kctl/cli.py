@@ -237,13 +237,33 @@ def send_test(
     ca_bundle: Annotated[
         Path | None, typer.Option("--ca-bundle", help="CA certificates to trust (PEM file).")
     ] = None,
+    sandbox: Annotated[
+        bool,
+        typer.Option("--sandbox", help="Send to kctl's embedded Kaleyra sandbox (no secrets)."),
+    ] = False,
+    wait_dlr: Annotated[
+        float | None,
+        typer.Option(
+            "--wait-dlr", help="Wait this many seconds for the delivery report.", min=0, max=3600
+        ),
+    ] = None,
+    listen_url: Annotated[
+        str | None,
+        typer.Option(
+            "--listen-url", help="Public URL that reaches the local listener (with --wait-dlr)."
+        ),
+    ] = None,
+    listen_port: Annotated[
+        int, typer.Option("--listen-port", help="Loopback port of the listener (0: any).")
+    ] = 0,
+    junit: Annotated[
+        Path | None, typer.Option("--junit", help="Also write a JUnit XML report (CI).")
+    ] = None,
 ) -> None:
     """Send the request CleverTap would send (or Kaleyra's API, --via direct) and show the reply."""
     from kctl.build import Message
-    from kctl.errors import NetworkFailure
     from kctl.model import load_account
-    from kctl.sendtest import SendOptions, deliver, prepare
-    from kctl.show import exchange_document, format_reply, format_request
+    from kctl.sendtest import SendOptions, SendTest
 
     message = Message(
         to=to,
@@ -263,48 +283,113 @@ def send_test(
         verify=str(ca_bundle) if ca_bundle else True,
         show_secrets=show_secrets,
     )
-    account = load_account(config)
-    prepared = prepare(account, provider, message, options)
-    color = not as_json and wants_color(sys.stdout)
-    if curl and not as_json:
-        sys.stdout.write(prepared.masker.mask_text(prepared.curl) + "\n\n")
-    if dry_run:
-        if as_json:
-            extra = {"curl": prepared.curl} if curl else None
-            write_output(
-                exchange_document(
-                    prepared.shown, None, None, prepared.masker, dry_run=True, extra=extra
-                ),
-                None,
-            )
-        else:
-            write_output(
-                format_request(prepared.shown, prepared.masker, color=color, dry_run=True), None
-            )
-        return
-    if not as_json:
-        write_output(format_request(prepared.shown, prepared.masker, color=color), None)
-    try:
-        response, outcome = deliver(prepared, options)
-    except NetworkFailure as e:
-        if as_json:
-            error = {"error": {"message": e.message, "hint": e.hint}, "exit_code": e.exit_code}
-            write_output(
-                exchange_document(prepared.shown, None, None, prepared.masker, extra=error), None
-            )
-            raise typer.Exit(e.exit_code) from e
-        raise
-    if as_json:
-        extra = {"curl": prepared.curl} if curl else None
-        write_output(
-            exchange_document(prepared.shown, response, outcome, prepared.masker, extra=extra), None
-        )
-    else:
-        write_output(
-            format_reply(response, outcome, prepared.masker, verbose=verbose, color=color), None
-        )
-    if outcome.exit_code:
-        raise typer.Exit(outcome.exit_code)
+    if wait_dlr is not None and (dry_run or via is Via.direct):
+        raise UsageError("--wait-dlr goes with a real send through the adapter (--via adapter)")
+    if (listen_url or listen_port) and wait_dlr is None:
+        raise UsageError("--listen-url and --listen-port go with --wait-dlr")
+    chosen = load_account(config).provider(provider)
+    run = SendTest(
+        chosen,
+        message,
+        options,
+        out=sys.stdout,
+        as_json=as_json,
+        curl=curl,
+        verbose=verbose,
+        color=not as_json and wants_color(sys.stdout),
+    )
+    code = run.execute(
+        sandbox=sandbox, wait_dlr=wait_dlr, listen_url=listen_url, listen_port=listen_port
+    )
+    if junit is not None:
+        from kctl.files import write_atomic
+
+        write_atomic(junit, run.junit_report(code))
+    if code:
+        raise typer.Exit(code)
+
+
+PortOption = Annotated[
+    int, typer.Option("--port", help="Loopback port (0: any free port).", min=0, max=65535)
+]
+
+
+@app.command("sandbox")
+def sandbox_command(
+    port: PortOption = 8080,
+    max_concurrency: Annotated[
+        int | None,
+        typer.Option("--max-concurrency", help="Answer 429 beyond this many in-flight requests."),
+    ] = None,
+    api_key: Annotated[
+        str | None, typer.Option("--api-key", help="Require this api-key (default: any).")
+    ] = None,
+    sid: Annotated[
+        str | None, typer.Option("--sid", help="Require this sid (default: any).")
+    ] = None,
+    latency: Annotated[
+        float, typer.Option("--latency", help="Seconds each answer takes.", min=0, max=60)
+    ] = 0.0,
+    allow_external_callbacks: Annotated[
+        bool,
+        typer.Option(
+            "--allow-external-callbacks", help="Also post delivery reports to non-loopback URLs."
+        ),
+    ] = False,
+) -> None:
+    """Stand in for Kaleyra on loopback: adapter routes, the messages API, delivery reports."""
+    from kctl.httpserver import HttpServer
+    from kctl.sandbox import Sandbox
+
+    app_ = Sandbox(
+        api_key,
+        sid,
+        max_concurrency=max_concurrency,
+        allow_external_callbacks=allow_external_callbacks,
+        latency=latency,
+        log=stderr,
+    )
+    server = HttpServer(app_, port=port, log=stderr)
+
+    def ready(s: HttpServer) -> None:
+        stderr(f"kctl sandbox listening on {s.url}  (POST /whatsapp, /sms, /v1/{{sid}}/messages)")
+        sys.stdout.write(f"{s.port}\n")
+        sys.stdout.flush()
+
+    reason = server.serve_forever(on_ready=ready)
+    if reason == "interrupted":
+        raise typer.Exit(130)
+
+
+@app.command("listen")
+def listen_command(
+    port: PortOption = 9090,
+    as_json: Annotated[bool, typer.Option("--json", help="One JSON object per line.")] = False,
+    count: Annotated[
+        int | None, typer.Option("--count", help="Exit after this many reports.", min=1)
+    ] = None,
+    timeout: Annotated[
+        float | None, typer.Option("--timeout", help="Exit after this many seconds.", min=0)
+    ] = None,
+) -> None:
+    """Receive delivery reports and inbound messages; flag what breaks CleverTap's formats."""
+    from kctl.httpserver import HttpServer
+    from kctl.listen import Listener, stream_emitter
+
+    listener = Listener(stream_emitter(sys.stdout), json_lines=as_json, count=count)
+    server = HttpServer(listener, port=port, log=stderr)
+
+    def ready(s: HttpServer) -> None:
+        stderr(f"kctl listen on {s.url}  (any path; Ctrl-C to stop)")
+
+    reason = server.serve_forever(timeout=timeout, on_ready=ready)
+    if reason == "interrupted":
+        raise typer.Exit(130)
+    if count is not None and len(listener.reports) < count:
+        stderr(f"kctl: {len(listener.reports)} of {count} reports before the timeout")
+        raise typer.Exit(7)
+    if any(not r.ok for r in listener.reports):
+        raise typer.Exit(1)
 
 
 @secrets_app.command("set")

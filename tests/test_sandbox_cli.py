@@ -1,0 +1,181 @@
+"""The main job end to end on loopback: send-test --sandbox --wait-dlr, for both channels and
+every magic recipient, plus the sandbox and listen commands as processes."""
+
+from __future__ import annotations
+
+import json
+import signal
+import subprocess
+import sys
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import httpx
+import keyring
+import pytest
+
+from tests.support import REPO, Kctl
+
+WHATSAPP = str(REPO / "configs" / "whatsapp.yaml")
+SMS = str(REPO / "configs" / "sms-india.yaml")
+WA_ARGS = ("-c", WHATSAPP, "-t", "order_update", "--param", "Asha", "--param", "1234")
+SMS_ARGS = ("-c", SMS, "-t", "otp_login", "--param", "482913")
+
+
+def sandbox_send(kctl: Kctl, args: tuple[str, ...], to: str, *extra: str) -> tuple[int, str]:
+    # no secrets in the environment: the sandbox needs none
+    env: dict[str, str | None] = {"KALEYRA_API_KEY": None}
+    result = kctl("send-test", "--sandbox", "--force", "--to", to, *args, *extra, env=env)
+    assert "Traceback" not in result.stderr, result
+    return result.exit_code, result.stdout + result.stderr
+
+
+@pytest.mark.parametrize("args", [WA_ARGS, SMS_ARGS], ids=["whatsapp", "sms"])
+def test_delivered_report_closes_the_loop(kctl: Kctl, args: tuple[str, ...]) -> None:
+    code, output = sandbox_send(kctl, args, "+919812345678", "--wait-dlr", "10")
+    assert code == 0, output
+    assert "✓ accepted" in output
+    assert "delivery report after" in output
+    assert output.rstrip().splitlines()[-1].startswith("✓ delivered")
+
+
+@pytest.mark.parametrize("args", [WA_ARGS, SMS_ARGS], ids=["whatsapp", "sms"])
+@pytest.mark.parametrize(
+    ("to", "exit_code", "words"),
+    [
+        ("+919812340429", 6, "429"),
+        ("+919812340500", 6, "500"),
+        ("+919812342002", 5, "2002"),
+        ("+919812341006", 7, "✗ failed"),
+    ],
+)
+def test_magic_recipients(
+    kctl: Kctl, args: tuple[str, ...], to: str, exit_code: int, words: str
+) -> None:
+    code, output = sandbox_send(kctl, args, to, "--wait-dlr", "10", "--retries", "0")
+    assert code == exit_code, output
+    assert words in output
+
+
+def test_json_document_carries_the_delivery_report(kctl: Kctl) -> None:
+    code, output = sandbox_send(kctl, WA_ARGS, "+919812341006", "--wait-dlr", "10", "--json")
+    doc = json.loads(output[: output.rindex("}") + 1])
+    assert code == 7
+    assert doc["exit_code"] == 7
+    assert doc["outcome"]["accepted"] is True
+    report = doc["delivery_report"]
+    assert report["status"] == "failed"
+    assert report["code"] == "1006"
+
+
+def test_junit_report_for_ci(kctl: Kctl, tmp_path: Path) -> None:
+    passed, failed = tmp_path / "ok.xml", tmp_path / "bad.xml"
+    assert (
+        sandbox_send(kctl, SMS_ARGS, "+919812345678", "--wait-dlr", "10", "--junit", str(passed))[0]
+        == 0
+    )
+    assert sandbox_send(kctl, SMS_ARGS, "+919812342002", "--junit", str(failed))[0] == 5
+    ok = ET.parse(passed).getroot()
+    assert ok.get("failures") == "0"
+    bad = ET.parse(failed).getroot()
+    assert bad.get("failures") == "1"
+    failure = bad.find("testsuite/testcase/failure")
+    assert failure is not None
+    assert "2002" in (failure.get("message") or "")
+
+
+@pytest.mark.usefixtures("file_keyring")
+def test_wait_dlr_times_out_with_exit_7_when_no_report_comes(kctl: Kctl, tmp_path: Path) -> None:
+    # an adapter stand-in that accepts but never reports: the listener waits in vain
+    from tests.servers import Reply, serve
+
+    keyring.set_password("kctl", "kaleyra/api-key", "k-123456789")
+    with serve(lambda _r: Reply.json({"status": "success"})) as adapter:
+        config = tmp_path / "c.yaml"
+        config.write_text(
+            Path(WHATSAPP)
+            .read_text()
+            .replace("https://ct-adapter.example.com/whatsapp", adapter.url("/whatsapp"))
+        )
+        result = kctl(
+            "send-test",
+            "-c",
+            str(config),
+            "--to",
+            "+919812345678",
+            "-t",
+            "order_update",
+            "--param",
+            "A",
+            "--param",
+            "B",
+            "--wait-dlr",
+            "0.5",
+        )
+        (arrived,) = adapter.requests
+    assert result.exit_code == 7, result
+    assert "no delivery report within 0.5 s" in result.stdout
+    # the callback header was pointed at kctl's own listener on loopback
+    callback = arrived.header("delivery-report-callback-url") or ""
+    assert callback.startswith("http://127.0.0.1:")
+
+
+def _start(args: list[str]) -> tuple[subprocess.Popen[str], str]:
+    process = subprocess.Popen(
+        [sys.executable, "-m", "kctl", *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    assert process.stderr is not None
+    line = process.stderr.readline()
+    url = line.split(" on ", 1)[1].split()[0]
+    return process, url
+
+
+def test_sandbox_and_listen_commands_as_processes() -> None:
+    sandbox, sandbox_url = _start(["sandbox", "--port", "0"])
+    listener, listener_url = _start(
+        ["listen", "--port", "0", "--json", "--count", "2", "--timeout", "30"]
+    )
+    try:
+        reply = httpx.post(
+            f"{sandbox_url}/whatsapp",
+            headers={
+                "api-key": "k",
+                "sid": "s",
+                "kaleyra-host": sandbox_url + "/",
+                "inbound-message-callback-url": listener_url + "/in",
+                "delivery-report-callback-url": listener_url + "/dlr",
+            },
+            json={
+                "payloadVersion": "0.1",
+                "msgId": "m-1",
+                "to": "919812345678",
+                "wabaNumber": "919876543210",
+                "isTemplate": True,
+                "template": {"namespace": "t", "languageCode": "en"},
+                "components": [{"type": "body", "body": {"text": "hi", "parameters": []}}],
+            },
+            timeout=10,
+        )
+        assert reply.json() == {"status": "success"}
+        out, _ = listener.communicate(timeout=30)  # exits by itself after --count 2
+        statuses = [
+            json.loads(line)["payload"]["statuses"][0]["status"] for line in out.splitlines()
+        ]
+        assert statuses == ["sent", "delivered"]
+        assert listener.returncode == 0
+    finally:
+        sandbox.send_signal(signal.SIGINT)
+        try:
+            sandbox.wait(timeout=10)
+        finally:
+            for process in (sandbox, listener):
+                if process.poll() is None:
+                    process.kill()
+                    process.wait()
+                for stream in (process.stdout, process.stderr):
+                    if stream is not None:
+                        stream.close()
+    assert sandbox.returncode == 130  # Ctrl-C: a clean stop, the interrupted exit code
