@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from typing import Any
 from urllib.parse import urlsplit
 
 from kctl.findings import Finding, Severity
@@ -70,6 +71,12 @@ _ASCII_NUMBER = re.compile(r"[0-9]+")
 _SMS_PLACEHOLDER = re.compile(r"\$\$[A-Za-z]*")
 
 
+def first_seen(seen: dict[Any, Node], key: Any, node: Node) -> Node | None:
+    """The node that claimed ``key`` before ``node`` did, or None when ``node`` is the first."""
+    first = seen.setdefault(key, node)
+    return None if first is node else first
+
+
 def is_e164(value: str) -> bool:
     return _PHONE.fullmatch(value) is not None
 
@@ -120,27 +127,28 @@ class RuleChecker:
                 continue
             path = f"providers[{i}]"
             nick = provider.get("nickname")
-            if nick is not None and nick.text():
-                first = nicknames.setdefault(nick.value, nick)
-                if first is not nick:
-                    yield self.error(
-                        "KC101",
-                        nick,
-                        f"{path}.nickname",
-                        f"duplicate provider nickname '{nick.value}' (first at line {first.line})",
-                    )
+            if (
+                nick is not None
+                and nick.text()
+                and (first := first_seen(nicknames, nick.value, nick))
+            ):
+                yield self.error(
+                    "KC101",
+                    nick,
+                    f"{path}.nickname",
+                    f"duplicate provider nickname '{nick.value}' (first at line {first.line})",
+                )
             channel = (provider.get("channel") or Node("scalar", 0, 0, None)).text() or ""
             default = provider.get("default")
-            if default is not None and default.value is True and channel:
-                first = defaults.setdefault(channel, default)
-                if first is not default:
-                    yield self.error(
-                        "KC107",
-                        default,
-                        f"{path}.default",
-                        f"more than one default {channel} provider (first at line {first.line})",
-                        "mark only one provider per channel as default",
-                    )
+            is_default = default is not None and default.value is True and channel
+            if is_default and default and (first := first_seen(defaults, channel, default)):
+                yield self.error(
+                    "KC107",
+                    default,
+                    f"{path}.default",
+                    f"more than one default {channel} provider (first at line {first.line})",
+                    "mark only one provider per channel as default",
+                )
             yield from self.check_provider(provider, path, channel)
 
     # --- provider ---------------------------------------------------------------------------
@@ -300,16 +308,20 @@ class RuleChecker:
                 continue
             tpath = f"{path}.templates[{j}]"
             name, language = template.get("name"), template.get("language")
-            if name is not None and name.text() and language is not None and language.text():
-                first = seen.setdefault((name.value, language.value), name)
-                if first is not name:
-                    yield self.error(
-                        "KC401",
-                        name,
-                        f"{tpath}.name",
-                        f"template '{name.value}' ({language.value}) is defined twice"
-                        f" (first at line {first.line})",
-                    )
+            has_key = name is not None and name.text() and language is not None and language.text()
+            if (
+                has_key
+                and name
+                and language
+                and (first := first_seen(seen, (name.value, language.value), name))
+            ):
+                yield self.error(
+                    "KC401",
+                    name,
+                    f"{tpath}.name",
+                    f"template '{name.value}' ({language.value}) is defined twice"
+                    f" (first at line {first.line})",
+                )
             yield from self.check_whatsapp_template(template, tpath)
 
     def check_whatsapp_template(self, t: Node, path: str) -> Iterator[Finding]:
@@ -492,15 +504,13 @@ class RuleChecker:
             tpath = f"{path}.templates[{j}]"
             yield from self.check_template_name(t, tpath)
             name = t.get("name")
-            if name is not None and name.text():
-                first = names.setdefault(name.value, name)
-                if first is not name:
-                    yield self.error(
-                        "KC401",
-                        name,
-                        f"{tpath}.name",
-                        f"template '{name.value}' is defined twice (first at line {first.line})",
-                    )
+            if name is not None and name.text() and (first := first_seen(names, name.value, name)):
+                yield self.error(
+                    "KC401",
+                    name,
+                    f"{tpath}.name",
+                    f"template '{name.value}' is defined twice (first at line {first.line})",
+                )
             template_id = t.get("dlt_template_id")
             if template_id is not None:
                 yield from self.check_dlt_id(template_id, f"{tpath}.dlt_template_id")

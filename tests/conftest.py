@@ -34,3 +34,16 @@ def file_keyring(tmp_path: Path) -> Iterator[PlaintextKeyring]:
 @pytest.fixture
 def kctl() -> Kctl:
     return Kctl()
+
+
+@pytest.fixture
+def no_keyring() -> Iterator[None]:
+    """keyring's own "nothing available" backend, as on a headless box without keyrings.alt."""
+    from keyring.backends import fail
+
+    previous = keyring.get_keyring()
+    keyring.set_keyring(fail.Keyring())  # type: ignore[no-untyped-call]
+    try:
+        yield
+    finally:
+        keyring.set_keyring(previous)

@@ -11,7 +11,6 @@ import json
 import shlex
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote, quote_plus, urlencode
@@ -21,7 +20,7 @@ import keyring.core
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-from keyring.backends import fail, null
+from keyring.backends import null
 from keyrings.alt.file import PlaintextKeyring
 
 from kctl.errors import SecretUnavailable, UsageError
@@ -40,17 +39,6 @@ from kctl.secrets import (
 
 SECRET = "sk-live-9f8e7d6c5b4a"
 ROOT = Path(__file__).resolve().parents[1]
-
-
-@pytest.fixture
-def no_keyring() -> Iterator[None]:
-    """keyring's own "nothing available" backend, as on a headless box without keyrings.alt."""
-    previous = keyring.get_keyring()
-    keyring.set_keyring(fail.Keyring())  # type: ignore[no-untyped-call]
-    try:
-        yield
-    finally:
-        keyring.set_keyring(previous)
 
 
 # --- references -----------------------------------------------------------------------------

@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import keyring
 import pytest
-from keyring.backends import fail
 
 from tests.support import Kctl
 
@@ -46,16 +43,6 @@ def test_delete_of_a_missing_entry_is_a_usage_error(kctl: Kctl) -> None:
     result = kctl("secrets", "delete", "nothing-here")
     assert result.exit_code == 2
     assert "nothing-here" in result.stderr
-
-
-@pytest.fixture
-def no_keyring() -> Iterator[None]:
-    previous = keyring.get_keyring()
-    keyring.set_keyring(fail.Keyring())  # type: ignore[no-untyped-call]
-    try:
-        yield
-    finally:
-        keyring.set_keyring(previous)
 
 
 @pytest.mark.usefixtures("no_keyring")
