@@ -392,6 +392,29 @@ def listen_command(
         raise typer.Exit(1)
 
 
+@app.command("doctor")
+def doctor(
+    config: Annotated[
+        str | None, typer.Option("--config", "-c", help="Also check this config's secrets/hosts.")
+    ] = None,
+    online: Annotated[
+        bool, typer.Option("--online", help="Also try DNS, TCP and TLS to each host.")
+    ] = False,
+    timeout: Annotated[
+        float, typer.Option("--timeout", help="Seconds per network check.", min=0.1, max=60)
+    ] = 3.0,
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON document.")] = False,
+) -> None:
+    """Check this machine: versions, keyring, secrets, proxy and CA settings, reachability."""
+    from kctl.doctor import overall_exit_code, render_checks, run_doctor
+
+    checks = run_doctor(config, online, timeout)
+    write_output(render_checks(checks, as_json), None)
+    code = overall_exit_code(checks)
+    if code:
+        raise typer.Exit(code)
+
+
 @secrets_app.command("set")
 def secrets_set(
     name: Annotated[str, typer.Argument(help="Entry name, as in ${keyring:NAME}.")],

@@ -110,7 +110,7 @@ def _no_backend(detail: str | None = None) -> SecretUnavailable:
     return SecretUnavailable(message, _NO_BACKEND_HINT)
 
 
-def _backend() -> KeyringBackend:
+def keyring_backend() -> KeyringBackend:
     """The configured keyring backend, refusing the ones that cannot store anything."""
     try:
         import keyring
@@ -152,7 +152,7 @@ def _check_name(name: str) -> None:
 
 
 def _get_password(name: str) -> str | None:
-    backend = _backend()
+    backend = keyring_backend()
     try:
         return backend.get_password(SERVICE, name)
     except Exception as e:
@@ -164,7 +164,7 @@ def store_secret(name: str, value: str) -> None:
     _check_name(name)
     if not value:
         raise UsageError("refusing to store an empty secret", f"kctl secrets set {name}")
-    backend = _backend()
+    backend = keyring_backend()
     try:
         backend.set_password(SERVICE, name, value)
     except Exception as e:
@@ -190,7 +190,7 @@ def delete_secret(name: str) -> None:
             f"no keyring entry {name}",
             f"check the name; kctl stores entries under service {SERVICE}",
         )
-    backend = _backend()
+    backend = keyring_backend()
     try:
         backend.delete_password(SERVICE, name)
     except Exception as e:
