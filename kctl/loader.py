@@ -378,7 +378,12 @@ class _Composer:
             if tag == _NULL:
                 return None
         except (ConstructorError, ValueError) as e:
-            raise self.stop(event, f"'{raw}' is not a valid {_short_tag(tag)}") from e
+            shown = raw if len(raw) <= 40 else raw[:40] + "…"
+            raise self.stop(
+                event,
+                f"'{shown}' is not a valid {_short_tag(tag)} ({len(raw)} characters)",
+                "quote it if it is text",
+            ) from e
         return raw
 
     def merge(self, node: Node, merges: list[Node]) -> None:

@@ -204,3 +204,40 @@ def test_render_rejects_a_malformed_payload_version_flag(kctl: Kctl) -> None:
 def test_secrets_set_refuses_what_is_not_one_line_of_text(kctl: Kctl, data: bytes) -> None:
     result = kctl("secrets", "set", "x", input=data)
     assert result.exit_code == 2, result
+
+
+ALIAS_BOMB = "a: &a [x, x, x, x, x, x, x, x, x]\n" + "".join(
+    f"{chr(98 + i)}: &{chr(98 + i)} [" + ", ".join([f"*{chr(97 + i)}"] * 9) + "]\n"
+    for i in range(8)
+)
+
+HOSTILE = {
+    "empty": (b"", 1, "KC006"),
+    "binary": (bytes(range(256)) * 4, 1, "KC001"),
+    "not-utf8": (b"version: 1\nproviders: [\xff\xfe]\n", 1, "KC001"),
+    "nul-byte": (b"version: 1\x00\n", 1, "KC001"),
+    "alias-bomb": (ALIAS_BOMB.encode(), 1, "KC00"),
+    "deep-nesting": (b"a: " + b"[" * 20000 + b"]" * 20000 + b"\n", 1, "KC001"),
+    "top-level-list": (b"- version: 1\n", 1, "KC005"),
+    "top-level-scalar": (b"just text\n", 1, "KC005"),
+    "providers-null": (b"version: 1\nproviders: null\n", 1, "KC005"),
+    "complex-key": (b"version: 1\nproviders: []\n? [a, b]\n: c\n", 1, "KC005"),
+    "huge-int": (b"version: " + b"9" * 5000 + b"\nproviders: []\n", 1, "KC001"),
+    "python-tag": (b"version: !!python/object/apply:os.system ['echo hi']\n", 1, "KC001"),
+    "multi-document-broken": (b"version: 1\nproviders: []\n---\n[broken\n", 1, "KC001"),
+    "five-megabytes": (b"version: 1\nproviders: []\n# " + b"x" * (5 * 1024 * 1024) + b"\n", 0, ""),
+}
+
+
+@pytest.mark.parametrize(("data", "exit_code", "code"), HOSTILE.values(), ids=HOSTILE.keys())
+def test_hostile_files_end_in_findings(
+    kctl: Kctl, tmp_path: Path, data: bytes, exit_code: int, code: str
+) -> None:
+    path = tmp_path / "hostile.yaml"
+    path.write_bytes(data)
+    result = kctl("validate-config", str(path))
+    assert result.exit_code == exit_code, result
+    assert code in result.stdout
+    assert "Traceback" not in result.stderr
+    assert "internal error" not in result.stderr
+    assert len(result.stdout) < 20_000  # a hostile file cannot flood the terminal
