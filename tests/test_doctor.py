@@ -9,7 +9,6 @@ test that looks up or connects to anything beyond loopback.
 from __future__ import annotations
 
 import configparser
-import datetime as dt
 import ipaddress
 import json
 import platform
@@ -40,7 +39,7 @@ from kctl.doctor import (
 )
 from kctl.errors import UsageError
 from kctl.secrets import SERVICE, mask
-from tests.servers import Reply, TestServer, serve
+from tests.servers import Reply, TestServer, serve, write_self_signed
 from tests.support import REPO, Kctl
 
 ENV_CANARY = 'c4n4ry-env-"s3cr3t"/&=x+y'
@@ -572,52 +571,15 @@ def test_online_a_closed_port_is_exit_4(tmp_path: Path) -> None:
 # TLS against a self-signed 127.0.0.1 certificate, built as tests/test_transport.py builds one
 
 
-def _write_self_signed(cert_path: Path, key_path: Path, days: int) -> None:
-    from cryptography import x509
-    from cryptography.hazmat.primitives import hashes, serialization
-    from cryptography.hazmat.primitives.asymmetric import ec
-    from cryptography.x509.oid import NameOID
-
-    key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "kctl doctor test 127.0.0.1")])
-    now = dt.datetime.now(dt.UTC)
-    cert = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - dt.timedelta(minutes=5))
-        .not_valid_after(now + dt.timedelta(days=days))
-        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-        .add_extension(
-            x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
-            critical=False,
-        )
-        .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
-        .sign(key, hashes.SHA256())
-    )
-    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    key_path.write_bytes(
-        key.private_bytes(
-            serialization.Encoding.PEM,
-            serialization.PrivateFormat.PKCS8,
-            serialization.NoEncryption(),
-        )
-    )
-
-
 CertFactory = Callable[[int], tuple[Path, Path]]
 
 
 @pytest.fixture(scope="module")
 def make_cert(tmp_path_factory: pytest.TempPathFactory) -> CertFactory:
-    pytest.importorskip("cryptography")
-
     def make(days: int) -> tuple[Path, Path]:
         folder = tmp_path_factory.mktemp("tls")
         cert, key = folder / "cert.pem", folder / "key.pem"
-        _write_self_signed(cert, key, days)
+        write_self_signed(cert, key, days)
         return cert, key
 
     return make
@@ -662,7 +624,7 @@ def test_online_ssl_cert_file_makes_the_certificate_trusted(
     tls = by_name(checks)[f"tls 127.0.0.1:{srv.port}"]
     assert (tls.status, tls.exit_code) == ("ok", 0)
     assert re.match(r"TLSv1\.[23], certificate verified \(trusting SSL_CERT_FILE\) in ", tls.detail)
-    assert "issued by kctl doctor test 127.0.0.1" in tls.detail
+    assert "issued by kctl test 127.0.0.1" in tls.detail
     assert srv.requests == []  # handshake only
     assert overall_exit_code(checks) == 0
 
