@@ -607,14 +607,9 @@ class Sandbox(App):
         problems = whatsapp_payload_problems(payload)
         if problems:
             raise _reject_for(problems)
-        to, msg_id = payload["to"], payload["msgId"]
-        magic = _magic(to)
-        self._raise_magic(magic, "adapter")
-        fails = magic == MAGIC_BLACKLISTED
-        self._remember(Accepted("whatsapp", msg_id, to, callback, fails))
-        plan = _Plan("whatsapp", msg_id, callback, fails, payload["payloadVersion"])
-        summary = f"success msgId={msg_id} to={to}"
-        return HttpResponse.json(200, {"status": "success"}), summary, [plan]
+        return self._accept_adapter(
+            "whatsapp", payload["msgId"], payload["to"], callback, payload["payloadVersion"]
+        )
 
     def _sms(self, request: HttpRequest) -> tuple[HttpResponse, str, list[_Plan]]:
         self._check_credentials(request)
@@ -630,13 +625,20 @@ class Sandbox(App):
         problems = sms_form_problems(fields)
         if problems:
             raise _reject_for(problems)
-        to, message_id = fields["to"], fields["message_id"]
+        return self._accept_adapter("sms", fields["message_id"], fields["to"], callback)
+
+    def _accept_adapter(
+        self, channel: str, message_id: str, to: str, callback: str, payload_version: str = "0.1"
+    ) -> tuple[HttpResponse, str, list[_Plan]]:
+        """Answer a checked adapter request: a magic recipient's error, or success and a plan
+        for its delivery reports."""
         magic = _magic(to)
         self._raise_magic(magic, "adapter")
         fails = magic == MAGIC_BLACKLISTED
-        self._remember(Accepted("sms", message_id, to, callback, fails))
-        plan = _Plan("sms", message_id, callback, fails)
-        summary = f"success message_id={message_id} to={to}"
+        self._remember(Accepted(channel, message_id, to, callback, fails))
+        plan = _Plan(channel, message_id, callback, fails, payload_version)
+        id_name = "msgId" if channel == "whatsapp" else "message_id"
+        summary = f"success {id_name}={message_id} to={to}"
         return HttpResponse.json(200, {"status": "success"}), summary, [plan]
 
     @staticmethod
