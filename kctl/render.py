@@ -16,6 +16,7 @@ from typing import Any
 from kctl import __version__
 from kctl.errors import UsageError
 from kctl.findings import Finding, Report
+from kctl.term import BOLD, CYAN, RED, YELLOW, paint
 
 FORMATS = ("text", "json", "github", "junit", "sarif")
 
@@ -109,12 +110,6 @@ _LINE_BREAK = re.compile(r"\r\n|[\n\r\x85\u2028\u2029]")
 # one finding stays one line for editors' problem matchers.
 _CONTROL = re.compile(r"[\x00-\x08\x0a-\x1f\x7f-\x9f]")
 
-_RESET = "\x1b[0m"
-_BOLD = "\x1b[1m"
-_RED = "\x1b[31m"
-_YELLOW = "\x1b[33m"
-_CYAN = "\x1b[36m"
-
 
 def _visible(text: str) -> str:
     return _CONTROL.sub(lambda m: ascii(m.group())[1:-1], text)
@@ -154,10 +149,6 @@ def _window(line: str, col: int) -> tuple[str, int]:
     return prefix + piece + suffix, col - start + len(prefix)
 
 
-def _paint(text: str, style: str, color: bool) -> str:
-    return f"{style}{text}{_RESET}" if color else text
-
-
 def _plural(n: int, word: str) -> str:
     return f"{n} {word}" if n == 1 else f"{n} {word}s"
 
@@ -166,10 +157,10 @@ def _render_text(report: Report, color: bool) -> str:
     lines_of: dict[str, list[str] | None] = {}
     out: list[str] = []
     for f in ordered_findings(report):
-        style = _RED if f.is_error else _YELLOW
-        head = f"{f.file}:{f.line}:{f.col}: {_paint(f.code, _BOLD + style, color)} "
+        style = RED if f.is_error else YELLOW
+        head = f"{f.file}:{f.line}:{f.col}: {paint(f.code, BOLD + style, color)} "
         if not f.is_error:
-            head += _paint("warning:", style, color) + " "
+            head += paint("warning:", style, color) + " "
         out.append(head + _visible(f.message))
 
         if f.file not in lines_of:
@@ -179,10 +170,10 @@ def _render_text(report: Report, color: bool) -> str:
         if source_lines is not None and 1 <= f.line <= len(source_lines) and f.col >= 1:
             line, col = _window(source_lines[f.line - 1], f.col)
             out.append(_INDENT + _visible(line))
-            out.append(_INDENT + _caret_pad(line, col) + _paint("^", _BOLD + style, color))
+            out.append(_INDENT + _caret_pad(line, col) + paint("^", BOLD + style, color))
 
         if f.hint is not None:
-            out.append(f"{_INDENT}{_paint('hint:', _CYAN, color)} {_visible(f.hint)}")
+            out.append(f"{_INDENT}{paint('hint:', CYAN, color)} {_visible(f.hint)}")
 
     out.append(_summary(report, color))
     return "\n".join(out) + "\n"
@@ -192,9 +183,9 @@ def _summary(report: Report, color: bool) -> str:
     in_files = f"in {_plural(len(report.files), 'file')}"
     parts = []
     if report.error_count:
-        parts.append(_paint(_plural(report.error_count, "error"), _BOLD + _RED, color))
+        parts.append(paint(_plural(report.error_count, "error"), BOLD + RED, color))
     if report.warning_count:
-        parts.append(_paint(_plural(report.warning_count, "warning"), _BOLD + _YELLOW, color))
+        parts.append(paint(_plural(report.warning_count, "warning"), BOLD + YELLOW, color))
     if not parts:
         return f"no problems found {in_files}"
     return f"{', '.join(parts)} {in_files}"
@@ -266,7 +257,8 @@ def _xml_forbidden() -> re.Pattern[str]:
     return re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 
 
-def _xml(text: str) -> str:
+def xml_safe(text: str) -> str:
+    """``text`` without the characters XML 1.0 cannot carry."""
     return _xml_forbidden().sub("", text)
 
 
@@ -287,23 +279,23 @@ def _render_junit(report: Report, color: bool) -> str:
     root = ET.Element("testsuites", name="kctl validate-config")
     total_tests = total_failures = 0
     for name, file_findings in by_file.items():
-        suite = ET.SubElement(root, "testsuite", name=_xml(name))
+        suite = ET.SubElement(root, "testsuite", name=xml_safe(name))
         failures = 0
         if not file_findings:
-            ET.SubElement(suite, "testcase", classname="kctl.validate-config", name=_xml(name))
+            ET.SubElement(suite, "testcase", classname="kctl.validate-config", name=xml_safe(name))
         for f in file_findings:
             case = ET.SubElement(
                 suite,
                 "testcase",
-                classname=_xml(f.file),
+                classname=xml_safe(f.file),
                 name=f"{f.code} line {f.line} col {f.col}",
             )
             if report.is_failure(f):
                 failures += 1
-                failure = ET.SubElement(case, "failure", type=f.code, message=_xml(f.message))
-                failure.text = _xml(_junit_text(f))
+                failure = ET.SubElement(case, "failure", type=f.code, message=xml_safe(f.message))
+                failure.text = xml_safe(_junit_text(f))
             else:
-                ET.SubElement(case, "system-out").text = _xml(_junit_text(f))
+                ET.SubElement(case, "system-out").text = xml_safe(_junit_text(f))
         tests = len(file_findings) or 1
         suite.set("tests", str(tests))
         suite.set("failures", str(failures))

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import re
 import time
 from dataclasses import dataclass, field, replace
 from typing import IO, TYPE_CHECKING, Any
@@ -261,13 +260,15 @@ class SendTest:
         """A one-test JUnit document for CI dashboards."""
         from xml.sax.saxutils import escape, quoteattr
 
+        from kctl.render import xml_safe
+
         name = f"{self.provider.nickname} {self.provider.channel} to {self.message.to}"
-        text = escape(_xml_safe("".join(self.transcript)))
+        text = escape(xml_safe("".join(self.transcript)))
         seconds = time.monotonic() - self.started
         body = f"<system-out>{text}</system-out>"
         if code:
             body = (
-                f'<failure message={quoteattr(_xml_safe(self.verdict))} type="exit {code}">'
+                f'<failure message={quoteattr(xml_safe(self.verdict))} type="exit {code}">'
                 f"{text}</failure>"
             )
         return (
@@ -275,14 +276,7 @@ class SendTest:
             f'<testsuites name="kctl send-test" tests="1" failures="{1 if code else 0}">\n'
             f'  <testsuite name="kctl send-test" tests="1" failures="{1 if code else 0}"'
             f' time="{seconds:.3f}">\n'
-            f'    <testcase classname="kctl.send-test" name={quoteattr(_xml_safe(name))}'
+            f'    <testcase classname="kctl.send-test" name={quoteattr(xml_safe(name))}'
             f' time="{seconds:.3f}">{body}</testcase>\n'
             "  </testsuite>\n</testsuites>\n"
         )
-
-
-_XML_FORBIDDEN = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
-
-
-def _xml_safe(text: str) -> str:
-    return _XML_FORBIDDEN.sub("", text)

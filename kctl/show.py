@@ -11,25 +11,13 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl
 
 from kctl.secrets import Masker
+from kctl.term import BOLD, CYAN, DIM, GREEN, RED, YELLOW, paint
 from kctl.wire import Request, Response
 
 if TYPE_CHECKING:
     from kctl.outcome import Outcome
 
 JSON_DOC_VERSION = 1
-_BOLD, _DIM, _RED, _GREEN, _YELLOW, _CYAN, _RESET = (
-    "\x1b[1m",
-    "\x1b[2m",
-    "\x1b[31m",
-    "\x1b[32m",
-    "\x1b[33m",
-    "\x1b[36m",
-    "\x1b[0m",
-)
-
-
-def _paint(text: str, style: str, color: bool) -> str:
-    return f"{style}{text}{_RESET}" if color else text
 
 
 def _printable(text: str) -> str:
@@ -65,22 +53,22 @@ def format_request(
     request: Request, masker: Masker, *, color: bool = False, dry_run: bool = False
 ) -> str:
     lines = [
-        _paint(f"{request.method} {request.url}", _BOLD, color)
-        + _paint(f"  ({request.label})", _DIM, color)
+        paint(f"{request.method} {request.url}", BOLD, color)
+        + paint(f"  ({request.label})", DIM, color)
     ]
     for name, value in request.headers:
-        lines.append(f"{_paint(name, _CYAN, color)}: {value}")
-    lines.append(f"{_paint('Content-Type', _CYAN, color)}: {request.content_type}")
+        lines.append(f"{paint(name, CYAN, color)}: {value}")
+    lines.append(f"{paint('Content-Type', CYAN, color)}: {request.content_type}")
     if request.basic_auth is not None:
         user = request.basic_auth[0]
-        lines.append(f"{_paint('Authorization', _CYAN, color)}: Basic ({user}:****)")
+        lines.append(f"{paint('Authorization', CYAN, color)}: Basic ({user}:****)")
     lines.append("")
     lines.extend(_body_lines(request.body, request.content_type))
     if request.message_id:
         lines.append("")
-        lines.append(_paint(f"message id: {request.message_id}", _DIM, color))
+        lines.append(paint(f"message id: {request.message_id}", DIM, color))
     if dry_run:
-        lines.append(_paint("dry run: nothing was sent", _YELLOW, color))
+        lines.append(paint("dry run: nothing was sent", YELLOW, color))
     return masker.mask_text("\n".join(lines) + "\n")
 
 
@@ -95,17 +83,17 @@ def format_reply(
     status = f"{response.http_version} {response.status} {response.reason}".strip()
     timing = f"  ({response.elapsed * 1000:.0f} ms"
     timing += f", {response.attempts} attempts)" if response.attempts > 1 else ")"
-    lines = ["", _paint(status, _BOLD, color) + _paint(timing, _DIM, color)]
+    lines = ["", paint(status, BOLD, color) + paint(timing, DIM, color)]
     if verbose:
-        lines.extend(f"{_paint(k, _CYAN, color)}: {_printable(v)}" for k, v in response.headers)
+        lines.extend(f"{paint(k, CYAN, color)}: {_printable(v)}" for k, v in response.headers)
         lines.append("")
     lines.extend(_body_lines(response.body, response.header("content-type")))
     if response.truncated:
-        lines.append(_paint(f"(reply cut at {len(response.body):,} bytes)", _DIM, color))
-    lines.extend(_paint(f"note: {n}", _DIM, color) for n in response.notes)
+        lines.append(paint(f"(reply cut at {len(response.body):,} bytes)", DIM, color))
+    lines.extend(paint(f"note: {n}", DIM, color) for n in response.notes)
     lines.append("")
-    mark, style = ("✓", _GREEN) if verdict.accepted else ("✗", _RED)
-    lines.append(_paint(f"{mark} {verdict.verdict}", style + _BOLD, color))
+    mark, style = ("✓", GREEN) if verdict.accepted else ("✗", RED)
+    lines.append(paint(f"{mark} {verdict.verdict}", style + BOLD, color))
     if verdict.hint:
         lines.append(f"  hint: {verdict.hint}")
     return masker.mask_text("\n".join(lines) + "\n")
