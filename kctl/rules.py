@@ -17,9 +17,10 @@ from kctl.loader import Node
 from kctl.secrets import parse_reference, reference_problem
 from kctl.spec import (
     PHONE_PATTERN,
+    REQUIRED_SMS_PARAMETERS,
     SMS_HEADERS,
     WHATSAPP_HEADERS,
-    did_you_mean,
+    suggestion,
 )
 from kctl.urls import (
     incoming_url_problem,
@@ -210,13 +211,11 @@ class RuleChecker:
             value = node.value
             if known is not None and name not in known:
                 other = next((c for c, hs in CHANNEL_HEADERS.items() if name in hs), None)
-                guess = did_you_mean(name, list(known))
-                if guess is not None:
-                    hint: str | None = f"did you mean '{guess}'?"
-                elif other is not None:
-                    hint = f"'{name}' is for {other} providers"
-                else:
-                    hint = f"{channel} headers: {', '.join(known)}"
+                hint = suggestion(name, known) or (
+                    f"'{name}' is for {other} providers"
+                    if other is not None
+                    else f"{channel} headers: {', '.join(known)}"
+                )
                 yield self.warning(
                     "KC207",
                     entry.key_node,
@@ -269,13 +268,12 @@ class RuleChecker:
             return
         host = (urlsplit(value).hostname or "").lower()
         if host not in KALEYRA_HOSTS and not is_loopback_host(host):
-            guess = did_you_mean(host, list(KALEYRA_HOSTS))
             yield self.warning(
                 "KC204",
                 node,
                 path,
                 f"kaleyra-host '{host}' is not a known Kaleyra API domain",
-                f"did you mean '{guess}'?" if guess else "known: " + ", ".join(KALEYRA_HOSTS),
+                suggestion(host, KALEYRA_HOSTS) or "known: " + ", ".join(KALEYRA_HOSTS),
             )
 
     # --- WhatsApp ---------------------------------------------------------------------------
@@ -330,13 +328,13 @@ class RuleChecker:
         if language is not None and language.text() is not None:
             code = language.value
             if code not in WHATSAPP_LANGUAGES:
-                guess = did_you_mean(code.replace("-", "_"), sorted(WHATSAPP_LANGUAGES))
                 yield self.error(
                     "KC409",
                     language,
                     f"{path}.language",
                     f"'{code}' is not a WhatsApp template language code",
-                    f"did you mean '{guess}'?" if guess else "e.g. en, en_US, pt_BR, hi",
+                    suggestion(code.replace("-", "_"), sorted(WHATSAPP_LANGUAGES))
+                    or "e.g. en, en_US, pt_BR, hi",
                 )
         offer = t.get("limited_time_offer")
         has_offer = offer is not None and offer.is_map
@@ -548,19 +546,17 @@ class RuleChecker:
             node = entry.value
             value = node.text()
             sub = f"{path}.{entry.key}"
-            if entry.key in ("to", "sender", "body", "message_id") and not (value or "").strip():
+            if entry.key in REQUIRED_SMS_PARAMETERS and not (value or "").strip():
                 yield self.error("KC301", node, sub, f"required parameter '{entry.key}' is empty")
             for token in _SMS_PLACEHOLDER.findall(value or ""):
                 if token not in SMS_PLACEHOLDERS:
-                    guess = did_you_mean(token, list(SMS_PLACEHOLDERS))
                     yield self.error(
                         "KC302",
                         node,
                         sub,
                         f"unknown placeholder '{token}'",
-                        f"did you mean '{guess}'?"
-                        if guess
-                        else "known: " + " ".join(SMS_PLACEHOLDERS),
+                        suggestion(token, SMS_PLACEHOLDERS)
+                        or "known: " + " ".join(SMS_PLACEHOLDERS),
                     )
 
     def check_dlt_id(self, node: Node, path: str) -> Iterator[Finding]:

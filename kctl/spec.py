@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import difflib
 import math
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
@@ -309,6 +310,12 @@ _PYTHON_TYPES: dict[str, tuple[type, ...]] = {
 }
 
 
+def suggestion(word: str, choices: Iterable[str]) -> str | None:
+    """A "did you mean" hint naming the closest choice, or None when nothing is close."""
+    guess = did_you_mean(word, list(choices))
+    return f"did you mean '{guess}'?" if guess is not None else None
+
+
 class StructureChecker:
     """Walks a document against the declaration: KC003/KC004/KC005 and the enum codes.
 
@@ -378,11 +385,8 @@ class StructureChecker:
                 )
 
     def unknown_key(self, key_node: Node, key: str, spec: Obj, path: str) -> None:
-        hint = None
-        guess = did_you_mean(key, list(spec.fields))
-        if guess is not None:
-            hint = f"did you mean '{guess}'?"
-        elif spec in PROVIDERS.values():
+        hint = suggestion(key, spec.fields)
+        if hint is None and spec in PROVIDERS.values():
             other = next(ch for ch, s in PROVIDERS.items() if s is not spec)
             if key in PROVIDERS[other].fields:
                 hint = f"'{key}' belongs to {other} providers"
@@ -418,14 +422,13 @@ class StructureChecker:
         self.add(code, node, path, message, hint)
 
     def bad_enum(self, node: Node, spec: Scalar, path: str) -> None:
-        guess = did_you_mean(str(node.value), list(spec.enum))
         choices = ("one of " if len(spec.enum) > 1 else "") + ", ".join(spec.enum)
         self.add(
             spec.enum_code,
             node,
             path,
             f"{path} is '{node.value}'; expected {choices}",
-            f"did you mean '{guess}'?" if guess else None,
+            suggestion(str(node.value), spec.enum),
         )
 
 
