@@ -29,9 +29,9 @@ def callback_url_for(
         from kctl.model import load_account
 
         account = load_account(config)
-        channel = None if nickname else "whatsapp"
-        if nickname is None and not any(p.channel == "whatsapp" for p in account.providers):
-            channel = None
+        # without --provider, the Incoming URL is the WhatsApp provider's, when there is one
+        has_whatsapp = any(p.channel == "whatsapp" for p in account.providers)
+        channel = "whatsapp" if nickname is None and has_whatsapp else None
         provider = account.provider(nickname, channel)
         if provider.channel == "sms":
             if incoming_url or inbound_callback_url:

@@ -583,9 +583,9 @@ def _fail(error: KctlError, *, as_json: bool = False) -> NoReturn:
             "exit_code": error.exit_code,
         }
         if report is not None:
-            from kctl.render import render_report
+            from kctl.render import findings_data
 
-            doc["findings"] = json.loads(render_report(report, "json"))["findings"]
+            doc["findings"] = findings_data(report)
         sys.stdout.write(json.dumps(doc, indent=2, ensure_ascii=False) + "\n")
     if report is not None:  # a config with errors: show its findings first
         from kctl.render import render_report

@@ -194,6 +194,23 @@ def _summary(report: Report, color: bool) -> str:
 # --- json ---------------------------------------------------------------------------------------
 
 
+def findings_data(report: Report) -> list[dict[str, Any]]:
+    """The findings as JSON-ready dicts, in report order (also used for --json errors)."""
+    return [
+        {
+            "code": f.code,
+            "severity": f.severity.value,
+            "file": f.file,
+            "line": f.line,
+            "column": f.col,
+            "path": f.path,
+            "message": f.message,
+            "hint": f.hint,
+        }
+        for f in ordered_findings(report)
+    ]
+
+
 def _render_json(report: Report, color: bool) -> str:
     document = {
         "version": 1,
@@ -206,19 +223,7 @@ def _render_json(report: Report, color: bool) -> str:
             "failed": report.failed,
         },
         "files": list(report.files),
-        "findings": [
-            {
-                "code": f.code,
-                "severity": f.severity.value,
-                "file": f.file,
-                "line": f.line,
-                "column": f.col,
-                "path": f.path,
-                "message": f.message,
-                "hint": f.hint,
-            }
-            for f in ordered_findings(report)
-        ],
+        "findings": findings_data(report),
     }
     return json.dumps(document, indent=2, ensure_ascii=False) + "\n"
 
