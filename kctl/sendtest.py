@@ -170,8 +170,8 @@ class SendTest:
                     HttpServer(listener, port=listen_port).start_in_thread()
                 )
                 provider = with_callback(provider, listen_url or server.url)
-            return self.send(provider, wait_dlr, listener)
-        raise AssertionError("unreachable")  # pragma: no cover - ExitStack does not swallow
+            code = self.send(provider, wait_dlr, listener)
+        return code
 
     def send(self, provider: Provider, wait_dlr: float | None, listener: Listener | None) -> int:
         from kctl.errors import NetworkFailure
