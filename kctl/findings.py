@@ -27,10 +27,6 @@ class Finding:
         return self.severity is Severity.ERROR
 
 
-def sort_key(f: Finding) -> tuple[str, int, int, str]:
-    return (f.file, f.line, f.col, f.code)
-
-
 @dataclass(slots=True)
 class Report:
     """Everything one validate-config run produced, in the order the files were given."""

@@ -65,10 +65,6 @@ class HttpRequest:
         lowered = name.lower()
         return next((v for k, v in self.headers if k.lower() == lowered), None)
 
-    def header_values(self, name: str) -> list[str]:
-        lowered = name.lower()
-        return [v for k, v in self.headers if k.lower() == lowered]
-
     @property
     def media_type(self) -> str:
         """The Content-Type without parameters, lower-cased ("" when absent)."""
@@ -219,7 +215,6 @@ class HttpServer:
         self._log = log or (lambda _line: None)
         self.stats = ServerStats()
         self.port = 0
-        self.open_files_limit: int | None = None
         self._server: asyncio.Server | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._connections: set[_Connection] = set()
@@ -240,7 +235,7 @@ class HttpServer:
 
     async def start(self) -> None:
         """Bind and start accepting; ``port`` is the bound port afterwards."""
-        self.open_files_limit = raise_open_file_limit()
+        raise_open_file_limit()
         self._loop = asyncio.get_running_loop()
         self._stopped = asyncio.Event()
         try:

@@ -46,7 +46,6 @@ FINAL_STATUSES = frozenset({"delivered", "read", "failed"})
 WHATSAPP_FAILURE_CODES = range(1000, 1011)
 SMS_FAILURE_CODES = range(900, 921)
 INBOUND_TYPES = ("text", "image", "video", "audio", "file", "location", "button")
-MEDIA_TYPES = frozenset({"image", "video", "audio", "file"})
 MSG_ID_LIMIT = 60
 
 _PAYLOAD_VERSION = re.compile(r"[0-9]+\.[0-9]+")

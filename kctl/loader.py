@@ -66,7 +66,6 @@ class Node:
     # SEQ: list[Node]; MAP: dict[str, Entry] in document order
     value: Any
     raw: str = ""  # SCALAR: the text as written (for hints such as "quote it")
-    quoted: bool = False
 
     @property
     def is_map(self) -> bool:
@@ -349,7 +348,7 @@ class _Composer:
         else:  # an explicit standard tag such as !!int "12"
             value = self.construct(event, tag, raw)
         mark = event.start_mark
-        node = Node(SCALAR, mark.line + 1, mark.column + 1, value, raw, not plain)
+        node = Node(SCALAR, mark.line + 1, mark.column + 1, value, raw)
         if event.anchor:
             self.anchors[event.anchor] = node
         return node

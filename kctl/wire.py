@@ -5,7 +5,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 
 
 @dataclass(frozen=True, slots=True)
@@ -25,9 +25,6 @@ class Request:
     def header(self, name: str) -> str | None:
         lowered = name.lower()
         return next((v for k, v in self.headers if k.lower() == lowered), None)
-
-    def with_headers(self, headers: tuple[tuple[str, str], ...]) -> Request:
-        return replace(self, headers=headers)
 
 
 @dataclass(frozen=True, slots=True)
