@@ -26,9 +26,9 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from kctl.httpserver import HttpServer, raise_open_file_limit
-from kctl.listen import Listener
-from kctl.sandbox import Sandbox
+from kctl.servers.http import HttpServer, raise_open_file_limit
+from kctl.servers.listener import Listener
+from kctl.servers.sandbox import Sandbox
 
 SUCCESS = b'{"status":"success"}'
 

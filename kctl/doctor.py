@@ -40,7 +40,7 @@ from kctl.secrets import SERVICE, Masker, Reference, mask, parse_reference, reso
 if TYPE_CHECKING:
     from keyring.backend import KeyringBackend
 
-    from kctl.model import Account
+    from kctl.config.model import Account
 
 Status = Literal["ok", "warn", "fail", "skip"]
 
@@ -488,7 +488,7 @@ def _trust_store_check() -> Check:
 def _load_config(config: str | None) -> tuple[Account | None, list[Check]]:
     if config is None:
         return None, []
-    from kctl.model import load_account
+    from kctl.config.model import load_account
 
     try:
         account = load_account(config)
@@ -503,7 +503,7 @@ def _load_config(config: str | None) -> tuple[Account | None, list[Check]]:
 
 def _secret_fields(account: Account) -> Iterator[tuple[str, str, str, bool]]:
     """(provider, field, value, is a secret when literal) for every value that may be one."""
-    from kctl.rules import SECRET_HEADERS
+    from kctl.config.rules import SECRET_HEADERS
 
     for p in account.providers:
         for key, value in p.headers:

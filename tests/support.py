@@ -8,7 +8,7 @@ from pathlib import Path
 
 from typer.testing import CliRunner
 
-from kctl.cli import main
+from kctl.cli.app import main
 
 
 @dataclass

@@ -10,9 +10,9 @@ import jsonschema
 import pytest
 import yaml
 
-from kctl.render import RULE_TITLES
-from kctl.spec import json_schema
-from kctl.validate import validate_paths
+from kctl.config.schema import json_schema
+from kctl.config.validate import validate_paths
+from kctl.render.findings import RULE_TITLES
 from tests.support import CASES, REPO
 
 EXPECT = re.compile(r"^#\s*expect:\s*(KC\d{3}):(\d+)\s*$", re.MULTILINE)

@@ -10,14 +10,14 @@ from pathlib import Path
 
 import pytest
 
-from kctl.completion import SHELLS, completion_script
+from kctl.cli.completion import SHELLS, completion_script
 from tests.support import REPO
 
 
 @pytest.mark.parametrize("shell", sorted(SHELLS))
 def test_committed_completion_scripts_are_current(shell: str) -> None:
     committed = (REPO / "completions" / SHELLS[shell]).read_text("utf-8")
-    assert committed == completion_script(shell), "run: python -m kctl.completion completions"
+    assert committed == completion_script(shell), "run: python -m kctl.cli.completion completions"
 
 
 def _bash_complete(words: str, cword: int) -> list[str]:

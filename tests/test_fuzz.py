@@ -5,9 +5,9 @@ from __future__ import annotations
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from kctl.findings import Report
-from kctl.loader import load_bytes
-from kctl.validate import check_document, redact_secret_lines
+from kctl.config.findings import Report
+from kctl.config.loader import load_bytes
+from kctl.config.validate import check_document, redact_secret_lines
 
 YAMLISH = st.text(
     alphabet=st.sampled_from(list("abcdefkpv0123456789 :-\n\t[]{},'\"&*!|>#%@`$+._")),
@@ -67,7 +67,7 @@ def _validate(data: bytes) -> None:
         assert f.code.startswith("KC")
         assert f.line >= 1
         assert f.col >= 1
-    from kctl.render import render_report
+    from kctl.render.findings import render_report
 
     for fmt in ("text", "json", "github", "junit", "sarif"):
         render_report(report, fmt)

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from kctl.validate import validate_paths
+from kctl.config.validate import validate_paths
 from tests.support import Kctl
 
 WHATSAPP_FLAGS = (

@@ -12,7 +12,7 @@ HEAVY = ("httpx", "httpcore", "keyring", "yaml", "rich", "jsonschema")
 
 PROBE = """
 import json, sys
-from kctl.cli import main
+from kctl.cli.app import main
 try:
     main(sys.argv[1:])
 except SystemExit:

@@ -11,8 +11,8 @@ from typing import Any
 import httpx
 import pytest
 
-from kctl.httpserver import HttpServer, ServerThread
-from kctl.listen import (
+from kctl.servers.http import HttpServer, ServerThread
+from kctl.servers.listener import (
     FINAL_STATUSES,
     SMS_DLR,
     UNKNOWN,

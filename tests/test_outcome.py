@@ -1,4 +1,4 @@
-"""kctl.outcome: what a provider's reply means, for replies that really crossed a socket."""
+"""kctl.send.outcome: what a provider's reply means, for replies that really crossed a socket."""
 
 from __future__ import annotations
 
@@ -7,9 +7,9 @@ import json
 import pytest
 
 from kctl.errors import ProviderFailed, ProviderRejected
-from kctl.outcome import ADAPTER_CODES, Outcome, classify, raise_for_outcome
-from kctl.transport import send
-from kctl.wire import Request, Response
+from kctl.send.outcome import ADAPTER_CODES, Outcome, classify, raise_for_outcome
+from kctl.send.transport import send
+from kctl.send.wire import Request, Response
 from tests.servers import Reply, serve
 
 HTML = "<!DOCTYPE html><html><body><h1>Bad Gateway</h1></body></html>"

@@ -10,9 +10,9 @@ import jsonschema
 import pytest
 
 from kctl import __version__
+from kctl.config.findings import Finding, Report, Severity
 from kctl.errors import UsageError
-from kctl.findings import Finding, Report, Severity
-from kctl.render import FORMATS, RULE_TITLES, render_report
+from kctl.render.findings import FORMATS, RULE_TITLES, render_report
 
 E = Severity.ERROR
 W = Severity.WARNING

@@ -23,9 +23,9 @@ import httpx
 import pytest
 
 from kctl.errors import UsageError
-from kctl.httpserver import HttpRequest, HttpResponse, HttpServer, Limits, ServerThread
-from kctl.listen import FINAL_STATUSES, Listener
-from kctl.sandbox import Sandbox, callback_refusal, local_pair
+from kctl.servers.http import HttpRequest, HttpResponse, HttpServer, Limits, ServerThread
+from kctl.servers.listener import FINAL_STATUSES, Listener
+from kctl.servers.sandbox import Sandbox, callback_refusal, local_pair
 
 REPO = Path(__file__).resolve().parent.parent
 DELAY = 0.01  # seconds between a message and its delivery reports, in these tests
@@ -990,7 +990,7 @@ def test_a_thousand_connections_can_be_open_at_once() -> None:
 )
 def test_serve_forever_stops_cleanly_on_signals(signum: int, reason: str) -> None:
     code = (
-        "from kctl.httpserver import HttpServer, HttpResponse\n"
+        "from kctl.servers.http import HttpServer, HttpResponse\n"
         "async def h(r): return HttpResponse.text(200, 'x')\n"
         "print(HttpServer(h).serve_forever(on_ready=lambda s: print(s.port, flush=True)))\n"
     )

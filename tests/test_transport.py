@@ -1,4 +1,4 @@
-"""kctl.transport against real servers on loopback: what arrives, what comes back, what fails."""
+"""kctl.send.transport against real loopback servers: what arrives, what comes back, what fails."""
 
 from __future__ import annotations
 
@@ -18,8 +18,8 @@ import pytest
 
 from kctl import __version__
 from kctl.errors import NetworkFailure, UsageError
-from kctl.transport import parse_retry_after, send
-from kctl.wire import Request
+from kctl.send.transport import parse_retry_after, send
+from kctl.send.wire import Request
 from tests.servers import RecordedRequest, Reply, TestServer, serve, write_self_signed
 
 SECRET = "k-3cr3t-api-key-9f1c"

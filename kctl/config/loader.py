@@ -16,7 +16,7 @@ from yaml.constructor import ConstructorError, SafeConstructor
 from yaml.nodes import ScalarNode
 from yaml.resolver import Resolver
 
-from kctl.findings import Finding, Severity
+from kctl.config.findings import Finding, Severity
 
 MAX_DEPTH = 64  # a config is about 6 levels deep; anything near this is not a config
 MAX_NODES = 200_000

@@ -13,12 +13,12 @@ import uuid
 from dataclasses import dataclass, replace
 from urllib.parse import quote, urlencode
 
+from kctl.config.model import Provider, Template
+from kctl.config.rules import SECRET_HEADERS, is_e164, phone_hint
+from kctl.config.schema import MESSAGE_TYPES
 from kctl.errors import UsageError
-from kctl.model import Provider, Template
-from kctl.rules import SECRET_HEADERS, is_e164, phone_hint
 from kctl.secrets import Masker, mask, parse_reference, resolve_secret
-from kctl.spec import MESSAGE_TYPES
-from kctl.wire import Request
+from kctl.send.wire import Request
 
 CAMPAIGN_ID = "kctl-test"
 JSON = "application/json"

@@ -10,12 +10,12 @@ import json
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl
 
+from kctl.render.term import BOLD, CYAN, DIM, GREEN, RED, YELLOW, paint
 from kctl.secrets import Masker
-from kctl.term import BOLD, CYAN, DIM, GREEN, RED, YELLOW, paint
-from kctl.wire import Request, Response
+from kctl.send.wire import Request, Response
 
 if TYPE_CHECKING:
-    from kctl.outcome import Outcome
+    from kctl.send.outcome import Outcome
 
 JSON_DOC_VERSION = 1
 

@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import IO, Any
 
-from kctl.httpserver import App, HttpRequest, HttpResponse
+from kctl.servers.http import App, HttpRequest, HttpResponse
 
 WHATSAPP_DLR = "whatsapp-dlr"
 WHATSAPP_INBOUND = "whatsapp-inbound"

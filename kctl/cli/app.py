@@ -106,8 +106,8 @@ def validate_config(
     ] = None,
 ) -> None:
     """Check provider configs: every finding with its code at file:line:col."""
-    from kctl.render import render_report
-    from kctl.validate import validate_paths
+    from kctl.config.validate import validate_paths
+    from kctl.render.findings import render_report
 
     report = validate_paths(paths, strict=strict)
     color = fmt is Format.text and output_file is None and wants_color(sys.stdout)
@@ -130,7 +130,7 @@ def schema(
     """Print the JSON Schema of the config format (for editors and other validators)."""
     import json
 
-    from kctl.spec import json_schema
+    from kctl.config.schema import json_schema
 
     write_output(json.dumps(json_schema(), indent=2) + "\n", output_file)
 
@@ -171,7 +171,7 @@ def render_callback_url(
     as_json: Annotated[bool, typer.Option("--json", help="Print the parts as JSON.")] = False,
 ) -> None:
     """Build the Incoming URL to give Kaleyra (for SMS: the delivery report callback URL)."""
-    from kctl.callback import callback_url_for
+    from kctl.config.incoming import callback_url_for
 
     result = callback_url_for(
         config=config,
@@ -261,9 +261,9 @@ def send_test(
     ] = None,
 ) -> None:
     """Send the request CleverTap would send (or Kaleyra's API, --via direct) and show the reply."""
-    from kctl.build import Message
-    from kctl.model import load_account
-    from kctl.sendtest import SendOptions, SendTest
+    from kctl.config.model import load_account
+    from kctl.send.build import Message
+    from kctl.send.run import SendOptions, SendTest
 
     message = Message(
         to=to,
@@ -338,8 +338,8 @@ def sandbox_command(
     ] = False,
 ) -> None:
     """Stand in for Kaleyra on loopback: adapter routes, the messages API, delivery reports."""
-    from kctl.httpserver import HttpServer
-    from kctl.sandbox import Sandbox
+    from kctl.servers.http import HttpServer
+    from kctl.servers.sandbox import Sandbox
 
     app_ = Sandbox(
         api_key,
@@ -373,8 +373,8 @@ def listen_command(
     ] = None,
 ) -> None:
     """Receive delivery reports and inbound messages; flag what breaks CleverTap's formats."""
-    from kctl.httpserver import HttpServer
-    from kctl.listen import Listener, stream_emitter
+    from kctl.servers.http import HttpServer
+    from kctl.servers.listener import Listener, stream_emitter
 
     listener = Listener(stream_emitter(sys.stdout), json_lines=as_json, count=count)
     server = HttpServer(listener, port=port, log=stderr)
@@ -499,8 +499,8 @@ def init(
     force: Annotated[bool, typer.Option("--force", help="Overwrite an existing file.")] = False,
 ) -> None:
     """Create a provider config: from flags, or by prompts that check each answer."""
+    from kctl.config.scaffold import SCHEMA_FILE, questions_for, render_config
     from kctl.files import write_atomic
-    from kctl.scaffold import SCHEMA_FILE, questions_for, render_config
 
     target = output or Path(f"kctl-{channel.value}.yaml")
     if target.exists() and not force:
@@ -551,7 +551,7 @@ def init(
     if not schema_path.exists():
         import json
 
-        from kctl.spec import json_schema
+        from kctl.config.schema import json_schema
 
         write_atomic(schema_path, json.dumps(json_schema(), indent=2) + "\n")
         stderr(f"wrote {schema_path} (editor support)")
@@ -583,12 +583,12 @@ def _fail(error: KctlError, *, as_json: bool = False) -> NoReturn:
             "exit_code": error.exit_code,
         }
         if report is not None:
-            from kctl.render import findings_data
+            from kctl.render.findings import findings_data
 
             doc["findings"] = findings_data(report)
         sys.stdout.write(json.dumps(doc, indent=2, ensure_ascii=False) + "\n")
     if report is not None:  # a config with errors: show its findings first
-        from kctl.render import render_report
+        from kctl.render.findings import render_report
 
         sys.stderr.write(render_report(report, "text", color=wants_color(sys.stderr)))
     stderr(f"kctl: error: {error.message}")

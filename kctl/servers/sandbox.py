@@ -52,15 +52,15 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
+from kctl.config.rules import WHATSAPP_LANGUAGES
 from kctl.errors import UsageError
-from kctl.httpserver import App, HttpRequest, HttpResponse, HttpServer
-from kctl.rules import WHATSAPP_LANGUAGES
+from kctl.servers.http import App, HttpRequest, HttpResponse, HttpServer
 from kctl.urls import is_https_url, is_loopback_host
 
 if TYPE_CHECKING:
     import httpx
 
-    from kctl.listen import Listener
+    from kctl.servers.listener import Listener
 
 JSON_TYPE = "application/json"
 FORM_TYPE = "application/x-www-form-urlencoded"
@@ -894,7 +894,7 @@ def local_pair(
     The sandbox checks no particular api-key or sid (any non-empty value passes), so a config
     pointed at it needs no real secrets.
     """
-    from kctl.listen import Listener
+    from kctl.servers.listener import Listener
 
     listener = Listener(emit, json_lines=json_lines)
     sandbox = Sandbox(max_concurrency=max_concurrency, dlr_delay=dlr_delay, log=log)

@@ -11,7 +11,10 @@ import time
 from dataclasses import dataclass, field, replace
 from typing import IO, TYPE_CHECKING, Any
 
-from kctl.build import (
+from kctl.config.model import Provider
+from kctl.errors import DeliveryNotConfirmed
+from kctl.secrets import Masker, parse_reference
+from kctl.send.build import (
     Message,
     build_request,
     curl_command,
@@ -19,14 +22,11 @@ from kctl.build import (
     new_message_id,
     resolve_request,
 )
-from kctl.errors import DeliveryNotConfirmed
-from kctl.model import Provider
-from kctl.outcome import Outcome
-from kctl.secrets import Masker, parse_reference
-from kctl.wire import Request, Response
+from kctl.send.outcome import Outcome
+from kctl.send.wire import Request, Response
 
 if TYPE_CHECKING:
-    from kctl.listen import Listener
+    from kctl.servers.listener import Listener
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,8 +64,8 @@ def prepare(provider: Provider, message: Message, options: SendOptions) -> Prepa
 
 
 def deliver(prepared: Prepared, options: SendOptions) -> tuple[Response, Outcome]:
-    from kctl.outcome import classify
-    from kctl.transport import send
+    from kctl.send.outcome import classify
+    from kctl.send.transport import send
 
     assert prepared.to_send is not None, "a dry run sends nothing"
     response = send(
@@ -156,14 +156,14 @@ class SendTest:
         with contextlib.ExitStack() as stack:
             provider, listener = self.provider, None
             if sandbox:
-                from kctl.sandbox import local_pair
+                from kctl.servers.sandbox import local_pair
 
                 pair = stack.enter_context(local_pair())
                 provider = sandboxed(provider, pair.sandbox_url, pair.listener_url)
                 listener = pair.listener
             elif wait_dlr is not None:
-                from kctl.httpserver import HttpServer
-                from kctl.listen import Listener
+                from kctl.servers.http import HttpServer
+                from kctl.servers.listener import Listener
 
                 listener = Listener()
                 server = stack.enter_context(
@@ -175,7 +175,7 @@ class SendTest:
 
     def send(self, provider: Provider, wait_dlr: float | None, listener: Listener | None) -> int:
         from kctl.errors import NetworkFailure
-        from kctl.show import exchange_document, format_reply, format_request
+        from kctl.render.exchange import exchange_document, format_reply, format_request
 
         prepared = prepare(provider, self.message, self.options)
         masker = prepared.masker
@@ -220,7 +220,7 @@ class SendTest:
     def wait_for_report(
         self, listener: Listener, message_id: str, seconds: float
     ) -> tuple[int, dict[str, Any]]:
-        from kctl.listen import FINAL_STATUSES
+        from kctl.servers.listener import FINAL_STATUSES
 
         if not self.as_json:
             self.write(f"\nwaiting up to {seconds:g} s for the delivery report of {message_id}\n")
@@ -260,7 +260,7 @@ class SendTest:
         """A one-test JUnit document for CI dashboards."""
         from xml.sax.saxutils import escape, quoteattr
 
-        from kctl.render import xml_safe
+        from kctl.render.findings import xml_safe
 
         name = f"{self.provider.nickname} {self.provider.channel} to {self.message.to}"
         text = escape(xml_safe("".join(self.transcript)))

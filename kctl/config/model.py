@@ -9,9 +9,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from kctl.config.findings import Report
+from kctl.config.loader import Node
 from kctl.errors import ConfigInvalid, UsageError
-from kctl.findings import Report
-from kctl.loader import Node
 
 DEFAULT_PAYLOAD_VERSION = "0.1"
 
@@ -179,7 +179,7 @@ def provider_from_node(node: Node) -> Provider:
 
 def load_account(path: str) -> Account:
     """Validate ``path`` and build its providers; errors raise ConfigInvalid with the report."""
-    from kctl.validate import check_file, collect_files
+    from kctl.config.validate import check_file, collect_files
 
     report = Report(files=[], findings=[], sources={})
     files = collect_files([path])

@@ -1,7 +1,7 @@
 """The semantic rules of SPEC 1.2 (KC006, KC1xx to KC5xx).
 
 Structural problems (unknown keys, missing keys, wrong types, enum values) come from
-``kctl.spec``; the rules here read only values that have the right type, so one mistake is
+``kctl.config.schema``; the rules here read only values that have the right type, so one mistake is
 reported once.
 """
 
@@ -12,16 +12,16 @@ from collections.abc import Iterator
 from typing import Any
 from urllib.parse import urlsplit
 
-from kctl.findings import Finding, Severity
-from kctl.loader import Node
-from kctl.secrets import parse_reference, reference_problem
-from kctl.spec import (
+from kctl.config.findings import Finding, Severity
+from kctl.config.loader import Node
+from kctl.config.schema import (
     PHONE_PATTERN,
     REQUIRED_SMS_PARAMETERS,
     SMS_HEADERS,
     WHATSAPP_HEADERS,
     suggestion,
 )
+from kctl.secrets import parse_reference, reference_problem
 from kctl.urls import (
     incoming_url_problem,
     is_https_url,

@@ -1,4 +1,4 @@
-"""Shell completion scripts for completions/: ``python -m kctl.completion`` regenerates them."""
+"""Shell completion scripts for completions/: ``python -m kctl.cli.completion`` regenerates them."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ SHELLS = {"bash": "kctl.bash", "zsh": "_kctl", "fish": "kctl.fish"}
 def completion_script(shell: str) -> str:
     from typer._completion_shared import get_completion_script
 
-    from kctl.cli import COMPLETE_VAR
+    from kctl.cli.app import COMPLETE_VAR
 
     script = get_completion_script(prog_name="kctl", complete_var=COMPLETE_VAR, shell=shell)
     return script.rstrip("\n") + "\n"

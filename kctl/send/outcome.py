@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from kctl.errors import KctlError, ProviderFailed, ProviderRejected
-from kctl.wire import Response
+from kctl.send.wire import Response
 
 MODES = ("adapter", "direct")
 

@@ -14,8 +14,8 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
 
-from kctl.findings import Finding, Severity
-from kctl.loader import MAP, SCALAR, SEQ, Node
+from kctl.config.findings import Finding, Severity
+from kctl.config.loader import MAP, SCALAR, SEQ, Node
 
 PHONE_PATTERN = r"^\+[1-9][0-9]{6,14}$"
 DLT_ID_PATTERN = r"^[0-9]{12,19}$"

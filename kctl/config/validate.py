@@ -9,12 +9,12 @@ import sys
 from collections.abc import Iterable
 from pathlib import Path
 
+from kctl.config.findings import Finding, Report, Severity
+from kctl.config.loader import Document, Node, load_bytes
+from kctl.config.rules import SECRET_HEADERS, RuleChecker
+from kctl.config.schema import StructureChecker
 from kctl.errors import UsageError
-from kctl.findings import Finding, Report, Severity
-from kctl.loader import Document, Node, load_bytes
-from kctl.rules import SECRET_HEADERS, RuleChecker
 from kctl.secrets import MASK, Masker, mask, parse_reference
-from kctl.spec import StructureChecker
 
 STDIN = "-"
 STDIN_NAME = "<stdin>"

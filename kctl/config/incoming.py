@@ -26,7 +26,7 @@ def callback_url_for(
     """The URL and its parts. Flags override the config's values."""
     provider = None
     if config is not None:
-        from kctl.model import load_account
+        from kctl.config.model import load_account
 
         account = load_account(config)
         # without --provider, the Incoming URL is the WhatsApp provider's, when there is one

@@ -6,7 +6,7 @@ import json
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from kctl.rules import is_e164, phone_hint
+from kctl.config.rules import is_e164, phone_hint
 from kctl.urls import is_https_url
 
 SCHEMA_FILE = "kctl.schema.json"  # written beside the config when missing

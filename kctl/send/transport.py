@@ -35,7 +35,7 @@ from typing import TYPE_CHECKING
 
 from kctl import __version__
 from kctl.errors import KctlError, NetworkFailure, UsageError
-from kctl.wire import Request, Response
+from kctl.send.wire import Request, Response
 
 if TYPE_CHECKING:
     import httpx

@@ -14,9 +14,9 @@ from collections.abc import Callable
 from typing import Any
 
 from kctl import __version__
+from kctl.config.findings import Finding, Report
 from kctl.errors import UsageError
-from kctl.findings import Finding, Report
-from kctl.term import BOLD, CYAN, RED, YELLOW, paint
+from kctl.render.term import BOLD, CYAN, RED, YELLOW, paint
 
 FORMATS = ("text", "json", "github", "junit", "sarif")
 
