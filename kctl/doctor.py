@@ -503,7 +503,7 @@ def _load_config(config: str | None) -> tuple[Account | None, list[Check]]:
 
 def _secret_fields(account: Account) -> Iterator[tuple[str, str, str, bool]]:
     """(provider, field, value, is a secret when literal) for every value that may be one."""
-    from kctl.config.rules import SECRET_HEADERS
+    from kctl.contract.channels import SECRET_HEADERS
 
     for p in account.providers:
         for key, value in p.headers:

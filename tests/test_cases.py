@@ -12,21 +12,24 @@ import yaml
 
 from kctl.config.schema import json_schema
 from kctl.config.validate import validate_paths
-from kctl.render.findings import RULE_TITLES
+from kctl.contract.rules import RULES
 from tests.support import CASES, REPO
 
-EXPECT = re.compile(r"^#\s*expect:\s*(KC\d{3}):(\d+)\s*$", re.MULTILINE)
+# every case states where each finding is: "# expect: KCnnn:LINE:COL"
+EXPECT = re.compile(r"^#\s*expect:\s*(KC\d{3}):(\d+):(\d+)\s*$", re.MULTILINE)
 VALID = sorted((CASES / "valid").glob("*.yaml"))
 INVALID = sorted((CASES / "invalid").glob("*.yaml"))
 EXAMPLES = sorted((REPO / "configs").glob("*.yaml"))
 
 
-def expected_findings(path: Path) -> set[tuple[str, int]]:
-    return {(code, int(line)) for code, line in EXPECT.findall(path.read_text("utf-8"))}
+def expected_findings(path: Path) -> set[tuple[str, int, int]]:
+    return {
+        (code, int(line), int(col)) for code, line, col in EXPECT.findall(path.read_text("utf-8"))
+    }
 
 
-def found(path: Path) -> set[tuple[str, int]]:
-    return {(f.code, f.line) for f in validate_paths([str(path)], strict=True).findings}
+def found(path: Path) -> set[tuple[str, int, int]]:
+    return {(f.code, f.line, f.col) for f in validate_paths([str(path)], strict=True).findings}
 
 
 @pytest.mark.parametrize("path", VALID + EXAMPLES, ids=lambda p: f"{p.parent.name}/{p.name}")
@@ -39,13 +42,13 @@ def test_clean_config_has_no_findings(path: Path) -> None:
 @pytest.mark.parametrize("path", INVALID, ids=lambda p: p.name)
 def test_invalid_case_reports_exactly_its_findings(path: Path) -> None:
     expected = expected_findings(path)
-    assert expected, f"{path.name} declares no '# expect: KCnnn:LINE' lines"
+    assert expected, f"{path.name} declares no '# expect: KCnnn:LINE:COL' lines"
     assert found(path) == expected
 
 
 def test_every_rule_code_has_an_invalid_case() -> None:
-    covered = {code for path in INVALID for code, _ in expected_findings(path)}
-    assert set(RULE_TITLES) - covered == set()
+    covered = {code for path in INVALID for code, _, _ in expected_findings(path)}
+    assert set(RULES) - covered == set()
 
 
 @pytest.mark.parametrize("path", VALID + EXAMPLES, ids=lambda p: f"{p.parent.name}/{p.name}")

@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from enum import StrEnum
 
+from kctl.contract.rules import Severity
 
-class Severity(StrEnum):
-    ERROR = "error"
-    WARNING = "warning"
+__all__ = ["Finding", "Report", "Severity"]
 
 
 @dataclass(frozen=True, slots=True)

@@ -6,7 +6,7 @@ import json
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from kctl.config.rules import is_e164, phone_hint
+from kctl.contract.numbers import phone_problem
 from kctl.urls import is_https_url
 
 SCHEMA_FILE = "kctl.schema.json"  # written beside the config when missing
@@ -28,7 +28,8 @@ def _url(value: str) -> str | None:
 
 
 def _phone(value: str) -> str | None:
-    return None if is_e164(value) else f"not an E.164 number: {phone_hint(value)}"
+    problem = phone_problem(value)
+    return None if problem is None else f"{problem[0]}: {problem[1]}"
 
 
 def _nonempty(value: str) -> str | None:

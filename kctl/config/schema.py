@@ -16,22 +16,17 @@ from typing import Any
 
 from kctl.config.findings import Finding, Severity
 from kctl.config.loader import MAP, SCALAR, SEQ, Node
-
-PHONE_PATTERN = r"^\+[1-9][0-9]{6,14}$"
-DLT_ID_PATTERN = r"^[0-9]{12,19}$"
-URL_PATTERN = r"^https?://"
-WHATSAPP_HEADERS = (
-    "api-key",
-    "sid",
-    "kaleyra-host",
-    "inbound-message-callback-url",
-    "delivery-report-callback-url",
+from kctl.contract import sms, whatsapp
+from kctl.contract.channels import CHANNELS, Channel
+from kctl.contract.numbers import (
+    DEFAULT_PAYLOAD_VERSION,
+    DLT_ID_PATTERN,
+    PAYLOAD_VERSION_PATTERN,
+    PHONE_PATTERN,
+    TEMPLATE_NAME_PATTERN,
 )
-SMS_HEADERS = ("api-key", "sid", "kaleyra-host", "callback_url")
-CHANNELS = ("whatsapp", "sms")
-MESSAGE_TYPES = ("OTP", "MKT", "TXN", "DEFAULT")
-HEADER_TYPES = ("text", "image", "video", "document", "location")
-BUTTON_TYPES = ("quick_reply", "url", "phone", "copy_code")
+
+URL_PATTERN = r"^https?://"
 
 
 @dataclass(frozen=True)
@@ -82,13 +77,16 @@ BOOL = Scalar("boolean")
 PHONE = Scalar("string", phone=True, schema={"pattern": PHONE_PATTERN})
 URL = Scalar("string", schema={"pattern": URL_PATTERN, "format": "uri"})
 DLT_ID = Scalar("string", schema={"pattern": DLT_ID_PATTERN})
-MESSAGE_TYPE = Scalar("string", enum=MESSAGE_TYPES, enum_code="KC303")
+TEMPLATE_NAME = Scalar("string", schema={"pattern": TEMPLATE_NAME_PATTERN})
+MESSAGE_TYPE = Scalar("string", enum=sms.MESSAGE_TYPES, enum_code="KC303")
 
 HEADER = Obj(
     "TemplateHeader",
     {
         "type": Field(
-            Scalar("string", enum=HEADER_TYPES, enum_code="KC402"), "Header type", required=True
+            Scalar("string", enum=whatsapp.HEADER_TYPES, enum_code="KC402"),
+            "Header type",
+            required=True,
         ),
         "text": Field(STRING, "Header text (type text)"),
         "url": Field(URL, "Sample media URL (image, video, document)"),
@@ -104,7 +102,9 @@ BUTTON = Obj(
     "TemplateButton",
     {
         "type": Field(
-            Scalar("string", enum=BUTTON_TYPES), "quick_reply, url, phone or copy_code", True
+            Scalar("string", enum=whatsapp.BUTTON_TYPES),
+            "quick_reply, url, phone or copy_code",
+            True,
         ),
         "text": Field(NONEMPTY, "Button label", required=True),
         "url": Field(URL, "Target URL (url buttons)"),
@@ -116,7 +116,11 @@ BUTTON = Obj(
 LIMITED_TIME_OFFER = Obj(
     "LimitedTimeOffer",
     {
-        "title": Field(Scalar("string", schema={"maxLength": 16}), "Offer title", required=True),
+        "title": Field(
+            Scalar("string", schema={"maxLength": whatsapp.OFFER_TITLE_LIMIT}),
+            "Offer title",
+            required=True,
+        ),
         "expires": Field(BOOL, "Whether the offer shows an expiry countdown", default=False),
     },
 )
@@ -124,17 +128,23 @@ LIMITED_TIME_OFFER = Obj(
 WHATSAPP_TEMPLATE = Obj(
     "WhatsAppTemplate",
     {
-        "name": Field(
-            Scalar("string", schema={"pattern": "^[a-z0-9_]+$"}), "Template name", required=True
-        ),
+        "name": Field(TEMPLATE_NAME, "Template name", required=True),
         "language": Field(STRING, "WhatsApp language code (en, en_US, pt_BR, ...)", True),
         "category": Field(
-            Scalar("string", enum=("utility", "marketing")), "Template category", default="utility"
+            Scalar("string", enum=whatsapp.CATEGORIES),
+            "Template category",
+            default=whatsapp.DEFAULT_CATEGORY,
         ),
         "header": Field(HEADER, "Template header"),
-        "body": Field(Scalar("string", schema={"maxLength": 1024}), "Body text", required=True),
-        "footer": Field(Scalar("string", schema={"maxLength": 60}), "Footer text"),
-        "buttons": Field(ListOf(BUTTON, {"maxItems": 10}), "Quick reply / call to action"),
+        "body": Field(
+            Scalar("string", schema={"maxLength": whatsapp.BODY_LIMIT}), "Body text", required=True
+        ),
+        "footer": Field(
+            Scalar("string", schema={"maxLength": whatsapp.FOOTER_LIMIT}), "Footer text"
+        ),
+        "buttons": Field(
+            ListOf(BUTTON, {"maxItems": whatsapp.MAX_BUTTONS}), "Quick reply / call to action"
+        ),
         "limited_time_offer": Field(LIMITED_TIME_OFFER, "Limited time offer (marketing only)"),
     },
 )
@@ -142,9 +152,7 @@ WHATSAPP_TEMPLATE = Obj(
 SMS_TEMPLATE = Obj(
     "SmsTemplate",
     {
-        "name": Field(
-            Scalar("string", schema={"pattern": "^[a-z0-9_]+$"}), "Template name", required=True
-        ),
+        "name": Field(TEMPLATE_NAME, "Template name", required=True),
         "body": Field(STRING, "Template text; {#var#} marks a variable", required=True),
         "dlt_template_id": Field(DLT_ID, "DLT template id (India)"),
         "type": Field(MESSAGE_TYPE, "Message type"),
@@ -168,7 +176,9 @@ DLT = Obj(
 _COMMON: dict[str, Field] = {
     "nickname": Field(NONEMPTY, "Provider nickname, unique within the file", required=True),
     "channel": Field(
-        Scalar("string", enum=CHANNELS, enum_code="KC102"), "whatsapp or sms", required=True
+        Scalar("string", enum=tuple(c.value for c in Channel), enum_code="KC102"),
+        "whatsapp or sms",
+        required=True,
     ),
     "provider": Field(
         Scalar("string", enum=("generic",), enum_code="KC103"), "Always generic", default="generic"
@@ -198,9 +208,6 @@ def _free_map(names: tuple[str, ...], noun: str, missing_code: str) -> Obj:
     return Obj("", fields, extra=_FREE_TEXT, noun=noun)
 
 
-REQUIRED_SMS_PARAMETERS = ("to", "sender", "body", "message_id")
-
-
 WHATSAPP_PROVIDER = Obj(
     "WhatsAppProvider",
     {
@@ -208,13 +215,15 @@ WHATSAPP_PROVIDER = Obj(
         "business_number": Field(PHONE, "WhatsApp Business Number (E.164)", required=True),
         "auto_reply_untracked": Field(BOOL, "Auto-reply for users not tracked", default=False),
         "payload_version": Field(
-            Scalar("string", schema={"pattern": r"^[0-9]+\.[0-9]+$"}),
+            Scalar("string", schema={"pattern": PAYLOAD_VERSION_PATTERN}),
             "Payload Version from CleverTap's provider page",
-            default="0.1",
+            default=DEFAULT_PAYLOAD_VERSION,
         ),
         "incoming_url": Field(URL, "Incoming URL base from Kaleyra support"),
         "headers": Field(
-            _free_map(WHATSAPP_HEADERS, "header", "KC201"), "Provider headers", required=True
+            _free_map(CHANNELS[Channel.WHATSAPP].headers, "header", "KC201"),
+            "Provider headers",
+            required=True,
         ),
         "templates": Field(ListOf(WHATSAPP_TEMPLATE), "WhatsApp templates"),
     },
@@ -226,10 +235,12 @@ SMS_PROVIDER = Obj(
         **_COMMON,
         "auth": Field(AUTH, "Authentication"),
         "headers": Field(
-            _free_map(SMS_HEADERS, "header", "KC201"), "Provider headers", required=True
+            _free_map(CHANNELS[Channel.SMS].headers, "header", "KC201"),
+            "Provider headers",
+            required=True,
         ),
         "parameters": Field(
-            _free_map(REQUIRED_SMS_PARAMETERS, "parameter", "KC301"),
+            _free_map(sms.REQUIRED_PARAMETERS, "parameter", "KC301"),
             "Form fields CleverTap sends ($$ placeholders)",
             required=True,
         ),
@@ -240,7 +251,7 @@ SMS_PROVIDER = Obj(
     },
 )
 
-PROVIDERS = {"whatsapp": WHATSAPP_PROVIDER, "sms": SMS_PROVIDER}
+PROVIDERS: dict[str, Obj] = {Channel.WHATSAPP: WHATSAPP_PROVIDER, Channel.SMS: SMS_PROVIDER}
 # What a provider with a missing or unknown channel is checked against: every key either
 # channel knows, none of the channel-specific ones required, so one typo does not cascade.
 ANY_PROVIDER = Obj(

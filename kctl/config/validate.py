@@ -11,8 +11,9 @@ from pathlib import Path
 
 from kctl.config.findings import Finding, Report, Severity
 from kctl.config.loader import Document, Node, load_bytes
-from kctl.config.rules import SECRET_HEADERS, RuleChecker
+from kctl.config.rules import check_rules
 from kctl.config.schema import StructureChecker
+from kctl.contract.channels import SECRET_HEADERS
 from kctl.errors import UsageError
 from kctl.secrets import MASK, Masker, mask, parse_reference
 
@@ -101,7 +102,7 @@ def check_document(doc: Document) -> list[Finding]:
             )
         return findings
     findings.extend(StructureChecker(doc.file).check(root))
-    findings.extend(RuleChecker(doc.file).check(root))
+    findings.extend(check_rules(doc.file, root))
     return findings
 
 

@@ -15,6 +15,7 @@ from typing import Any
 
 from kctl import __version__
 from kctl.config.findings import Finding, Report
+from kctl.contract.rules import RULES
 from kctl.errors import UsageError
 from kctl.render.term import BOLD, CYAN, RED, YELLOW, paint
 
@@ -23,48 +24,10 @@ FORMATS = ("text", "json", "github", "junit", "sarif")
 INFORMATION_URI = "https://github.com/kctl/kctl"
 SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
 
-# Short descriptions of every code in SPEC 1.2; SARIF consumers show them as the rule title.
-RULE_TITLES: dict[str, str] = {
-    "KC001": "YAML syntax error",
-    "KC002": "Duplicate key in a mapping",
-    "KC003": "Unknown key",
-    "KC004": "Required key missing",
-    "KC005": "Wrong type",
-    "KC006": "Unsupported or missing version",
-    "KC101": "Duplicate provider nickname",
-    "KC102": "Channel not whatsapp or sms",
-    "KC103": "Provider not generic",
-    "KC104": "Request type not POST",
-    "KC105": "Endpoint not an absolute https URL",
-    "KC106": "max_concurrency outside 30..1000",
-    "KC107": "More than one default provider for a channel",
-    "KC108": "Phone number not a valid E.164 number",
-    "KC109": "payload_version malformed",
-    "KC201": "Required header missing for the channel",
-    "KC202": "Header value empty",
-    "KC203": "URL header not an absolute https URL",
-    "KC204": "kaleyra-host not a known Kaleyra API domain",
-    "KC205": "Secret written as a literal",
-    "KC206": "Malformed secret reference",
-    "KC207": "Header not used by this channel",
-    "KC301": "Required SMS parameter missing",
-    "KC302": "Unknown $$ placeholder",
-    "KC303": "Message type not OTP/MKT/TXN/DEFAULT",
-    "KC304": "Template lacks dlt_template_id",
-    "KC305": "DLT id not 12..19 digits",
-    "KC306": "Basic auth without username or password",
-    "KC401": "Template name and language not unique",
-    "KC402": "Template header type invalid",
-    "KC403": "Template body too long",
-    "KC404": "Template footer over 60 characters",
-    "KC405": "Placeholders not numbered 1..n without gaps",
-    "KC406": "Buttons over the limits",
-    "KC407": "Limited time offer not allowed or title too long",
-    "KC408": "Template name not lower-case letters, digits and underscores",
-    "KC409": "Unknown WhatsApp language code",
-    "KC501": "incoming_url not an absolute https URL, or has a fragment",
-    "KC502": "incoming_url already carries a callback parameter",
-}
+
+def _title(code: str) -> str:
+    entry = RULES.get(code)
+    return entry.title if entry is not None else code
 
 
 def render_report(report: Report, fmt: str, *, color: bool = False) -> str:
@@ -323,9 +286,7 @@ def _render_sarif(report: Report, color: bool) -> str:
     findings = ordered_findings(report)
     codes = sorted({f.code for f in findings})
     rule_index = {code: i for i, code in enumerate(codes)}
-    rules = [
-        {"id": code, "shortDescription": {"text": RULE_TITLES.get(code, code)}} for code in codes
-    ]
+    rules = [{"id": code, "shortDescription": {"text": _title(code)}} for code in codes]
 
     results = []
     for f in findings:

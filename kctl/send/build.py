@@ -14,8 +14,9 @@ from dataclasses import dataclass, replace
 from urllib.parse import quote, urlencode
 
 from kctl.config.model import Provider, Template
-from kctl.config.rules import SECRET_HEADERS, is_e164, phone_hint
-from kctl.config.schema import MESSAGE_TYPES
+from kctl.contract.channels import SECRET_HEADERS
+from kctl.contract.numbers import phone_problem
+from kctl.contract.sms import MESSAGE_TYPES
 from kctl.errors import UsageError
 from kctl.secrets import Masker, mask, parse_reference, resolve_secret
 from kctl.send.wire import Request
@@ -51,8 +52,9 @@ def digits(number: str) -> str:
 
 
 def check_recipient(provider: Provider, message: Message) -> None:
-    if not is_e164(message.to):
-        raise UsageError(f"--to '{message.to}' is not an E.164 number", phone_hint(message.to))
+    problem = phone_problem(message.to)
+    if problem is not None:
+        raise UsageError(f"--to {problem[0]}", problem[1])
     allowed = provider.test_recipients
     if allowed and message.to not in allowed and not message.force:
         raise UsageError(

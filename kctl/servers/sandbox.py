@@ -52,7 +52,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
-from kctl.config.rules import WHATSAPP_LANGUAGES
+from kctl.contract.whatsapp import LANGUAGES as WHATSAPP_LANGUAGES
 from kctl.errors import UsageError
 from kctl.servers.http import App, HttpRequest, HttpResponse, HttpServer
 from kctl.urls import is_https_url, is_loopback_host

@@ -1,0 +1,80 @@
+"""WhatsApp: templates (SPEC 1, Meta's limits), the adapter payload (4.1) and callbacks (4.4)."""
+
+from __future__ import annotations
+
+import re
+
+# --- templates ----------------------------------------------------------------------------------
+
+BODY_LIMIT = 1024
+BODY_LIMIT_WITH_OFFER = 600
+FOOTER_LIMIT = 60
+HEADER_TEXT_LIMIT = 60
+OFFER_TITLE_LIMIT = 16
+MAX_BUTTONS = 10
+# per button type, how many one template may have (types not named: up to MAX_BUTTONS)
+BUTTON_LIMITS = {"copy_code": 1, "url": 2, "phone": 1}
+
+HEADER_TYPES = ("text", "image", "video", "document", "location")
+BUTTON_TYPES = ("quick_reply", "url", "phone", "copy_code")
+CATEGORIES = ("utility", "marketing")
+DEFAULT_CATEGORY = "utility"
+# the only category that may carry a limited time offer
+OFFER_CATEGORY = "marketing"
+
+# a body or header placeholder: {{1}}, {{2}}, ... (the rules report other contents of {{...}})
+PLACEHOLDER = re.compile(r"\{\{\s*([0-9]+)\s*\}\}")
+# anything between double braces, for reporting malformed placeholders
+ANY_PLACEHOLDER = re.compile(r"\{\{(.*?)\}\}")
+
+
+def placeholder_count(text: str) -> int:
+    """The highest placeholder number in ``text`` (the rules make them run 1..n)."""
+    return max((int(n) for n in PLACEHOLDER.findall(text)), default=0)
+
+
+def fill_placeholders(text: str, values: tuple[str, ...]) -> str:
+    """``text`` with {{n}} replaced by ``values[n-1]``."""
+    return PLACEHOLDER.sub(lambda m: values[int(m.group(1)) - 1], text)
+
+
+# Meta's template language codes (WhatsApp Cloud API "Supported Languages", May 2026).
+LANGUAGES = frozenset(
+    """
+    af sq ar ar_EG ar_AE ar_LB ar_MA ar_QA az be_BY bn bn_IN bg ca zh_CN zh_HK zh_TW hr cs da
+    prs_AF nl nl_BE en en_GB en_US en_AE en_AU en_CA en_GH en_IE en_IN en_JM en_MY en_NZ en_QA
+    en_SG en_UG en_ZA et fil fi fr fr_BE fr_CA fr_CH fr_CI fr_MA ka de de_AT de_CH el gu ha he hi
+    hu id ga it ja kn kk rw_RW ko ky_KG lo lv lt mk ms ml mr nb fa pl pt_BR pt_PT pa ro ru sr sk
+    sl es es_AR es_CL es_CO es_CR es_DO es_EC es_ES es_HN es_MX es_PA es_PE es_UY sw sv ta te th
+    tr uk ur uz vi zu
+    """.split()
+)
+
+# --- adapter payload (4.1) ----------------------------------------------------------------------
+
+# CleverTap's message ids; the sandbox refuses longer ones
+MSG_ID_LIMIT = 60
+
+# --- callbacks (4.4) ----------------------------------------------------------------------------
+
+STATUSES = ("sent", "delivered", "read", "failed")
+# what settles a message: --wait-dlr waits for one of these, not for "sent"
+FINAL_STATUSES = frozenset({"delivered", "read", "failed"})
+DELIVERED_STATUSES = frozenset({"delivered", "read"})
+INBOUND_TYPES = ("text", "image", "video", "audio", "file", "location", "button")
+
+# delivery failure codes of a ``failed`` status, with what each means
+FAILURE_CODES: dict[int, str] = {
+    1000: "invalid credentials",
+    1001: "template parameters do not match",
+    1002: "invalid phone number",
+    1003: "number not active on WhatsApp",
+    1004: "too many messages sent to this user",
+    1005: "temporarily unavailable",
+    1006: "recipient is blacklisted",
+    1007: "device cannot receive this message",
+    1008: "outside the 24-hour customer service window",
+    1009: "other error",
+    1010: "blocked by Meta",
+}
+BLACKLISTED = 1006
