@@ -503,14 +503,15 @@ def _load_config(config: str | None) -> tuple[Account | None, list[Check]]:
 
 def _secret_fields(account: Account) -> Iterator[tuple[str, str, str, bool]]:
     """(provider, field, value, is a secret when literal) for every value that may be one."""
+    from kctl.config.model import SmsProvider
     from kctl.contract.channels import SECRET_HEADERS
 
     for p in account.providers:
         for key, value in p.headers:
             yield p.nickname, f"headers.{key}", value, key.lower() in SECRET_HEADERS
-        if p.username is not None:
+        if isinstance(p, SmsProvider) and p.username is not None:
             yield p.nickname, "auth.username", p.username, False
-        if p.password is not None:
+        if isinstance(p, SmsProvider) and p.password is not None:
             yield p.nickname, "auth.password", p.password, True
 
 

@@ -10,16 +10,14 @@ import ipaddress
 import re
 from dataclasses import dataclass
 from functools import lru_cache
-from urllib.parse import parse_qsl, urlsplit
+from urllib.parse import parse_qsl, quote, urlsplit
 
+from kctl.contract.numbers import DEFAULT_PAYLOAD_VERSION
 from kctl.errors import UsageError
 
 INBOUND_PARAM = "inbound_message_callback_url"
 PAYLOAD_VERSION_PARAM = "payload_version"
-DEFAULT_PAYLOAD_VERSION = "0.1"
 
-# RFC 3986 unreserved characters: the only bytes encode_component leaves alone.
-_UNRESERVED = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~")
 _IPV6_LOOPBACK = ipaddress.IPv6Address("::1")
 _IPV4_LOOPBACK = ipaddress.IPv4Network("127.0.0.0/8")
 # reg-name from RFC 3986 (unreserved / pct-encoded / sub-delims), plus non-ASCII so that
@@ -89,14 +87,6 @@ def _split_host_port(netloc: str) -> tuple[str, str | None] | None:
     return host, (port if sep else None)
 
 
-_PAYLOAD_VERSION = re.compile(r"[0-9]+\.[0-9]+")
-
-
-def is_payload_version(value: str) -> bool:
-    """A Payload Version as CleverTap shows it: "0.1", "1.2"."""
-    return _PAYLOAD_VERSION.fullmatch(value) is not None
-
-
 # validate-config asks about the same few URLs for every provider of every file
 @lru_cache(maxsize=4096)
 def is_https_url(value: str) -> bool:
@@ -123,14 +113,6 @@ def is_https_url(value: str) -> bool:
     if port is not None and (not _PORT.fullmatch(port) or not 0 < int(port) <= 65535):
         return False
     return parts.scheme == "https" or is_loopback_host(host)
-
-
-def encode_component(s: str) -> str:
-    """Percent-encode the UTF-8 bytes of ``s``, leaving only ``A-Z a-z 0-9 - . _ ~``.
-
-    Raises UnicodeEncodeError for text that is not valid Unicode (lone surrogates).
-    """
-    return "".join(chr(b) if b in _UNRESERVED else f"%{b:02X}" for b in s.encode("utf-8"))
 
 
 @dataclass(frozen=True, slots=True)
@@ -219,8 +201,9 @@ def render_incoming_url(
         )
 
     added = (
-        f"{INBOUND_PARAM}={encode_component(inbound_callback_url)}"
-        f"&{PAYLOAD_VERSION_PARAM}={encode_component(payload_version)}"
+        # quote() with safe="" leaves exactly the RFC 3986 unreserved characters, UTF-8 first
+        f"{INBOUND_PARAM}={quote(inbound_callback_url, safe='')}"
+        f"&{PAYLOAD_VERSION_PARAM}={quote(payload_version, safe='')}"
     )
     if "?" not in base:
         separator = "?"

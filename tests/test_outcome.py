@@ -6,8 +6,9 @@ import json
 
 import pytest
 
+from kctl.contract.replies import FAILURE_CODES as ADAPTER_CODES
 from kctl.errors import ProviderFailed, ProviderRejected
-from kctl.send.outcome import ADAPTER_CODES, Outcome, classify, raise_for_outcome
+from kctl.send.outcome import Outcome, classify, raise_for_outcome
 from kctl.send.transport import send
 from kctl.send.wire import Request, Response
 from tests.servers import Reply, serve

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from urllib.parse import parse_qs, parse_qsl, urlsplit
+from urllib.parse import parse_qs, parse_qsl, quote, urlsplit
 
 import pytest
 from hypothesis import example, given
@@ -11,7 +11,6 @@ from hypothesis import strategies as st
 from kctl.errors import UsageError
 from kctl.urls import (
     IncomingUrl,
-    encode_component,
     incoming_url_problem,
     is_https_url,
     is_loopback_host,
@@ -127,7 +126,7 @@ def test_not_https_urls(url: str) -> None:
     assert not is_https_url(url)
 
 
-# --- encode_component -----------------------------------------------------------------------
+# --- how values are encoded in the rendered URL -------------------------------------------------
 
 
 @pytest.mark.parametrize(
@@ -145,8 +144,9 @@ def test_not_https_urls(url: str) -> None:
         ("\x00\x7f", "%00%7F"),
     ],
 )
-def test_encode_component(raw: str, encoded: str) -> None:
-    assert encode_component(raw) == encoded
+def test_values_are_encoded_strictly(raw: str, encoded: str) -> None:
+    url = render_incoming_url(BASE, INBOUND, f"v{raw}").url
+    assert url.endswith(f"&payload_version=v{encoded}")
 
 
 # --- render_incoming_url: exact outputs -----------------------------------------------------
@@ -378,7 +378,7 @@ base_params = st.lists(
 def test_render_round_trips(
     origin: str, rest: str, version: str, params: list[tuple[str, str]], base_path: str
 ) -> None:
-    query = "&".join(f"{encode_component(k)}={encode_component(v)}" for k, v in params)
+    query = "&".join(f"{quote(k, safe='')}={quote(v, safe='')}" for k, v in params)
     base = f"https://wa-incoming.example.com{base_path}" + (f"?{query}" if params else "")
     inbound = origin + rest
     # A "rest" starting with a host character would extend the origin's authority.

@@ -263,7 +263,8 @@ def send_test(
     """Send the request CleverTap would send (or Kaleyra's API, --via direct) and show the reply."""
     from kctl.config.model import load_account
     from kctl.send.build import Message
-    from kctl.send.run import SendOptions, SendTest
+    from kctl.send.run import Finished, SendFailed, SendOptions, run_send_test
+    from kctl.send.wire import Via as SendVia
 
     message = Message(
         to=to,
@@ -276,7 +277,7 @@ def send_test(
         force=force,
     )
     options = SendOptions(
-        via=via.value,
+        via=SendVia(via.value),
         dry_run=dry_run,
         timeout=timeout,
         retries=retries,
@@ -288,25 +289,51 @@ def send_test(
     if (listen_url or listen_port) and wait_dlr is None:
         raise UsageError("--listen-url and --listen-port go with --wait-dlr")
     chosen = load_account(config).provider(provider)
-    run = SendTest(
+    junit_name = f"{chosen.nickname} {chosen.channel} to {to}" if junit is not None else None
+    renderers = _send_test_renderers(as_json=as_json, curl=curl, verbose=verbose, junit=junit_name)
+    failed: SendFailed | None = None
+    code = 0
+    for event in run_send_test(
         chosen,
         message,
         options,
-        out=sys.stdout,
-        as_json=as_json,
-        curl=curl,
-        verbose=verbose,
-        color=not as_json and wants_color(sys.stdout),
-    )
-    code = run.execute(
-        sandbox=sandbox, wait_dlr=wait_dlr, listen_url=listen_url, listen_port=listen_port
-    )
+        sandbox=sandbox,
+        wait_dlr=wait_dlr,
+        listen_url=listen_url,
+        listen_port=listen_port,
+    ):
+        for render in renderers:
+            render(event)
+        if isinstance(event, SendFailed):
+            failed = event
+        elif isinstance(event, Finished):
+            code = event.exit_code
     if junit is not None:
         from kctl.files import write_atomic
+        from kctl.render.sendtest import JunitRenderer
 
-        write_atomic(junit, run.junit_report(code))
+        report = next(r for r in renderers if isinstance(r, JunitRenderer))
+        write_atomic(junit, report.document())
+    if failed is not None and not as_json:
+        raise failed.error
     if code:
         raise typer.Exit(code)
+
+
+def _send_test_renderers(
+    *, as_json: bool, curl: bool, verbose: bool, junit: str | None
+) -> list[Any]:
+    from kctl.render.sendtest import JsonRenderer, JunitRenderer, TextRenderer
+
+    renderers: list[Any] = []
+    if as_json:
+        renderers.append(JsonRenderer(sys.stdout, curl=curl))
+    else:
+        color = wants_color(sys.stdout)
+        renderers.append(TextRenderer(sys.stdout, color=color, verbose=verbose, curl=curl))
+    if junit is not None:
+        renderers.append(JunitRenderer(junit))
+    return renderers
 
 
 PortOption = Annotated[

@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any, assert_never
 
+from kctl.contract.channels import CHANNELS, INBOUND_HEADER, Channel
+from kctl.contract.numbers import DEFAULT_PAYLOAD_VERSION, is_payload_version
 from kctl.errors import UsageError
 from kctl.secrets import parse_reference, resolve_secret
-from kctl.urls import DEFAULT_PAYLOAD_VERSION, is_payload_version, render_incoming_url
+from kctl.urls import render_incoming_url
+
+if TYPE_CHECKING:
+    from kctl.config.model import WhatsAppProvider
 
 
 def _plain(value: str | None) -> str | None:
@@ -24,28 +29,34 @@ def callback_url_for(
     payload_version: str | None,
 ) -> dict[str, Any]:
     """The URL and its parts. Flags override the config's values."""
-    provider = None
+    provider: WhatsAppProvider | None = None
     if config is not None:
-        from kctl.config.model import load_account
+        # the config model pulls in the YAML loader: only when there is a config to read
+        from kctl.config.model import SmsProvider, WhatsAppProvider, load_account
 
         account = load_account(config)
         # without --provider, the Incoming URL is the WhatsApp provider's, when there is one
-        has_whatsapp = any(p.channel == "whatsapp" for p in account.providers)
-        channel = "whatsapp" if nickname is None and has_whatsapp else None
-        provider = account.provider(nickname, channel)
-        if provider.channel == "sms":
-            if incoming_url or inbound_callback_url:
-                raise UsageError(
-                    f"provider '{provider.nickname}' is an SMS provider: it has no Incoming URL",
-                    "an SMS provider's URL for Kaleyra is its delivery report callback_url",
-                )
-            url = _plain(provider.header("callback_url")) or ""
-            return {"provider": provider.nickname, "channel": "sms", "url": url}
+        has_whatsapp = any(p.channel is Channel.WHATSAPP for p in account.providers)
+        channel = Channel.WHATSAPP if nickname is None and has_whatsapp else None
+        chosen = account.provider(nickname, channel)
+        match chosen:
+            case WhatsAppProvider():
+                provider = chosen
+            case SmsProvider():
+                if incoming_url or inbound_callback_url:
+                    raise UsageError(
+                        f"provider '{chosen.nickname}' is an SMS provider: it has no Incoming URL",
+                        "an SMS provider's URL for Kaleyra is its delivery report callback_url",
+                    )
+                url = _plain(chosen.header(CHANNELS[chosen.channel].report_header)) or ""
+                return {"provider": chosen.nickname, "channel": chosen.channel.value, "url": url}
+            case _:
+                assert_never(chosen)
     elif nickname is not None:
         raise UsageError("--provider needs --config")
     base = incoming_url or (provider.incoming_url if provider else None)
     inbound = inbound_callback_url or (
-        _plain(provider.header("inbound-message-callback-url")) if provider else None
+        _plain(provider.header(INBOUND_HEADER)) if provider else None
     )
     if payload_version is not None and not is_payload_version(payload_version):
         raise UsageError(
@@ -67,7 +78,7 @@ def callback_url_for(
     rendered = render_incoming_url(base, inbound, version or DEFAULT_PAYLOAD_VERSION)
     return {
         "provider": provider.nickname if provider else None,
-        "channel": "whatsapp",
+        "channel": Channel.WHATSAPP.value,
         "url": rendered.url,
         "base": rendered.base,
         "inbound_message_callback_url": rendered.inbound_callback_url,

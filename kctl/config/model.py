@@ -1,5 +1,9 @@
 """Typed providers and templates, built from a config that validate-config found error-free.
 
+A provider is a tagged union, one class per channel (``Provider``). Code that does different
+things per channel matches on the class and ends with ``assert_never``, so adding a channel
+makes mypy point at every branch still to write.
+
 send-test and render-callback-url never read a config the rules have not passed: ``load_account``
 validates first and raises ``ConfigInvalid`` (exit 1) with the report when there are errors.
 """
@@ -7,67 +11,79 @@ validates first and raises ``ConfigInvalid`` (exit 1) with the report when there
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, ClassVar, assert_never
 
 from kctl.config.findings import Report
 from kctl.config.loader import Node
+from kctl.contract import whatsapp
+from kctl.contract.channels import Channel
+from kctl.contract.numbers import DEFAULT_PAYLOAD_VERSION
 from kctl.errors import ConfigInvalid, UsageError
 
-DEFAULT_PAYLOAD_VERSION = "0.1"
 
-
-@dataclass(frozen=True, slots=True)
-class Template:
+@dataclass(frozen=True, slots=True, kw_only=True)
+class WhatsAppTemplate:
     name: str
+    language: str
     body: str
-    language: str = ""  # WhatsApp
-    category: str = "utility"
+    category: str = whatsapp.DEFAULT_CATEGORY
     header: dict[str, Any] | None = None
     footer: str | None = None
     buttons: tuple[dict[str, Any], ...] = ()
-    dlt_template_id: str | None = None  # SMS
-    type: str | None = None  # SMS message type
+
+    @property
+    def label(self) -> str:
+        return f"{self.name} ({self.language})"
 
 
-@dataclass(frozen=True, slots=True)
-class Provider:
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SmsTemplate:
+    name: str
+    body: str
+    dlt_template_id: str | None = None
+    type: str | None = None  # message type
+
+    @property
+    def label(self) -> str:
+        return self.name
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class _ProviderBase:
     nickname: str
-    channel: str  # whatsapp | sms
     endpoint: str
     headers: tuple[tuple[str, str], ...]
     default: bool = False
     max_concurrency: int | None = None
     test_recipients: tuple[str, ...] = ()
-    templates: tuple[Template, ...] = ()
-    # WhatsApp
-    business_number: str = ""
-    payload_version: str = DEFAULT_PAYLOAD_VERSION
-    incoming_url: str | None = None
-    # SMS
-    auth_type: str = "none"
-    username: str | None = None
-    password: str | None = None
-    parameters: tuple[tuple[str, str], ...] = ()
-    sender: str | None = None
-    message_type: str | None = None
-    dlt_entity_id: str | None = None
 
     def header(self, name: str) -> str | None:
         return next((v for k, v in self.headers if k == name), None)
 
-    def find_template(self, name: str, language: str | None = None) -> Template:
+
+def _no_template(nickname: str, name: str, labels: list[str], detail: str = "") -> UsageError:
+    return UsageError(
+        f"provider '{nickname}' has no template '{name}'{detail}",
+        "templates: " + ", ".join(sorted(labels)) if labels else "the provider has no templates",
+    )
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class WhatsAppProvider(_ProviderBase):
+    channel: ClassVar[Channel] = Channel.WHATSAPP
+    business_number: str
+    payload_version: str = DEFAULT_PAYLOAD_VERSION
+    incoming_url: str | None = None
+    auto_reply_untracked: bool = False
+    templates: tuple[WhatsAppTemplate, ...] = ()
+
+    def find_template(self, name: str, language: str | None = None) -> WhatsAppTemplate:
         matches = [t for t in self.templates if t.name == name]
         if language is not None:
             matches = [t for t in matches if t.language == language]
         if not matches:
-            known = sorted(
-                {f"{t.name}" + (f" ({t.language})" if t.language else "") for t in self.templates}
-            )
-            raise UsageError(
-                f"provider '{self.nickname}' has no template '{name}'"
-                + (f" in language '{language}'" if language else ""),
-                "templates: " + ", ".join(known) if known else "the provider has no templates",
-            )
+            detail = f" in language '{language}'" if language else ""
+            raise _no_template(self.nickname, name, [t.label for t in self.templates], detail)
         if len(matches) > 1:
             languages = ", ".join(t.language for t in matches)
             raise UsageError(
@@ -77,14 +93,36 @@ class Provider:
         return matches[0]
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SmsProvider(_ProviderBase):
+    channel: ClassVar[Channel] = Channel.SMS
+    parameters: tuple[tuple[str, str], ...]
+    auth_type: str = "none"
+    username: str | None = None
+    password: str | None = None
+    sender: str | None = None
+    message_type: str | None = None
+    dlt_entity_id: str | None = None
+    templates: tuple[SmsTemplate, ...] = ()
+
+    def find_template(self, name: str) -> SmsTemplate:
+        for template in self.templates:
+            if template.name == name:
+                return template
+        raise _no_template(self.nickname, name, [t.label for t in self.templates])
+
+
+Provider = WhatsAppProvider | SmsProvider
+
+
 @dataclass(frozen=True, slots=True)
 class Account:
     file: str
     providers: tuple[Provider, ...] = field(default=())
 
-    def provider(self, nickname: str | None, channel: str | None = None) -> Provider:
+    def provider(self, nickname: str | None, channel: Channel | None = None) -> Provider:
         """The provider named ``nickname``; without one, the only (or default) provider."""
-        candidates = [p for p in self.providers if channel is None or p.channel == channel]
+        candidates = [p for p in self.providers if channel is None or p.channel is channel]
         if nickname is not None:
             for p in self.providers:
                 if p.nickname == nickname:
@@ -110,6 +148,9 @@ class Account:
         )
 
 
+# --- from validated nodes ---------------------------------------------------------------------
+
+
 def _text(node: Node | None, default: str | None = None) -> str | None:
     if node is None or node.value is None:
         return default
@@ -125,56 +166,78 @@ def _plain(node: Node) -> Any:
     return node.value
 
 
-def _template(node: Node) -> Template:
-    header = node.get("header")
-    buttons = node.get("buttons")
-    return Template(
-        name=_text(node.get("name")) or "",
-        body=_text(node.get("body")) or "",
-        language=_text(node.get("language")) or "",
-        category=_text(node.get("category"), "utility") or "utility",
-        header=_plain(header) if header is not None and header.is_map else None,
-        footer=_text(node.get("footer")),
-        buttons=tuple(_plain(b) for b in buttons.items()) if buttons is not None else (),
-        dlt_template_id=_text(node.get("dlt_template_id")),
-        type=_text(node.get("type")),
-    )
-
-
 def _pairs(node: Node | None) -> tuple[tuple[str, str], ...]:
     if node is None:
         return ()
     return tuple((e.key, _text(e.value) or "") for e in node.entries())
 
 
-def provider_from_node(node: Node) -> Provider:
-    auth = node.get("auth")
-    dlt = node.get("dlt")
-    templates = node.get("templates")
-    recipients = node.get("test_recipients")
-    concurrency = node.get("max_concurrency")
-    default = node.get("default")
-    return Provider(
-        nickname=_text(node.get("nickname")) or "",
-        channel=_text(node.get("channel")) or "",
-        endpoint=_text(node.get("endpoint")) or "",
-        headers=_pairs(node.get("headers")),
-        default=bool(default.value) if default is not None else False,
-        max_concurrency=concurrency.value if concurrency is not None else None,
-        test_recipients=tuple(_text(n) or "" for n in recipients.items()) if recipients else (),
-        templates=tuple(_template(t) for t in templates.items()) if templates else (),
-        business_number=_text(node.get("business_number")) or "",
-        payload_version=_text(node.get("payload_version"), DEFAULT_PAYLOAD_VERSION)
-        or DEFAULT_PAYLOAD_VERSION,
-        incoming_url=_text(node.get("incoming_url")),
-        auth_type=_text(auth.get("type") if auth else None, "none") or "none",
-        username=_text(auth.get("username")) if auth else None,
-        password=_text(auth.get("password")) if auth else None,
-        parameters=_pairs(node.get("parameters")),
-        sender=_text(node.get("sender")),
-        message_type=_text(node.get("message_type")),
-        dlt_entity_id=_text(dlt.get("entity_id")) if dlt else None,
+def _items(node: Node | None) -> list[Node]:
+    return node.items() if node is not None else []
+
+
+def _whatsapp_template(node: Node) -> WhatsAppTemplate:
+    header = node.get("header")
+    return WhatsAppTemplate(
+        name=_text(node.get("name")) or "",
+        language=_text(node.get("language")) or "",
+        body=_text(node.get("body")) or "",
+        category=_text(node.get("category")) or whatsapp.DEFAULT_CATEGORY,
+        header=_plain(header) if header is not None and header.is_map else None,
+        footer=_text(node.get("footer")),
+        buttons=tuple(_plain(b) for b in _items(node.get("buttons"))),
     )
+
+
+def _sms_template(node: Node) -> SmsTemplate:
+    return SmsTemplate(
+        name=_text(node.get("name")) or "",
+        body=_text(node.get("body")) or "",
+        dlt_template_id=_text(node.get("dlt_template_id")),
+        type=_text(node.get("type")),
+    )
+
+
+def _flag(node: Node | None) -> bool:
+    return bool(node.value) if node is not None else False
+
+
+def provider_from_node(node: Node) -> Provider:
+    concurrency = node.get("max_concurrency")
+    common: dict[str, Any] = {
+        "nickname": _text(node.get("nickname")) or "",
+        "endpoint": _text(node.get("endpoint")) or "",
+        "headers": _pairs(node.get("headers")),
+        "default": _flag(node.get("default")),
+        "max_concurrency": concurrency.value if concurrency is not None else None,
+        "test_recipients": tuple(_text(n) or "" for n in _items(node.get("test_recipients"))),
+    }
+    channel = Channel(_text(node.get("channel")) or "")  # the rules passed: a known channel
+    match channel:
+        case Channel.WHATSAPP:
+            return WhatsAppProvider(
+                **common,
+                business_number=_text(node.get("business_number")) or "",
+                payload_version=_text(node.get("payload_version")) or DEFAULT_PAYLOAD_VERSION,
+                incoming_url=_text(node.get("incoming_url")),
+                auto_reply_untracked=_flag(node.get("auto_reply_untracked")),
+                templates=tuple(_whatsapp_template(t) for t in _items(node.get("templates"))),
+            )
+        case Channel.SMS:
+            auth, dlt = node.get("auth"), node.get("dlt")
+            return SmsProvider(
+                **common,
+                parameters=_pairs(node.get("parameters")),
+                auth_type=_text(auth.get("type") if auth else None) or "none",
+                username=_text(auth.get("username")) if auth else None,
+                password=_text(auth.get("password")) if auth else None,
+                sender=_text(node.get("sender")),
+                message_type=_text(node.get("message_type")),
+                dlt_entity_id=_text(dlt.get("entity_id")) if dlt else None,
+                templates=tuple(_sms_template(t) for t in _items(node.get("templates"))),
+            )
+        case _:
+            assert_never(channel)
 
 
 def load_account(path: str) -> Account:
@@ -193,5 +256,4 @@ def load_account(path: str) -> Account:
             report=report,
         )
     providers = doc.root.get("providers")
-    items = providers.items() if providers is not None else []
-    return Account(doc.file, tuple(provider_from_node(p) for p in items))
+    return Account(doc.file, tuple(provider_from_node(p) for p in _items(providers)))

@@ -6,7 +6,6 @@ goes. Findings always come out in the same order: files as given, then line, col
 
 from __future__ import annotations
 
-import functools
 import json
 import re
 import unicodedata
@@ -218,18 +217,6 @@ def _render_github(report: Report, color: bool) -> str:
 # --- junit --------------------------------------------------------------------------------------
 
 
-@functools.cache
-def _xml_forbidden() -> re.Pattern[str]:
-    # Everything XML 1.0 cannot carry, even as a character reference. Compiled on first use:
-    # this class takes about 6 ms to compile, and only junit output needs it.
-    return re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
-
-
-def xml_safe(text: str) -> str:
-    """``text`` without the characters XML 1.0 cannot carry."""
-    return _xml_forbidden().sub("", text)
-
-
 def _junit_text(f: Finding) -> str:
     where = f"{f.file}:{f.line}:{f.col}"
     text = f"{where} {f.path}: {f.message}" if f.path else f"{where}: {f.message}"
@@ -237,46 +224,28 @@ def _junit_text(f: Finding) -> str:
 
 
 def _render_junit(report: Report, color: bool) -> str:
-    import xml.etree.ElementTree as ET
+    from kctl.render.junit import Case, Failure, Suite, junit_document
 
     findings = ordered_findings(report)
     by_file: dict[str, list[Finding]] = {name: [] for name in _all_files(report, findings)}
     for f in findings:
         by_file[f.file].append(f)
-
-    root = ET.Element("testsuites", name="kctl validate-config")
-    total_tests = total_failures = 0
+    suites = []
     for name, file_findings in by_file.items():
-        suite = ET.SubElement(root, "testsuite", name=xml_safe(name))
-        failures = 0
-        if not file_findings:
-            ET.SubElement(suite, "testcase", classname="kctl.validate-config", name=xml_safe(name))
+        cases = []
         for f in file_findings:
-            case = ET.SubElement(
-                suite,
-                "testcase",
-                classname=xml_safe(f.file),
-                name=f"{f.code} line {f.line} col {f.col}",
+            text = _junit_text(f)
+            fails = report.is_failure(f)
+            cases.append(
+                Case(
+                    f"{f.code} line {f.line} col {f.col}",
+                    f.file,
+                    failure=Failure(f.message, f.code, text) if fails else None,
+                    output=None if fails else text,
+                )
             )
-            if report.is_failure(f):
-                failures += 1
-                failure = ET.SubElement(case, "failure", type=f.code, message=xml_safe(f.message))
-                failure.text = xml_safe(_junit_text(f))
-            else:
-                ET.SubElement(case, "system-out").text = xml_safe(_junit_text(f))
-        tests = len(file_findings) or 1
-        suite.set("tests", str(tests))
-        suite.set("failures", str(failures))
-        suite.set("errors", "0")
-        total_tests += tests
-        total_failures += failures
-    root.set("tests", str(total_tests))
-    root.set("failures", str(total_failures))
-    root.set("errors", "0")
-
-    ET.indent(root)
-    body = ET.tostring(root, encoding="unicode")
-    return f'<?xml version="1.0" encoding="UTF-8"?>\n{body}\n'
+        suites.append(Suite(name, cases or [Case(name, "kctl.validate-config")]))
+    return junit_document("kctl validate-config", suites)
 
 
 # --- sarif --------------------------------------------------------------------------------------

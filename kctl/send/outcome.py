@@ -25,41 +25,15 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
+from kctl.contract.replies import FAILURE_CODES as ADAPTER_CODES
 from kctl.errors import KctlError, ProviderFailed, ProviderRejected
-from kctl.send.wire import Response
+from kctl.send.wire import Response, Via
 
-MODES = ("adapter", "direct")
+MODES = tuple(Via)
 
 EXIT_ACCEPTED = 0
 EXIT_REJECTED = ProviderRejected.exit_code  # 5
 EXIT_FAILED = ProviderFailed.exit_code  # 6
-
-# send-time failure codes of CleverTap's Generic WhatsApp/SMS contract: (label, hint)
-ADAPTER_CODES: dict[int, tuple[str, str]] = {
-    2000: (
-        "invalid credentials",
-        "the adapter could not authenticate with Kaleyra: check the api-key and sid headers "
-        "(and kaleyra-host: a key only works in its own region)",
-    ),
-    2001: (
-        "template parameters do not match",
-        "the template name, language or number of --param values does not match the template "
-        "approved for this number",
-    ),
-    2002: (
-        "invalid phone number",
-        "--to must be a full international number the channel can reach (country code, no trunk 0)",
-    ),
-    2003: (
-        "recipient not subscribed",
-        "the recipient has not opted in (or has opted out) for this channel; "
-        "test with a number that has opted in",
-    ),
-    2004: (
-        "other provider error",
-        "see the error message; if it does not explain, send it with the msgId to Kaleyra support",
-    ),
-}
 
 _CREDENTIALS_HINT = {
     "adapter": "check the api-key and sid headers (and, for SMS, the basic auth username and "
@@ -85,7 +59,7 @@ class Outcome:
     error_message: str | None  # the provider's own words, when it gave some
 
 
-def classify(response: Response, mode: str) -> Outcome:
+def classify(response: Response, mode: Via | str) -> Outcome:
     """What ``response`` means for a message sent in ``mode`` ("adapter" or "direct")."""
     if mode not in MODES:
         raise ValueError(f"mode must be one of {MODES}, not {mode!r}")

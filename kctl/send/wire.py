@@ -6,6 +6,15 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from enum import StrEnum
+
+
+class Via(StrEnum):
+    """Where send-test sends: as CleverTap does (the provider's HTTP End Point), or straight to
+    Kaleyra's API (to tell an account problem from an adapter problem)."""
+
+    ADAPTER = "adapter"
+    DIRECT = "direct"
 
 
 @dataclass(frozen=True, slots=True)
