@@ -15,6 +15,7 @@ from typing import Annotated, Any, NoReturn
 import typer
 
 from kctl import __version__
+from kctl.contract.channels import Channel as InitChannel
 from kctl.errors import KctlError, UsageError
 
 app = typer.Typer(
@@ -485,18 +486,13 @@ def secrets_delete(name: Annotated[str, typer.Argument(help="Entry name.")]) -> 
     stderr(f"deleted '{name}' from the keyring")
 
 
-class Channel(StrEnum):
-    whatsapp = "whatsapp"
-    sms = "sms"
-
-
 def _answer_option(flag: str, text: str) -> Any:
     return typer.Option(flag, help=text, show_default=False)
 
 
 @app.command("init")
 def init(
-    channel: Annotated[Channel, typer.Argument(help="whatsapp or sms.")],
+    channel: Annotated[InitChannel, typer.Argument(help="whatsapp or sms.")],
     output: Annotated[
         Path | None, typer.Option("--output", "-o", help="Config file to write.")
     ] = None,
@@ -547,7 +543,7 @@ def init(
     interactive = not no_input and sys.stdin.isatty()
     answers: dict[str, str] = {}
     missing: list[str] = []
-    for q in questions_for(channel.value):
+    for q in questions_for(channel):
         flag = "--" + q.key.replace("_", "-")
         value = given[q.key]
         if value is not None:
@@ -571,7 +567,7 @@ def init(
         raise UsageError(
             "missing answers: " + " ".join(missing), "pass them as flags, or run in a terminal"
         )
-    text = render_config(channel.value, answers)
+    text = render_config(channel, answers)
     write_atomic(target, text)
     stderr(f"wrote {target}")
     schema_path = target.parent / SCHEMA_FILE

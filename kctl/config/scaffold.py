@@ -5,18 +5,22 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import assert_never
 
+from kctl.contract.channels import Channel
 from kctl.contract.numbers import phone_problem
 from kctl.urls import is_https_url
 
 SCHEMA_FILE = "kctl.schema.json"  # written beside the config when missing
+WA, SMS = Channel.WHATSAPP, Channel.SMS
+BOTH = (WA, SMS)
 
 
 @dataclass(frozen=True, slots=True)
 class Question:
     key: str
     prompt: str
-    channels: tuple[str, ...]
+    channels: tuple[Channel, ...]
     check: Callable[[str], str | None]  # a problem with the answer, or None
     default: str | None = None
 
@@ -43,30 +47,26 @@ def _secret_name(value: str) -> str | None:
 
 
 QUESTIONS = (
-    Question("nickname", "Provider nickname", ("whatsapp", "sms"), _nonempty, "Kaleyra"),
-    Question("endpoint", "HTTP End Point (from Kaleyra support)", ("whatsapp", "sms"), _url),
-    Question("business_number", "WhatsApp Business Number (+country code)", ("whatsapp",), _phone),
-    Question("sid", "Kaleyra SID", ("whatsapp", "sms"), _nonempty),
-    Question(
-        "kaleyra_host", "Kaleyra API host", ("whatsapp", "sms"), _url, "https://api.kaleyra.io/"
-    ),
-    Question(
-        "inbound_callback_url", "Inbound Message Callback URL (CleverTap)", ("whatsapp",), _url
-    ),
-    Question("dlr_callback_url", "Delivery Report Callback URL (CleverTap)", ("whatsapp",), _url),
-    Question("callback_url", "Callback URL (CleverTap SMS page)", ("sms",), _url),
-    Question("sender", "Default sender ID", ("sms",), _nonempty),
+    Question("nickname", "Provider nickname", BOTH, _nonempty, "Kaleyra"),
+    Question("endpoint", "HTTP End Point (from Kaleyra support)", BOTH, _url),
+    Question("business_number", "WhatsApp Business Number (+country code)", (WA,), _phone),
+    Question("sid", "Kaleyra SID", BOTH, _nonempty),
+    Question("kaleyra_host", "Kaleyra API host", BOTH, _url, "https://api.kaleyra.io/"),
+    Question("inbound_callback_url", "Inbound Message Callback URL (CleverTap)", (WA,), _url),
+    Question("dlr_callback_url", "Delivery Report Callback URL (CleverTap)", (WA,), _url),
+    Question("callback_url", "Callback URL (CleverTap SMS page)", (SMS,), _url),
+    Question("sender", "Default sender ID", (SMS,), _nonempty),
     Question(
         "api_key_name",
         "Keyring entry for the api-key",
-        ("whatsapp", "sms"),
+        BOTH,
         _secret_name,
         "kaleyra/api-key",
     ),
 )
 
 
-def questions_for(channel: str) -> list[Question]:
+def questions_for(channel: Channel) -> list[Question]:
     return [q for q in QUESTIONS if channel in q.channels]
 
 
@@ -75,7 +75,7 @@ def _q(value: str) -> str:
     return json.dumps(value, ensure_ascii=False)
 
 
-def render_config(channel: str, answers: dict[str, str]) -> str:
+def render_config(channel: Channel, answers: dict[str, str]) -> str:
     """The config text for one provider. ``answers`` holds every question's key."""
     a = {k: _q(v) for k, v in answers.items()}
     head = [
@@ -90,42 +90,53 @@ def render_config(channel: str, answers: dict[str, str]) -> str:
         "    default: true",
     ]
     key_ref = _q(f"${{keyring:{answers['api_key_name']}}}")
-    if channel == "whatsapp":
-        body = [
-            f"    business_number: {a['business_number']}",
-            '    payload_version: "0.1"',
-            "    headers:",
-            f"      api-key: {key_ref}",
-            f"      sid: {a['sid']}",
-            f"      kaleyra-host: {a['kaleyra_host']}",
-            f"      inbound-message-callback-url: {a['inbound_callback_url']}",
-            f"      delivery-report-callback-url: {a['dlr_callback_url']}",
-            "    templates: []",
-        ]
-    else:
-        body = [
-            "    auth: {type: none}",
-            "    headers:",
-            f"      api-key: {key_ref}",
-            f"      sid: {a['sid']}",
-            f"      kaleyra-host: {a['kaleyra_host']}",
-            f"      callback_url: {a['callback_url']}",
-            "    parameters:",
-            *(
-                f"      {name}: ${value}"
-                for name, value in (
-                    ("to", "$To"),
-                    ("sender", "$Sender"),
-                    ("body", "$Body"),
-                    ("template_id", "$TemplateID"),
-                    ("message_id", "$MessageID"),
-                    ("campaign_id", "$CampaignID"),
-                    ("type", "$TYPE"),
-                    ("long_url", "$LongURL"),
-                )
-            ),
-            f"    sender: {a['sender']}",
-            "    message_type: TXN",
-            "    templates: []",
-        ]
+    match channel:
+        case Channel.WHATSAPP:
+            body = _whatsapp_lines(a, key_ref)
+        case Channel.SMS:
+            body = _sms_lines(a, key_ref)
+        case _:
+            assert_never(channel)
     return "\n".join(head + body) + "\n"
+
+
+def _whatsapp_lines(a: dict[str, str], key_ref: str) -> list[str]:
+    return [
+        f"    business_number: {a['business_number']}",
+        '    payload_version: "0.1"',
+        "    headers:",
+        f"      api-key: {key_ref}",
+        f"      sid: {a['sid']}",
+        f"      kaleyra-host: {a['kaleyra_host']}",
+        f"      inbound-message-callback-url: {a['inbound_callback_url']}",
+        f"      delivery-report-callback-url: {a['dlr_callback_url']}",
+        "    templates: []",
+    ]
+
+
+def _sms_lines(a: dict[str, str], key_ref: str) -> list[str]:
+    return [
+        "    auth: {type: none}",
+        "    headers:",
+        f"      api-key: {key_ref}",
+        f"      sid: {a['sid']}",
+        f"      kaleyra-host: {a['kaleyra_host']}",
+        f"      callback_url: {a['callback_url']}",
+        "    parameters:",
+        *(
+            f"      {name}: ${value}"
+            for name, value in (
+                ("to", "$To"),
+                ("sender", "$Sender"),
+                ("body", "$Body"),
+                ("template_id", "$TemplateID"),
+                ("message_id", "$MessageID"),
+                ("campaign_id", "$CampaignID"),
+                ("type", "$TYPE"),
+                ("long_url", "$LongURL"),
+            )
+        ),
+        f"    sender: {a['sender']}",
+        "    message_type: TXN",
+        "    templates: []",
+    ]

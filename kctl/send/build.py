@@ -179,7 +179,7 @@ def whatsapp_direct_request(provider: WhatsAppProvider, message: Message) -> Req
             "test this template through the adapter (--via adapter) instead",
         )
     fields = [
-        ("channel", "whatsapp"),
+        ("channel", provider.channel.value),
         ("from", provider.business_number),
         ("to", message.to),
         ("type", "template"),
@@ -187,7 +187,7 @@ def whatsapp_direct_request(provider: WhatsAppProvider, message: Message) -> Req
         ("params", ",".join(message.params)),
         ("lang_code", template.language),
     ]
-    return _direct(provider, fields, "whatsapp")
+    return _direct(provider, fields)
 
 
 # --- SMS --------------------------------------------------------------------------------------
@@ -258,7 +258,7 @@ def sms_direct_request(provider: SmsProvider, message: Message, message_id: str)
         ("type", values["$$TYPE"]),
         ("template_id", values["$$TemplateID"]),
     ]
-    return _direct(provider, [(k, v) for k, v in fields if v], "sms")
+    return _direct(provider, [(k, v) for k, v in fields if v])
 
 
 # --- direct mode: Kaleyra's own API, to tell an account problem from an adapter problem -----
@@ -273,12 +273,12 @@ def direct_url(provider: Provider) -> str:
     return kaleyra.messages_url(host, sid)
 
 
-def _direct(provider: Provider, fields: list[tuple[str, str]], channel: str) -> Request:
+def _direct(provider: Provider, fields: list[tuple[str, str]]) -> Request:
     return Request(
         method="POST",
         url=direct_url(provider),
         headers=(("api-key", provider.header("api-key") or ""),),
         body=urlencode(fields).encode("utf-8"),
         content_type=FORM_TYPE,
-        label=f"direct {channel}, provider {provider.nickname}",
+        label=f"direct {provider.channel}, provider {provider.nickname}",
     )
