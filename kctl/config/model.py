@@ -22,14 +22,60 @@ from kctl.errors import ConfigInvalid, UsageError
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class Header:
+    type: str  # text, image, video, document, location
+    text: str | None = None
+    url: str | None = None  # the sample media (image, video, document)
+    filename: str | None = None
+    latitude: float | None = None
+    longitude: float | None = None
+    name: str | None = None
+    address: str | None = None
+
+    @property
+    def placeholders(self) -> int:
+        return whatsapp.placeholder_count(self.text or "")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Button:
+    type: str  # quick_reply, url, phone, copy_code
+    text: str
+    url: str | None = None
+    phone_number: str | None = None
+    example: str | None = None
+
+    @property
+    def is_dynamic(self) -> bool:
+        return self.type == "url" and whatsapp.is_dynamic_url(self.url or "")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Offer:
+    title: str
+    expires: bool = False
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Card:
+    header: Header
+    body: str
+    examples: tuple[str, ...] = ()
+    buttons: tuple[Button, ...] = ()
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class WhatsAppTemplate:
     name: str
     language: str
     body: str
     category: str = whatsapp.DEFAULT_CATEGORY
-    header: dict[str, Any] | None = None
+    header: Header | None = None
     footer: str | None = None
-    buttons: tuple[dict[str, Any], ...] = ()
+    buttons: tuple[Button, ...] = ()
+    offer: Offer | None = None
+    carousel: tuple[Card, ...] = ()
+    examples: tuple[str, ...] = ()  # sample values for the body's placeholders
 
     @property
     def label(self) -> str:
@@ -157,15 +203,6 @@ def _text(node: Node | None, default: str | None = None) -> str | None:
     return str(node.value)
 
 
-def _plain(node: Node) -> Any:
-    """A node as plain Python data (for template headers and buttons)."""
-    if node.is_map:
-        return {e.key: _plain(e.value) for e in node.entries()}
-    if node.is_seq:
-        return [_plain(n) for n in node.items()]
-    return node.value
-
-
 def _pairs(node: Node | None) -> tuple[tuple[str, str], ...]:
     if node is None:
         return ()
@@ -176,16 +213,63 @@ def _items(node: Node | None) -> list[Node]:
     return node.items() if node is not None else []
 
 
+def _number(node: Node | None) -> float | None:
+    return float(node.value) if node is not None and node.value is not None else None
+
+
+def _header(node: Node | None) -> Header | None:
+    if node is None or not node.is_map:
+        return None
+    return Header(
+        type=_text(node.get("type")) or "",
+        text=_text(node.get("text")),
+        url=_text(node.get("url")),
+        filename=_text(node.get("filename")),
+        latitude=_number(node.get("latitude")),
+        longitude=_number(node.get("longitude")),
+        name=_text(node.get("name")),
+        address=_text(node.get("address")),
+    )
+
+
+def _button(node: Node) -> Button:
+    return Button(
+        type=_text(node.get("type")) or "",
+        text=_text(node.get("text")) or "",
+        url=_text(node.get("url")),
+        phone_number=_text(node.get("phone_number")),
+        example=_text(node.get("example")),
+    )
+
+
+def _strings(node: Node | None) -> tuple[str, ...]:
+    return tuple(_text(n) or "" for n in _items(node))
+
+
+def _card(node: Node) -> Card:
+    return Card(
+        header=_header(node.get("header")) or Header(type=""),
+        body=_text(node.get("body")) or "",
+        examples=_strings(node.get("examples")),
+        buttons=tuple(_button(b) for b in _items(node.get("buttons"))),
+    )
+
+
 def _whatsapp_template(node: Node) -> WhatsAppTemplate:
-    header = node.get("header")
+    offer = node.get("limited_time_offer")
     return WhatsAppTemplate(
         name=_text(node.get("name")) or "",
         language=_text(node.get("language")) or "",
         body=_text(node.get("body")) or "",
         category=_text(node.get("category")) or whatsapp.DEFAULT_CATEGORY,
-        header=_plain(header) if header is not None and header.is_map else None,
+        header=_header(node.get("header")),
         footer=_text(node.get("footer")),
-        buttons=tuple(_plain(b) for b in _items(node.get("buttons"))),
+        buttons=tuple(_button(b) for b in _items(node.get("buttons"))),
+        offer=Offer(title=_text(offer.get("title")) or "", expires=_flag(offer.get("expires")))
+        if offer is not None and offer.is_map
+        else None,
+        carousel=tuple(_card(c) for c in _items(node.get("carousel"))),
+        examples=_strings(node.get("examples")),
     )
 
 

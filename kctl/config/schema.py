@@ -109,7 +109,19 @@ BUTTON = Obj(
         "text": Field(NONEMPTY, "Button label", required=True),
         "url": Field(URL, "Target URL (url buttons)"),
         "phone_number": Field(PHONE, "E.164 number to call (phone buttons)"),
-        "example": Field(STRING, "Example code (copy_code buttons)"),
+        "example": Field(
+            STRING, "Sample value: the coupon code (copy_code), the URL suffix (dynamic url)"
+        ),
+    },
+)
+
+CARD = Obj(
+    "CarouselCard",
+    {
+        "header": Field(HEADER, "Card header: image or video", required=True),
+        "body": Field(STRING, "Card body text", required=True),
+        "examples": Field(ListOf(STRING), "Sample values for the card body's placeholders"),
+        "buttons": Field(ListOf(BUTTON), "One or two buttons, the same on every card"),
     },
 )
 
@@ -146,6 +158,10 @@ WHATSAPP_TEMPLATE = Obj(
             ListOf(BUTTON, {"maxItems": whatsapp.MAX_BUTTONS}), "Quick reply / call to action"
         ),
         "limited_time_offer": Field(LIMITED_TIME_OFFER, "Limited time offer (marketing only)"),
+        "carousel": Field(ListOf(CARD), "Carousel cards (marketing only, 2 to 10)"),
+        "examples": Field(
+            ListOf(STRING), "Sample values for the body's placeholders (verify, preview, export)"
+        ),
     },
 )
 

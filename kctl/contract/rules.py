@@ -68,6 +68,56 @@ _RULES = (
     Rule("KC407", "Limited time offer not allowed or title too long", E),
     Rule("KC408", "Template name not lower-case letters, digits and underscores", E),
     Rule("KC409", "Unknown WhatsApp language code", E),
+    Rule(
+        "KC410",
+        "Dynamic URL button placeholder not {{1}} at the end",
+        E,
+        "A URL button is dynamic when its URL ends in {{1}}: each send appends a suffix there "
+        "(CleverTap's dynamicUrl parameter). WhatsApp allows exactly one placeholder per URL "
+        "button, and only at the very end, so a {{1}} in the middle, a {{2}} or a second "
+        "placeholder is refused when the template is submitted.",
+        'url: "https://shop.example.com/{{1}}/track"',
+        'url: "https://shop.example.com/track/{{1}}"',
+    ),
+    Rule(
+        "KC411",
+        "Carousel card count, category or template shape",
+        E,
+        "A carousel template is a marketing template made of a body and 2 to 10 cards. The "
+        "header, buttons and limited time offer belong on each card, not on the template itself.",
+        "category: utility\ncarousel: [{header: {type: image, url: https://cdn.example.com/a.png}, "
+        "body: Card, buttons: [{type: quick_reply, text: More}]}]",
+        "category: marketing\ncarousel: [<card 1>, <card 2>]",
+    ),
+    Rule(
+        "KC412",
+        "Carousel card shape",
+        E,
+        "Each carousel card has an image or video header, a body of at most 160 characters and "
+        "one or two buttons, and every card has the same header type and the same buttons in "
+        "the same order. Meta refuses carousels whose cards differ.",
+        "header: {type: text, text: Card one}",
+        "header: {type: image, url: https://cdn.example.com/card1.png}",
+    ),
+    Rule(
+        "KC413",
+        "Text header with more than one placeholder",
+        E,
+        "A text header may carry one placeholder, {{1}}, filled at send time (CleverTap sends "
+        "its value as the header parameter). Meta refuses headers with more.",
+        'header: {type: text, text: "Order {{1}} for {{2}}"}',
+        'header: {type: text, text: "Order {{1}}"}',
+    ),
+    Rule(
+        "KC414",
+        "Examples do not match the placeholders",
+        E,
+        "examples gives one sample value per body placeholder, in order. kctl verify and "
+        "preview send and draw the template with them, and Meta's template review needs them; "
+        "a count that differs from the placeholders would fill the wrong ones.",
+        'body: "Hi {{1}}, order {{2}} shipped."\nexamples: ["Asha"]',
+        'body: "Hi {{1}}, order {{2}} shipped."\nexamples: ["Asha", "1234"]',
+    ),
     Rule("KC501", "incoming_url not an absolute https URL, or has a fragment", E),
     Rule("KC502", "incoming_url already carries a callback parameter", E),
 )

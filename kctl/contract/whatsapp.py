@@ -16,11 +16,32 @@ MAX_BUTTONS = 10
 BUTTON_LIMITS = {"copy_code": 1, "url": 2, "phone": 1}
 
 HEADER_TYPES = ("text", "image", "video", "document", "location")
+MEDIA_HEADER_TYPES = ("image", "video", "document")
+# a text header carries at most this many placeholders ({{1}})
+HEADER_PLACEHOLDER_LIMIT = 1
 BUTTON_TYPES = ("quick_reply", "url", "phone", "copy_code")
-CATEGORIES = ("utility", "marketing")
+CATEGORIES = ("utility", "marketing", "authentication")
 DEFAULT_CATEGORY = "utility"
-# the only category that may carry a limited time offer
+# the only category that may carry a limited time offer or a carousel
 OFFER_CATEGORY = "marketing"
+CAROUSEL_CATEGORY = "marketing"
+
+# A URL button is dynamic when its URL ends in this placeholder; the send fills it with a suffix.
+DYNAMIC_URL_PLACEHOLDER = "{{1}}"
+
+# carousel templates: a body and 2 to 10 cards, each with an image or video header, a body
+# and one or two buttons; every card has the same header type and the same buttons (Meta)
+CAROUSEL_MIN_CARDS = 2
+CAROUSEL_MAX_CARDS = 10
+CARD_HEADER_TYPES = ("image", "video")
+CARD_BODY_LIMIT = 160
+CARD_MIN_BUTTONS = 1
+CARD_MAX_BUTTONS = 2
+
+
+def is_dynamic_url(url: str) -> bool:
+    return url.endswith(DYNAMIC_URL_PLACEHOLDER)
+
 
 # a body or header placeholder: {{1}}, {{2}}, ... (the rules report other contents of {{...}})
 PLACEHOLDER = re.compile(r"\{\{\s*([0-9]+)\s*\}\}")
@@ -51,9 +72,57 @@ LANGUAGES = frozenset(
 )
 
 # --- adapter payload (4.1) ----------------------------------------------------------------------
+#
+# Where CleverTap's page spells a key two ways, the first spelling is what kctl sends and the
+# sandbox and listen accept every one listed.
 
-# CleverTap's message ids; the sandbox refuses longer ones
+# The page's samples send payloadVersion as the number 0.1 (its table says "Float"); callbacks
+# carry the string "0.1", and some samples and tables write the key in lower case.
+PAYLOAD_VERSION_KEYS = ("payloadVersion", "payloadversion")
+# "msgId" in template samples, the validation payload and the tables; "msg_id" in the freeform
+# samples and the "Payload Essentials" notes.
+MSG_ID_KEYS = ("msgId", "msg_id")
+# "footer" in the table and most samples; the first footer sample writes "footertext".
+FOOTER_KEYS = ("footer", "footertext")
+# the page shows the validation payload wrapped in {"body": {...}} and nothing else wrapped:
+# the sandbox accepts it either way; kctl sends it bare, like every other payload
+VALIDATION_WRAPPER = "body"
+
+# CleverTap's message ids: digits joined by "|", such as 25596363|1639561857|20220227|25596363
+# (4 fields in the samples, 5 in the table's i|campaignID|batchID|j|campaign_variant); at most
+# 60 characters.
 MSG_ID_LIMIT = 60
+
+# the config's header types as the payload names them: a document header is "file"
+WIRE_HEADER_TYPES = {
+    "text": "text",
+    "image": "image",
+    "video": "video",
+    "document": "file",
+    "location": "location",
+}
+# the config's button types as the payload's subType; a URL button is static or dynamic.
+# (camelCase except copy_code, exactly as CleverTap's samples write them)
+QUICK_REPLY, STATIC_URL, DYNAMIC_URL, CALL_PHONE, COPY_CODE = (
+    "quickReply",
+    "staticUrl",
+    "dynamicUrl",
+    "callPhone",
+    "copy_code",
+)
+SUBTYPES = (QUICK_REPLY, STATIC_URL, DYNAMIC_URL, CALL_PHONE, COPY_CODE)
+COMPONENT_TYPES = ("header", "body", "footer", "limited_time_offer", "button", "carousel")
+
+# freeform (session) messages: the object named by "type" and what it holds
+FREEFORM_TYPES = ("text", "image", "video", "audio", "file")
+FREEFORM_MEDIA_TYPES = ("image", "video", "audio", "file")
+
+# the payload CleverTap sends when a provider is saved (SPEC 4.1)
+VALIDATION_NAMESPACE = "whatsapp:hsm:technology:generic:verify"
+VALIDATION_LANGUAGE = "en"
+VALIDATION_TEXT = "1 code: 2.Valid for 3 minutes."
+VALIDATION_PARAMETERS = ("1", "2", "3")
+VALIDATION_MSG_ID = "0|0|0|0"
 
 # --- callbacks (4.4) ----------------------------------------------------------------------------
 

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import json
 import uuid
-from dataclasses import dataclass
-from typing import assert_never
+from dataclasses import dataclass, field, replace
+from typing import Any, assert_never
 from urllib.parse import quote, urlencode
 
 from kctl.config.model import (
@@ -25,6 +25,13 @@ from kctl.contract.channels import FORM_TYPE, JSON_TYPE
 from kctl.contract.numbers import phone_problem, wire_number
 from kctl.errors import UsageError
 from kctl.secrets import parse_reference
+from kctl.send.whatsapp import (
+    Freeform,
+    TemplateValues,
+    freeform_payload,
+    new_msg_id,
+    template_payload,
+)
 from kctl.send.wire import Request, Via
 
 
@@ -40,15 +47,27 @@ class Message:
     sender: str | None = None
     type: str | None = None
     force: bool = False  # send outside test_recipients
+    # WhatsApp send-time values besides the body's params
+    values: TemplateValues = field(default_factory=TemplateValues)
+    freeform: Freeform | None = None  # a WhatsApp session message instead of a template
 
 
-def new_message_id() -> str:
-    """A fresh id for msgId / $$MessageID (CleverTap's ids are at most 60 characters)."""
-    return f"kctl-{uuid.uuid4().hex}"
+def new_message_id(provider: Provider) -> str:
+    """A fresh, unique id in the shape CleverTap gives its messages on this channel."""
+    match provider:
+        case WhatsAppProvider():
+            return new_msg_id()
+        case SmsProvider():
+            return f"kctl-{uuid.uuid4().hex}"
+        case _:
+            assert_never(provider)
 
 
-def build_request(provider: Provider, message: Message, via: Via, message_id: str) -> Request:
+def build_request(
+    provider: Provider, message: Message, via: Via, message_id: str | None = None
+) -> Request:
     """The request for ``message`` through ``via``; UsageError when the options do not fit."""
+    message_id = message_id or new_message_id(provider)
     match provider:
         case WhatsAppProvider():
             check_whatsapp_options(provider, message)
@@ -126,7 +145,10 @@ def _check_param_count(name: str, expected: int, given: int, marker: str) -> Non
 
 def _whatsapp_template(provider: WhatsAppProvider, message: Message) -> WhatsAppTemplate:
     if message.template is None:
-        raise UsageError("a WhatsApp send-test needs --template NAME")
+        raise UsageError(
+            "a WhatsApp send-test needs --template NAME, or a session message"
+            " (--text, --image, --video, --audio or --document)"
+        )
     template = provider.find_template(message.template, message.language)
     _check_param_count(
         template.name, wa.placeholder_count(template.body), len(message.params), "{{1}}, ..."
@@ -137,28 +159,21 @@ def _whatsapp_template(provider: WhatsAppProvider, message: Message) -> WhatsApp
 def whatsapp_adapter_request(
     provider: WhatsAppProvider, message: Message, message_id: str
 ) -> Request:
-    template = _whatsapp_template(provider, message)
-    components: list[dict[str, object]] = []
-    if template.header is not None:
-        components.append({"type": "header", "header": dict(template.header)})
-    components.append(
-        {
-            "type": "body",
-            "body": {
-                "text": wa.fill_placeholders(template.body, message.params),
-                "parameters": [{"type": "text", "text": p} for p in message.params],
-            },
-        }
-    )
-    payload = {
-        "payloadVersion": provider.payload_version,
-        "msgId": message_id,
-        "to": wire_number(message.to),
-        "wabaNumber": wire_number(provider.business_number),
-        "isTemplate": True,
-        "template": {"namespace": template.name, "languageCode": template.language},
-        "components": components,
-    }
+    if message.freeform is not None:
+        if message.template is not None:
+            raise UsageError("give either --template or a session message, not both")
+        payload = freeform_payload(provider, message.freeform, message.to, message_id)
+    else:
+        template = _whatsapp_template(provider, message)
+        values = replace(message.values, params=message.params)
+        payload = template_payload(provider, template, values, message.to, message_id)
+    return whatsapp_json_request(provider, payload, message_id)
+
+
+def whatsapp_json_request(
+    provider: WhatsAppProvider, payload: dict[str, Any], message_id: str
+) -> Request:
+    """A CleverTap WhatsApp payload as the POST to the provider's HTTP End Point."""
     return Request(
         method="POST",
         url=provider.endpoint,
@@ -171,6 +186,11 @@ def whatsapp_adapter_request(
 
 
 def whatsapp_direct_request(provider: WhatsAppProvider, message: Message) -> Request:
+    if message.freeform is not None:
+        raise UsageError(
+            "--via direct sends templates; send session messages through the adapter",
+            "drop --via direct",
+        )
     template = _whatsapp_template(provider, message)
     if any("," in p for p in message.params):
         raise UsageError(

@@ -10,14 +10,14 @@ from __future__ import annotations
 import contextlib
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, assert_never
 
 from kctl.config.model import Provider, SmsProvider, WhatsAppProvider
 from kctl.contract.channels import CHANNELS, INBOUND_HEADER
 from kctl.errors import DeliveryNotConfirmed, NetworkFailure
 from kctl.secrets import Masker, parse_reference
-from kctl.send.build import Message, build_request, new_message_id
+from kctl.send.build import Message, build_request
 from kctl.send.outcome import Outcome
 from kctl.send.wire import Request, Response, Via
 
@@ -33,7 +33,7 @@ class SendOptions:
     retries: int = 2
     verify: bool | str = True  # or a CA bundle path
     show_secrets: bool = False
-    message_id: str = field(default_factory=new_message_id)
+    message_id: str | None = None  # None: a fresh id in the channel's shape
 
 
 # --- events -----------------------------------------------------------------------------------

@@ -81,6 +81,7 @@ def check_template(reporter: Reporter, t: Node, path: str) -> None:
             )
         if text is not None and text.text() is not None:
             check_placeholders(reporter, text, f"{path}.header.text")
+            check_header_placeholders(reporter, text, f"{path}.header.text")
     body = t.get("body")
     if body is not None and body.text() is not None:
         limit = wa.BODY_LIMIT_WITH_OFFER if has_offer else wa.BODY_LIMIT
@@ -93,6 +94,7 @@ def check_template(reporter: Reporter, t: Node, path: str) -> None:
                 + (" with a limited time offer" if has_offer else ""),
             )
         check_placeholders(reporter, body, f"{path}.body")
+        check_examples(reporter, t, body, path)
     footer = t.get("footer")
     if footer is not None and footer.text() is not None and len(footer.value) > wa.FOOTER_LIMIT:
         reporter.add(
@@ -106,6 +108,9 @@ def check_template(reporter: Reporter, t: Node, path: str) -> None:
         check_buttons(reporter, buttons, f"{path}.buttons")
     if offer is not None and offer.is_map:
         check_offer(reporter, t, offer, path)
+    carousel = t.get("carousel")
+    if carousel is not None and carousel.is_seq:
+        check_carousel(reporter, t, carousel, f"{path}.carousel")
 
 
 def check_offer(reporter: Reporter, t: Node, offer: Node, path: str) -> None:
@@ -168,8 +173,7 @@ def check_buttons(reporter: Reporter, buttons: Node, path: str) -> None:
         )
     counts: dict[str, int] = {}
     for j, button in enumerate(items):
-        btype = button.get("type")
-        kind = btype.text() if btype is not None else None
+        kind = _kind(button)
         if isinstance(kind, str):
             counts[kind] = counts.get(kind, 0) + 1
         needs = {"url": "url", "phone": "phone_number"}.get(kind or "")
@@ -180,6 +184,9 @@ def check_buttons(reporter: Reporter, buttons: Node, path: str) -> None:
         phone = button.get("phone_number")
         if phone is not None:
             check_phone(reporter, phone, f"{path}[{j}].phone_number")
+        url = button.get("url")
+        if kind == "url" and url is not None and url.text() is not None:
+            check_dynamic_url(reporter, url, f"{path}[{j}].url")
     for kind, limit in wa.BUTTON_LIMITS.items():
         if counts.get(kind, 0) > limit:
             reporter.add(
@@ -188,3 +195,136 @@ def check_buttons(reporter: Reporter, buttons: Node, path: str) -> None:
                 path,
                 f"{counts[kind]} {kind} buttons; a template has at most {limit}",
             )
+
+
+def check_header_placeholders(reporter: Reporter, text: Node, path: str) -> None:
+    numbers = {int(n) for n in wa.PLACEHOLDER.findall(text.value)}
+    if len(numbers) > wa.HEADER_PLACEHOLDER_LIMIT:
+        reporter.add(
+            "KC413",
+            text,
+            path,
+            f"a text header has {len(numbers)} placeholders; WhatsApp allows"
+            f" {wa.HEADER_PLACEHOLDER_LIMIT} ({{{{1}}}})",
+            "move the other values into the body",
+        )
+
+
+def check_dynamic_url(reporter: Reporter, url: Node, path: str) -> None:
+    value: str = url.value
+    if "{{" not in value and "}}" not in value:
+        return  # a static URL
+    if wa.is_dynamic_url(value) and value.count("{{") == 1 and value.count("}}") == 1:
+        return
+    reporter.add(
+        "KC410",
+        url,
+        path,
+        f"URL button '{value}': a dynamic URL has one placeholder, {{{{1}}}}, at its very end",
+        "write the fixed part, then {{1}}: https://shop.example.com/track/{{1}}",
+    )
+
+
+def check_examples(reporter: Reporter, holder: Node, body: Node, path: str) -> None:
+    examples = holder.get("examples")
+    if examples is None or not examples.is_seq:
+        return
+    wanted = wa.placeholder_count(body.value)
+    given = len(examples.items())
+    if given != wanted:
+        reporter.add(
+            "KC414",
+            examples,
+            f"{path}.examples",
+            f"{given} example value(s) for a body with {wanted} placeholder(s)",
+            "give one sample value per placeholder, in order",
+        )
+
+
+def check_carousel(reporter: Reporter, t: Node, carousel: Node, path: str) -> None:
+    cards = carousel.items()
+    if not wa.CAROUSEL_MIN_CARDS <= len(cards) <= wa.CAROUSEL_MAX_CARDS:
+        reporter.add(
+            "KC411",
+            carousel,
+            path,
+            f"a carousel has {wa.CAROUSEL_MIN_CARDS} to {wa.CAROUSEL_MAX_CARDS} cards, not"
+            f" {len(cards)}",
+        )
+    category = t.get("category")
+    category_value = (category.text() if category is not None else None) or wa.DEFAULT_CATEGORY
+    if category_value != wa.CAROUSEL_CATEGORY and (category is None or category.text()):
+        reporter.add(
+            "KC411",
+            carousel,
+            path,
+            f"a carousel needs category {wa.CAROUSEL_CATEGORY}, not {category_value}",
+        )
+    for key in ("header", "buttons", "limited_time_offer"):
+        other = t.get(key)
+        if other is not None:
+            reporter.add(
+                "KC411",
+                other,
+                path.rsplit(".", 1)[0] + f".{key}",
+                f"a carousel template has a body and cards; '{key}' belongs on the cards",
+                "move it into each card (cards have a header, a body and buttons)",
+            )
+    shapes: list[tuple[str | None, tuple[str | None, ...]]] = []
+    for i, card in enumerate(cards):
+        if card.is_map:
+            shapes.append(check_card(reporter, card, f"{path}[{i}]"))
+    if len(set(shapes)) > 1:
+        reporter.add(
+            "KC412",
+            carousel,
+            path,
+            "every card must have the same header type and the same buttons, in the same order",
+        )
+
+
+def check_card(
+    reporter: Reporter, card: Node, path: str
+) -> tuple[str | None, tuple[str | None, ...]]:
+    """Check one card; return its shape (header type, button types) for the sameness check."""
+    header = card.get("header")
+    htype = None
+    if header is not None and header.is_map:
+        htype = _kind(header)
+        if htype is not None and htype not in wa.CARD_HEADER_TYPES:
+            reporter.add(
+                "KC412",
+                header.get("type") or header,
+                f"{path}.header.type",
+                f"a card header is an image or a video, not {htype}",
+            )
+        if htype in wa.CARD_HEADER_TYPES and header.get("url") is None:
+            reporter.add("KC004", header, f"{path}.header.url", "a card header needs 'url'")
+    body = card.get("body")
+    if body is not None and body.text() is not None:
+        if len(body.value) > wa.CARD_BODY_LIMIT:
+            reporter.add(
+                "KC412",
+                body,
+                f"{path}.body",
+                f"a card body is {len(body.value)} characters; the limit is {wa.CARD_BODY_LIMIT}",
+            )
+        check_placeholders(reporter, body, f"{path}.body")
+        check_examples(reporter, card, body, path)
+    buttons = card.get("buttons")
+    items = buttons.items() if buttons is not None and buttons.is_seq else []
+    if not wa.CARD_MIN_BUTTONS <= len(items) <= wa.CARD_MAX_BUTTONS:
+        reporter.add(
+            "KC412",
+            buttons or card,
+            f"{path}.buttons",
+            f"a card has {wa.CARD_MIN_BUTTONS} or {wa.CARD_MAX_BUTTONS} buttons, not {len(items)}",
+        )
+    if buttons is not None and buttons.is_seq:
+        check_buttons(reporter, buttons, f"{path}.buttons")
+    return htype, tuple(_kind(b) for b in items if b.is_map)
+
+
+def _kind(node: Node) -> str | None:
+    type_node = node.get("type")
+    return type_node.text() if type_node is not None else None
