@@ -160,10 +160,8 @@ def explain(
     else:
         import shutil
 
-        width = shutil.get_terminal_size().columns if sys.stdout.isatty() else None
-        text = render.render_rule(
-            rule, width=width or render.DEFAULT_WIDTH, color=wants_color(sys.stdout)
-        )
+        width = shutil.get_terminal_size().columns if sys.stdout.isatty() else render.DEFAULT_WIDTH
+        text = render.render_rule(rule, width=width, color=wants_color(sys.stdout))
     write_output(text, None)
 
 
