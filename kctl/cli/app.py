@@ -136,6 +136,36 @@ def schema(
     write_output(json.dumps(json_schema(), indent=2) + "\n", output_file)
 
 
+@app.command("explain")
+def explain(
+    code: Annotated[
+        str | None, typer.Argument(help="Rule code, such as KC108.", show_default=False)
+    ] = None,
+    list_rules: Annotated[
+        bool, typer.Option("--list", help="List every rule: code, severity, title.")
+    ] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON document.")] = False,
+) -> None:
+    """What a validate-config rule checks, why, and an example fix: kctl explain KC108."""
+    from kctl.render import explain as render
+
+    if list_rules and code is not None:
+        raise UsageError("give a rule code or --list, not both")
+    if not list_rules and code is None:
+        raise UsageError("give a rule code", "kctl explain KC108, or kctl explain --list")
+    rule = render.find_rule(code) if code is not None else None
+    if as_json:
+        text = render.render_json(rule)
+    elif rule is None:
+        text = render.render_list()
+    else:
+        import shutil
+
+        width = shutil.get_terminal_size().columns if sys.stdout.isatty() else render.DEFAULT_WIDTH
+        text = render.render_rule(rule, width=width, color=wants_color(sys.stdout))
+    write_output(text, None)
+
+
 class Via(StrEnum):
     adapter = "adapter"
     direct = "direct"

@@ -16,6 +16,7 @@ from kctl import __version__
 from kctl.config.findings import Finding, Report
 from kctl.contract.rules import RULES
 from kctl.errors import UsageError
+from kctl.render.explain import help_markdown, help_text
 from kctl.render.term import BOLD, CYAN, RED, YELLOW, paint
 
 FORMATS = ("text", "json", "github", "junit", "sarif")
@@ -251,11 +252,21 @@ def _render_junit(report: Report, color: bool) -> str:
 # --- sarif --------------------------------------------------------------------------------------
 
 
+def _sarif_rule(code: str) -> dict[str, Any]:
+    rule: dict[str, Any] = {"id": code, "shortDescription": {"text": _title(code)}}
+    entry = RULES.get(code)
+    # code scanning shows these beside each alert, so the reader learns the fix where they look
+    if entry is not None and entry.explanation:
+        rule["fullDescription"] = {"text": entry.explanation}
+        rule["help"] = {"text": help_text(entry), "markdown": help_markdown(entry)}
+    return rule
+
+
 def _render_sarif(report: Report, color: bool) -> str:
     findings = ordered_findings(report)
     codes = sorted({f.code for f in findings})
     rule_index = {code: i for i, code in enumerate(codes)}
-    rules = [{"id": code, "shortDescription": {"text": _title(code)}} for code in codes]
+    rules = [_sarif_rule(code) for code in codes]
 
     results = []
     for f in findings:
