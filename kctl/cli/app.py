@@ -234,6 +234,89 @@ def send_test(
         list[str] | None,
         typer.Option("--param", help="Template placeholder value, in order (repeatable)."),
     ] = None,
+    header_param: Annotated[
+        str | None,
+        typer.Option("--header-param", help="Value of a text header's {{1}}: --header-param 1234."),
+    ] = None,
+    media_url: Annotated[
+        str | None,
+        typer.Option(
+            "--media-url",
+            help="Header media instead of the template's sample: --media-url https://cdn.example.com/a.png.",
+        ),
+    ] = None,
+    location: Annotated[
+        str | None,
+        typer.Option("--location", help="A location header: --location 12.9716,77.5946."),
+    ] = None,
+    location_name: Annotated[
+        str | None, typer.Option("--location-name", help="Its name: --location-name 'MG Road'.")
+    ] = None,
+    location_address: Annotated[
+        str | None,
+        typer.Option("--location-address", help="Its address: --location-address 'Bengaluru'."),
+    ] = None,
+    url_suffix: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--url-suffix",
+            help="Suffix for each dynamic URL button, in order (repeatable): --url-suffix AB12.",
+        ),
+    ] = None,
+    coupon_code: Annotated[
+        str | None,
+        typer.Option("--coupon-code", help="The copy-code button's code: --coupon-code SAVE10."),
+    ] = None,
+    offer_expiry: Annotated[
+        str | None,
+        typer.Option(
+            "--offer-expiry",
+            help="Limited time offer expiry: epoch ms, ISO 8601, or +2h/+7d from now.",
+        ),
+    ] = None,
+    card_param: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--card-param", help="Carousel card body value, CARD=VALUE (repeatable): 1=Asha."
+        ),
+    ] = None,
+    card_url_suffix: Annotated[
+        list[str] | None,
+        typer.Option("--card-url-suffix", help="Card's dynamic URL suffix, CARD=VALUE: 2=boots."),
+    ] = None,
+    card_media_url: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--card-media-url", help="Card header media, CARD=URL: 1=https://cdn.example.com/1.png."
+        ),
+    ] = None,
+    prop: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--prop", help="Custom key-value (customProps, repeatable): --prop tier=gold."
+        ),
+    ] = None,
+    text: Annotated[
+        str | None, typer.Option("--text", help="WhatsApp session text message: --text 'Hi'.")
+    ] = None,
+    image: Annotated[
+        str | None, typer.Option("--image", help="Session image message: --image URL.")
+    ] = None,
+    video: Annotated[
+        str | None, typer.Option("--video", help="Session video message: --video URL.")
+    ] = None,
+    audio: Annotated[
+        str | None, typer.Option("--audio", help="Session audio message: --audio URL.")
+    ] = None,
+    document: Annotated[
+        str | None, typer.Option("--document", help="Session document message: --document URL.")
+    ] = None,
+    caption: Annotated[
+        str | None, typer.Option("--caption", help="Caption of an image, video or document.")
+    ] = None,
+    filename: Annotated[
+        str | None, typer.Option("--filename", help="File name of a --document: Invoice.pdf.")
+    ] = None,
     body: Annotated[
         str | None, typer.Option("--body", help="SMS text (instead of --template).")
     ] = None,
@@ -295,6 +378,7 @@ def send_test(
     from kctl.config.model import load_account
     from kctl.send.build import Message
     from kctl.send.run import Finished, SendFailed, SendOptions, run_send_test
+    from kctl.send.values import freeform, template_values
     from kctl.send.wire import Via as SendVia
 
     message = Message(
@@ -306,6 +390,29 @@ def send_test(
         sender=sender,
         type=message_type.upper() if message_type else None,
         force=force,
+        values=template_values(
+            header_param=header_param,
+            media_url=media_url,
+            location=location,
+            location_name=location_name,
+            location_address=location_address,
+            url_suffixes=url_suffix,
+            coupon_code=coupon_code,
+            offer_expiry=offer_expiry,
+            card_params=card_param,
+            card_url_suffixes=card_url_suffix,
+            card_media_urls=card_media_url,
+            props=prop,
+        ),
+        freeform=freeform(
+            text=text,
+            image=image,
+            video=video,
+            audio=audio,
+            document=document,
+            caption=caption,
+            filename=filename,
+        ),
     )
     options = SendOptions(
         via=SendVia(via.value),

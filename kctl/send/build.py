@@ -122,6 +122,12 @@ def check_whatsapp_options(provider: WhatsAppProvider, message: Message) -> None
 def check_sms_options(provider: SmsProvider, message: Message) -> None:
     if message.language is not None:
         raise UsageError(f"--lang is for WhatsApp providers; '{provider.nickname}' is SMS")
+    if message.values != TemplateValues() or message.freeform is not None:
+        raise UsageError(
+            f"'{provider.nickname}' is an SMS provider: header, button, card, offer and session"
+            " message options are for WhatsApp",
+            "SMS takes --body TEXT or --template NAME with --param values",
+        )
     if message.body is not None and not message.body.strip():
         raise UsageError("--body is empty")
     if message.type is not None and message.type not in sms.MESSAGE_TYPES:
@@ -162,6 +168,8 @@ def whatsapp_adapter_request(
     if message.freeform is not None:
         if message.template is not None:
             raise UsageError("give either --template or a session message, not both")
+        if message.params or message.values != TemplateValues():
+            raise UsageError("--param and the template value options go with --template")
         payload = freeform_payload(provider, message.freeform, message.to, message_id)
     else:
         template = _whatsapp_template(provider, message)

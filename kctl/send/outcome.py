@@ -25,8 +25,9 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
+from kctl.contract.replies import DEADLINE_S
 from kctl.contract.replies import FAILURE_CODES as ADAPTER_CODES
-from kctl.errors import KctlError, ProviderFailed, ProviderRejected
+from kctl.errors import KctlError, NetworkFailure, ProviderFailed, ProviderRejected
 from kctl.send.wire import Response, Via
 
 MODES = tuple(Via)
@@ -60,9 +61,29 @@ class Outcome:
 
 
 def classify(response: Response, mode: Via | str) -> Outcome:
-    """What ``response`` means for a message sent in ``mode`` ("adapter" or "direct")."""
+    """What ``response`` means for a message sent in ``mode`` ("adapter" or "direct").
+
+    In adapter mode the reply is judged as CleverTap judges it: whatever it says, an answer
+    later than CleverTap's deadline is a timeout (exit 4), shown with the time it took.
+    """
     if mode not in MODES:
         raise ValueError(f"mode must be one of {MODES}, not {mode!r}")
+    outcome = _classify(response, mode)
+    if mode != Via.ADAPTER or response.elapsed <= DEADLINE_S:
+        return outcome
+    return Outcome(
+        accepted=False,
+        exit_code=NetworkFailure.exit_code,
+        verdict=f"timeout for CleverTap: answered in {response.elapsed:.2f} s; CleverTap gives up"
+        f" after {DEADLINE_S:g} s (the late answer: {outcome.verdict})",
+        hint="the endpoint must answer within 1 s, at CleverTap's concurrency too (kctl load"
+        " measures it); CleverTap counts a late answer as a failed send",
+        error_code=outcome.error_code,
+        error_message=outcome.error_message,
+    )
+
+
+def _classify(response: Response, mode: Via | str) -> Outcome:
     body = _Body.parse(response)
     err = _ProviderError.find(body.data, mode)
     status = response.status

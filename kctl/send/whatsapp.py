@@ -177,7 +177,7 @@ def _buttons(
                     "parameters": _text_parameters((button.phone_number or "",)),
                 }
             case "copy_code":
-                code = coupon or button.example
+                code = coupon
                 if not code:
                     code = missing.need(f"--coupon-code (button '{button.text}')")
                 item |= {
@@ -250,9 +250,38 @@ def template_components(template: WhatsAppTemplate, values: TemplateValues) -> l
         ]
         components.append({"type": "carousel", "cards": cards})
     missing.check(template)
+    _refuse_unused(template, values)
     if values.props:
         components.append({"customProps": [{key: value} for key, value in values.props]})
     return components
+
+
+def _refuse_unused(template: WhatsAppTemplate, values: TemplateValues) -> None:
+    """Values the template has no place for are refused, not silently dropped."""
+    header = template.header
+    kind = header.type if header is not None else None
+    has_coupon = any(b.type == "copy_code" for b in template.buttons)
+    unused = [
+        flag
+        for flag, given, fits in (
+            ("--header-param", values.header_param, header is not None and header.placeholders),
+            ("--media-url", values.media_url, kind in wa.MEDIA_HEADER_TYPES),
+            ("--location", values.location, kind == "location"),
+            (
+                "--coupon-code",
+                values.coupon_code,
+                any(b.type == "copy_code" for b in template.buttons),
+            ),
+            ("--offer-expiry", values.offer_expiry_ms, template.offer is not None),
+            ("--card-...", values.cards or None, bool(template.carousel)),
+        )
+        if given is not None and not fits
+    ]
+    if unused:
+        raise UsageError(
+            f"template '{template.name}' has no place for " + ", ".join(unused),
+            "see the template in the config: its header, buttons, offer and cards",
+        )
 
 
 def _envelope(provider: WhatsAppProvider, to: str, msg_id: str, is_template: bool) -> Component:
