@@ -267,11 +267,7 @@ def _refuse_unused(template: WhatsAppTemplate, values: TemplateValues) -> None:
             ("--header-param", values.header_param, header is not None and header.placeholders),
             ("--media-url", values.media_url, kind in wa.MEDIA_HEADER_TYPES),
             ("--location", values.location, kind == "location"),
-            (
-                "--coupon-code",
-                values.coupon_code,
-                any(b.type == "copy_code" for b in template.buttons),
-            ),
+            ("--coupon-code", values.coupon_code, has_coupon),
             ("--offer-expiry", values.offer_expiry_ms, template.offer is not None),
             ("--card-...", values.cards or None, bool(template.carousel)),
         )
