@@ -10,6 +10,7 @@ from urllib.parse import urlsplit
 
 from kctl.doctor.proxies import shown_proxy
 from kctl.secrets import parse_reference
+from kctl.send import netenv
 
 if TYPE_CHECKING:
     from kctl.config.model import Account
@@ -19,15 +20,6 @@ _CALLBACK_HEADERS = (
     "delivery-report-callback-url",
     "callback_url",
 )
-_DEFAULT_PORTS = {"http": 80, "https": 443}
-
-
-@dataclass(frozen=True, slots=True)
-class Proxy:
-    url: str  # as the environment spells it, credentials included: never shown
-    shown: str  # credentials masked
-    variable: str  # HTTPS_PROXY, ALL_PROXY, ...
-    secrets: tuple[str, ...]
 
 
 @dataclass(slots=True)
@@ -38,7 +30,8 @@ class Target:
     port: int
     tls: bool
     roles: list[str]
-    proxy: Proxy | None = None  # when the environment sends kctl's requests through one
+    proxy: netenv.Proxy | None = None  # when the environment sends kctl's requests through one
+    is_proxy: bool = False  # then TLS to it trusts what httpx gives a proxy
 
     @property
     def address(self) -> str:
@@ -47,6 +40,13 @@ class Target:
     @property
     def described(self) -> str:
         return ", ".join(dict.fromkeys(self.roles))
+
+    def route(self) -> tuple[str, tuple[str, ...]]:
+        """How kctl's requests reach this target, and the proxy credentials that text hides."""
+        if self.proxy is None:
+            return "kctl connects directly", ()
+        shown, secrets = shown_proxy(self.proxy.value)
+        return f"kctl connects through the proxy {shown} ({self.proxy.variable})", secrets
 
 
 def _config_urls(account: Account) -> Iterator[tuple[str, str]]:
@@ -65,7 +65,7 @@ def targets_of(account: Account) -> list[Target]:
             continue
         try:
             parts = urlsplit(url)
-            host, port = parts.hostname, parts.port or _DEFAULT_PORTS.get(parts.scheme)
+            host, port = parts.hostname, parts.port or netenv.DEFAULT_PORTS.get(parts.scheme)
         except ValueError:
             continue
         if not host or port is None:
@@ -74,34 +74,8 @@ def targets_of(account: Account) -> list[Target]:
         target.tls = target.tls or parts.scheme == "https"
         target.roles.append(role)
         if target.proxy is None:
-            target.proxy = _proxy_for(parts.scheme, host, port)
+            target.proxy = netenv.proxy_for(parts.scheme, host, port)
     return list(targets.values())
-
-
-def _proxy_for(scheme: str, host: str, port: int) -> Proxy | None:
-    """The proxy the environment routes ``scheme://host:port`` through, as urllib reads it
-    (which httpx asks too); None for a direct connection."""
-    import urllib.request
-
-    proxies = urllib.request.getproxies_environment()
-    key = scheme if proxies.get(scheme) else "all"
-    chosen = proxies.get(key)
-    # proxy_bypass reads NO_PROXY whenever *_PROXY variables are set (on every platform)
-    if not chosen or urllib.request.proxy_bypass(f"{host}:{port}"):
-        return None
-    shown, secrets = shown_proxy(chosen)
-    return Proxy(chosen, shown, f"{key.upper()}_PROXY", secrets)
-
-
-def _proxy_target(proxy: str) -> Target | None:
-    try:
-        parts = urlsplit(proxy if "://" in proxy else f"http://{proxy}")
-        host, port = parts.hostname, parts.port or _DEFAULT_PORTS.get(parts.scheme)
-    except ValueError:
-        return None
-    if not host or port is None:
-        return None
-    return Target(host, port, parts.scheme == "https", [])
 
 
 def with_proxies(targets: list[Target]) -> list[Target]:
@@ -109,13 +83,15 @@ def with_proxies(targets: list[Target]) -> list[Target]:
     targets = list(targets)
     index = {(t.host, t.port): t for t in targets}
     for t in list(targets):
-        if t.proxy is None or (found := _proxy_target(t.proxy.url)) is None:
+        via = t.proxy
+        if via is None or (address := via.address) is None:
             continue
-        role = f"proxy ({t.proxy.variable}) for {t.address}"
-        proxy = index.setdefault((found.host, found.port), found)
+        found = Target(*address, via.scheme == "https", [])
+        proxy = index.setdefault(address, found)
         if proxy is found:
             targets.append(found)
         # a proxy is reached directly, even one the config also names
         proxy.proxy = None
-        proxy.roles.append(role)
+        proxy.is_proxy = True
+        proxy.roles.append(f"proxy ({via.variable}) for {t.address}")
     return targets

@@ -7,13 +7,13 @@ from __future__ import annotations
 import ssl
 import time
 from collections.abc import Iterator
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 from kctl.doctor.check import NO_NETWORK, Check, ms_since, seconds
 from kctl.doctor.hosts import Target, targets_of, with_proxies
 from kctl.doctor.probes import connect, connect_reason, dns_reason, is_ip, resolve
-from kctl.doctor.trust import ca_source, tls_context
+from kctl.send import netenv
 
 if TYPE_CHECKING:
     import socket
@@ -25,6 +25,10 @@ _ONLINE_HINT = "add --online to check DNS, TCP and TLS for these hosts"
 _CA_HINT = (
     "if the host uses a private or self-signed CA, set SSL_CERT_FILE to a PEM file with that CA "
     "(send-test also takes --ca-bundle FILE)"
+)
+_PROXY_CA_HINT = (
+    "if the proxy uses a private CA (as TLS-inspecting proxies do), set SSL_CERT_FILE to a PEM "
+    "file with that CA; --ca-bundle does not apply to a proxy"
 )
 
 
@@ -45,19 +49,47 @@ def network_checks(
     if not targets:
         return [Check("network", "skip", "the config names no hosts")]
     if not online:
-        return [
-            Check(f"network {t.address}", "skip", f"not checked: {t.described}", _ONLINE_HINT)
-            for t in targets
-        ]
+        return [_not_checked(t) for t in targets]
     targets = with_proxies(targets)
-    try:
-        context: ssl.SSLContext | None = tls_context()
-    except OSError:
-        context = None  # the SSL_CERT_FILE / SSL_CERT_DIR check already says why
+    trust = _Trust.load(targets)
     checks: list[Check] = []
     for host, group in _by_host(targets):
-        checks += _host_checks(host, group, context, timeout)
+        checks += _host_checks(host, group, trust, timeout)
     return checks
+
+
+def _not_checked(target: Target) -> Check:
+    route, secrets = target.route()
+    return Check(
+        f"network {target.address}",
+        "skip",
+        f"not checked: {target.described}; {route}",
+        _ONLINE_HINT,
+        secrets=secrets,
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class _Trust:
+    """What TLS trusts, in the transport's terms: (context, in words) for the endpoints, None
+    when their CA settings cannot be loaded (the CA checks say why), and for the proxies."""
+
+    endpoint: tuple[ssl.SSLContext, str] | None
+    proxy: tuple[ssl.SSLContext, str] | None
+
+    @classmethod
+    def load(cls, targets: list[Target]) -> _Trust:
+        source = netenv.ca_source()
+        try:
+            endpoint = (netenv.load_ca(source), source.origin if source else "the system CAs")
+        except OSError:
+            endpoint = None
+        if not any(t.is_proxy and t.tls for t in targets):
+            return cls(endpoint, None)
+        return cls(endpoint, (netenv.load_proxy_trust(), f"{netenv.PROXY_TRUST}, as for a proxy"))
+
+    def of(self, target: Target) -> tuple[ssl.SSLContext, str] | None:
+        return self.proxy if target.is_proxy else self.endpoint
 
 
 def _by_host(targets: list[Target]) -> Iterator[tuple[str, list[Target]]]:
@@ -67,9 +99,7 @@ def _by_host(targets: list[Target]) -> Iterator[tuple[str, list[Target]]]:
     yield from grouped.items()
 
 
-def _host_checks(
-    host: str, targets: list[Target], context: ssl.SSLContext | None, timeout: float
-) -> list[Check]:
+def _host_checks(host: str, targets: list[Target], trust: _Trust, timeout: float) -> list[Check]:
     """DNS for ``host``, then TCP (and TLS for https) for each of its ports.
 
     When the environment sends kctl's requests for a target through a proxy, a failure on the
@@ -102,7 +132,7 @@ def _host_checks(
         else Check(f"dns {host}", "ok", f"an IP address, no lookup needed ({roles})")
     ]
     for t in targets:
-        own = _port_checks(t, infos, context, timeout)
+        own = _port_checks(t, infos, trust, timeout)
         checks += [_via_proxy(c, t) if t.proxy is not None else c for c in own]
     return checks
 
@@ -110,21 +140,20 @@ def _host_checks(
 def _via_proxy(check: Check, target: Target) -> Check:
     if check.status != "fail" or target.proxy is None:
         return check
-    proxy = target.proxy
+    route, secrets = target.route()
     return replace(
         check,
         status="warn",
         exit_code=0,
-        hint=f"kctl reaches this host through the proxy {proxy.shown} ({proxy.variable}), so "
-        "the direct path is not needed; see the proxy's own checks",
-        secrets=(*check.secrets, *proxy.secrets),
+        hint=f"{route}, so the direct path is not needed; see the proxy's own checks",
+        secrets=(*check.secrets, *secrets),
     )
 
 
 def _port_checks(
     target: Target,
     infos: list[tuple[Any, ...]],
-    context: ssl.SSLContext | None,
+    trust: _Trust,
     timeout: float,
 ) -> list[Check]:
     where = target.address
@@ -141,7 +170,8 @@ def _port_checks(
         checks = [Check(f"tcp {where}", "ok", f"connected to {peer} in {ms_since(started)}")]
         if not target.tls:
             return checks
-        if context is None:
+        chosen = trust.of(target)
+        if chosen is None:
             checks.append(
                 Check(
                     f"tls {where}",
@@ -151,16 +181,15 @@ def _port_checks(
                 )
             )
             return checks
-        checks.append(_tls_check(sock, target, context, timeout))
+        checks.append(_tls_check(sock, target, *chosen, timeout))
     return checks
 
 
 def _tls_check(
-    sock: socket.socket, target: Target, context: ssl.SSLContext, timeout: float
+    sock: socket.socket, target: Target, context: ssl.SSLContext, trusted: str, timeout: float
 ) -> Check:
     name = f"tls {target.address}"
-    source = ca_source()
-    trusting = f"trusting {source[2]}" if source else "trusting the system CAs"
+    trusting = f"trusting {trusted}"
     started = time.monotonic()
     sock.settimeout(timeout)
     try:
@@ -173,7 +202,7 @@ def _tls_check(
             name,
             "fail",
             f"certificate verify failed: {reason} ({trusting})",
-            _CA_HINT,
+            _PROXY_CA_HINT if target.is_proxy else _CA_HINT,
             NO_NETWORK,
         )
     except ssl.SSLError as e:

@@ -7,6 +7,7 @@ from urllib.parse import unquote
 
 from kctl.doctor.check import BAD_SETTING, Check
 from kctl.secrets import mask
+from kctl.send import netenv
 
 _PROXY_VARIABLES = ("HTTPS_PROXY", "HTTP_PROXY", "ALL_PROXY", "NO_PROXY")
 
@@ -47,33 +48,85 @@ def shown_proxy(value: str) -> tuple[str, tuple[str, ...]]:
 
 
 def proxy_checks() -> list[Check]:
+    """Each *_PROXY variable that is set, and whether httpx uses it; then whether httpx accepts
+    the lot. What is "used" comes from ``netenv``, the reading the transport acts on."""
     variables = _proxy_variables()
-    if not variables:
-        return [Check("proxy", "ok", "no *_PROXY variables set: kctl connects directly")]
-    checks: list[Check] = []
-    hidden: list[str] = []
-    present = dict(variables)
-    for name, value in variables:
-        shown, secrets = (value, ()) if name.upper() == "NO_PROXY" else shown_proxy(value)
-        hidden += secrets
-        lower = name.lower()
-        if not value:
-            checks.append(Check(f"proxy {name}", "ok", "set but empty: ignored", None))
-        elif name != lower and present.get(lower) and present[lower] != value:
-            # urllib, which httpx asks, reads the lower-case name last and lets it win
-            checks.append(
-                Check(
-                    f"proxy {name}",
-                    "warn",
-                    f"{shown} (not used: {lower} is also set, differently, and wins)",
-                    f"unset one of {name} and {lower}",
-                    secrets=secrets,
-                )
-            )
-        else:
-            checks.append(Check(f"proxy {name}", "ok", shown, secrets=secrets))
-    checks.append(_proxy_usable_check(tuple(hidden)))
+    in_effect = netenv.environment_proxies()
+    if variables:
+        checks = [_variable_check(name, value, in_effect) for name, value in variables]
+    else:
+        # macOS and Windows: with no variables, httpx takes the system's proxy settings
+        checks = [
+            _system_check(key, in_effect[key]) for key in ("https", "http") if in_effect.get(key)
+        ]
+        if not checks:
+            return [Check("proxy", "ok", "no *_PROXY variables set: kctl connects directly")]
+    hidden = tuple(s for c in checks for s in c.secrets)
+    checks.append(_proxy_usable_check(hidden))
     return checks
+
+
+def _system_check(key: str, value: str) -> Check:
+    shown, secrets = shown_proxy(value)
+    detail = f"{shown} (from {netenv.SYSTEM_SETTINGS}: no *_PROXY variable is set)"
+    return Check(f"proxy {key}", "ok", detail, secrets=secrets)
+
+
+def _variable_check(name: str, value: str, in_effect: dict[str, str]) -> Check:
+    key = _key(name)
+    shown, secrets = (value, ()) if key == "no" else shown_proxy(value)
+    used = in_effect.get(key)
+    if value and value == used:
+        if key == "no":
+            return _no_proxy_check(name, value)
+        if netenv.Proxy(value, name).scheme == "https":
+            shown += f" (TLS to it trusts {netenv.PROXY_TRUST}, not --ca-bundle)"
+        return Check(f"proxy {name}", "ok", shown, secrets=secrets)
+    if not value:
+        twins = [n for n in _twins(name) if os.environ[n]]
+        if name.endswith("_proxy") and twins:
+            return Check(f"proxy {name}", "ok", f"set but empty: turns {twins[0]} off")
+        return Check(f"proxy {name}", "ok", "set but empty: ignored")
+    if used:
+        winner = netenv.proxy_variable(key, used)
+        why, hint = (
+            f"{winner} is also set, differently, and wins",
+            f"unset one of {name} and {winner}",
+        )
+    elif blank := [n for n in _twins(name) if not os.environ[n]]:
+        why = f"{blank[0]} is set but empty, and wins"
+        hint = f"unset {blank[0]} to use {name}, or unset both for no proxy"
+    else:  # urllib drops HTTP_PROXY when REQUEST_METHOD says this is a CGI request
+        why = "REQUEST_METHOD is set, and in a CGI environment HTTP_PROXY may come from a request"
+        hint = "set http_proxy (lower case) instead"
+    return Check(f"proxy {name}", "warn", f"{shown} (not used: {why})", hint, secrets=secrets)
+
+
+def _no_proxy_check(name: str, value: str) -> Check:
+    caveats = [
+        f"{entry.strip()} {caveat}"
+        for entry in value.split(",")
+        if (caveat := netenv.no_proxy_caveat(entry)) is not None
+    ]
+    if not caveats:
+        return Check(f"proxy {name}", "ok", value)
+    return Check(
+        f"proxy {name}",
+        "warn",
+        f"{value} ({'; '.join(caveats)})",
+        "httpx, and so kctl, matches these entries as noted; rewrite them to bypass the proxy "
+        "where meant",
+    )
+
+
+def _key(name: str) -> str:
+    """The key urllib files a variable under: "https" for HTTPS_PROXY and https_proxy."""
+    return name.lower().removesuffix("_proxy")
+
+
+def _twins(name: str) -> list[str]:
+    """The other spellings of ``name`` that are set (https_proxy for HTTPS_PROXY)."""
+    return [n for n in os.environ if n != name and n.lower() == name.lower()]
 
 
 def _proxy_usable_check(secrets: tuple[str, ...]) -> Check:
@@ -89,7 +142,7 @@ def _proxy_usable_check(secrets: tuple[str, ...]) -> Check:
             "proxy settings",
             "fail",
             f"httpx cannot use the proxy variables: {e}",
-            "fix or unset HTTPS_PROXY / HTTP_PROXY / ALL_PROXY",
+            "fix or unset HTTPS_PROXY / HTTP_PROXY / ALL_PROXY / NO_PROXY",
             BAD_SETTING,
             secrets,
         )
