@@ -26,7 +26,7 @@ import email.utils
 import socket
 import ssl
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
@@ -59,6 +59,22 @@ _TIMEOUT_HINT = (
 )
 
 
+def _utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass(frozen=True, slots=True)
+class Clock:
+    """What the retries wait with, and the time a ``Retry-After`` date is counted from. Tests
+    pass one whose ``sleep`` records the wait instead of taking it."""
+
+    sleep: Callable[[float], None] = time.sleep
+    now: Callable[[], datetime] = _utc_now
+
+
+SYSTEM_CLOCK = Clock()
+
+
 def send(
     request: Request,
     *,
@@ -66,12 +82,14 @@ def send(
     retries: int = 2,
     max_body: int = 1_000_000,
     verify: bool | str = True,
+    clock: Clock = SYSTEM_CLOCK,
 ) -> Response:
     """Send ``request`` (secrets already resolved) and return the reply.
 
     ``timeout`` applies to each of connect, read, write and pool wait. ``retries`` is the number
     of extra attempts allowed where a retry cannot double-send. ``verify`` is True (system or
-    ``SSL_CERT_FILE`` trust), False, or the path of a CA bundle (``--ca-bundle``).
+    ``SSL_CERT_FILE`` trust), False, or the path of a CA bundle (``--ca-bundle``). ``clock``
+    does the waiting between attempts and dates ``Retry-After``.
     Raises ``UsageError`` for a URL or header that cannot be sent and ``NetworkFailure`` when no
     reply was obtained.
     """
@@ -101,12 +119,17 @@ def send(
                     stream=True,
                 )
             except (httpx.ConnectError, httpx.ConnectTimeout) as e:
+                # Not httpx.HTTPTransport(retries=N): httpcore retries every ConnectError,
+                # a bad certificate or an unknown name included, only on direct connections
+                # (never through a proxy), with its own sleep and backoff (0 s first), and
+                # without telling anyone, so neither the "retried N times after ..." note nor
+                # the attempt count could be kept.
                 failure = _failure(e, url, timeout, reading_body=False)
                 cause = _retryable_connect_cause(e)
                 if cause is not None and len(retried) < retries:
                     wait = BACKOFF[min(len(retried), len(BACKOFF) - 1)]
                     retried.append(_Retry(cause, wait, from_header=False))
-                    time.sleep(wait)
+                    clock.sleep(wait)
                     continue
                 if retried:
                     attempts = f" (after {len(retried) + 1} attempts)"
@@ -119,12 +142,12 @@ def send(
                 status = response.status_code
                 if status in RETRY_STATUSES and len(retried) < retries:
                     planned, refusal = _retry_wait(
-                        status, response.headers.get("retry-after"), retried
+                        status, response.headers.get("retry-after"), retried, clock.now()
                     )
                     if planned is not None:
                         retried.append(planned)
                         response.close()
-                        time.sleep(planned.seconds)
+                        clock.sleep(planned.seconds)
                         continue
                     notes.append(refusal)
                 if status in REDIRECT_STATUSES:
@@ -323,10 +346,10 @@ def parse_retry_after(value: str | None, now: datetime | None = None) -> float |
 
 
 def _retry_wait(
-    status: int, retry_after: str | None, retried: Sequence[_Retry]
+    status: int, retry_after: str | None, retried: Sequence[_Retry], now: datetime
 ) -> tuple[_Retry | None, str]:
     """The next wait, or None and a note saying why the server's wish is not waited out."""
-    asked = parse_retry_after(retry_after)
+    asked = parse_retry_after(retry_after, now)
     if asked is None:
         return _Retry(str(status), BACKOFF[min(len(retried), len(BACKOFF) - 1)], False), ""
     if asked > MAX_RETRY_WAIT:
