@@ -360,11 +360,17 @@ def self_signed(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     return cert, key
 
 
+def serve_tls(
+    cert: tuple[Path, Path], reply: Reply
+) -> contextlib.AbstractContextManager[TestServer]:
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(*cert)
+    return serve(lambda _: reply, tls=context)
+
+
 @pytest.fixture
 def tls_server(self_signed: tuple[Path, Path]) -> Iterator[TestServer]:
-    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-    context.load_cert_chain(*self_signed)
-    with serve(lambda _: Reply(status=204), tls=context) as server:
+    with serve_tls(self_signed, Reply(status=204)) as server:
         yield server
 
 
@@ -430,9 +436,7 @@ def test_a_missing_ssl_cert_dir_stops_doctor_and_the_transport_alike(
 @pytest.fixture
 def tls_proxy(self_signed: tuple[Path, Path]) -> Iterator[TestServer]:
     """An https:// forward proxy on 127.0.0.1 with the self-signed certificate."""
-    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-    context.load_cert_chain(*self_signed)
-    with serve(lambda _: Reply.json({"status": "success"}), tls=context) as server:
+    with serve_tls(self_signed, Reply.json({"status": "success"})) as server:
         yield server
 
 

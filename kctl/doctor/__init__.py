@@ -10,9 +10,11 @@ One module per concern, in the order the checks come out:
 
 * ``install``: the Python and package versions;
 * ``keyring_backend``: the keyring backend, by a round trip of a throw-away entry;
-* ``proxies`` and ``trust``: proxy and CA settings as httpx, and so kctl, reads them;
+* ``proxies`` and ``trust``: proxy and CA settings, read through ``kctl.send.netenv`` as the
+  transport reads them;
 * ``config``: with a config, whether it loads and where every secret reference resolves from;
-* ``online`` (with ``hosts`` and ``probes``): DNS, TCP and TLS for every host the config names;
+* ``hosts``: the hosts the config names and the route to each (direct, or which proxy);
+* ``online`` (with ``probes``): DNS, TCP and TLS for those hosts and the proxies in the way;
 * ``render``: the table or the JSON document.
 """
 

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from kctl.doctor.check import NO_NETWORK, Check, ms_since, seconds
 from kctl.doctor.hosts import Target, targets_of, with_proxies
-from kctl.doctor.probes import connect, connect_reason, dns_reason, is_ip, resolve
+from kctl.doctor.probes import connect, connect_reason, dns_reason, resolve
 from kctl.send import netenv
 
 if TYPE_CHECKING:
@@ -128,7 +128,7 @@ def _host_checks(host: str, targets: list[Target], trust: _Trust, timeout: float
     addresses = ", ".join(dict.fromkeys(str(info[4][0]) for info in infos))
     checks = [
         Check(f"dns {host}", "ok", f"{addresses} in {ms_since(started)} ({roles})")
-        if not is_ip(host)
+        if not netenv.is_ip(host)
         else Check(f"dns {host}", "ok", f"an IP address, no lookup needed ({roles})")
     ]
     for t in targets:

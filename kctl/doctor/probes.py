@@ -71,13 +71,3 @@ def connect_reason(e: OSError, timeout: float) -> tuple[str, str | None]:
             "this network needs a proxy (HTTPS_PROXY)",
         )
     return f"cannot connect: {e.strerror or e}", None
-
-
-def is_ip(host: str) -> bool:
-    import ipaddress
-
-    try:
-        ipaddress.ip_address(host)
-    except ValueError:
-        return False
-    return True

@@ -117,10 +117,10 @@ def no_proxy_caveat(entry: str) -> str | None:
     if entry.startswith("*."):
         return f"matches no host: write {entry[1:]} for the names under {entry[2:]}"
     address, slash, _ = entry.partition("/")
-    if slash and _is_ip(address):
+    if slash and is_ip(address):
         return f"a range is not understood: only the address {address} itself bypasses the proxy"
     host, colon, port = entry.rpartition(":")
-    if colon and port in ("80", "443") and not _is_ip(entry):
+    if colon and port in ("80", "443") and not is_ip(entry):
         scheme = "http" if port == "80" else "https"
         return (
             f"never matches {scheme}://{host}/: httpx leaves the default port out of the URL "
@@ -153,7 +153,7 @@ def _routes(found: dict[str, str]) -> list[tuple[_Pattern, Proxy | None]]:
 def _no_proxy_key(entry: str) -> str:
     if "://" in entry:
         return entry
-    if _is_ip(entry.partition("/")[0]):
+    if is_ip(entry.partition("/")[0]):
         address = entry.partition("/")[0]
         return f"all://[{entry}]" if ":" in address else f"all://{entry}"
     if entry.lower() == "localhost":
@@ -161,7 +161,8 @@ def _no_proxy_key(entry: str) -> str:
     return f"all://*{entry}"
 
 
-def _is_ip(text: str) -> bool:
+def is_ip(text: str) -> bool:
+    """Whether ``text`` is an IPv4 or IPv6 address (no brackets), not a name."""
     try:
         ipaddress.ip_address(text)
     except ValueError:
