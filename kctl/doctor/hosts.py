@@ -8,8 +8,8 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
-from kctl.doctor.proxies import shown_proxy
 from kctl.contract.channels import URL_HEADERS
+from kctl.doctor.proxies import shown_proxy
 from kctl.secrets import parse_reference
 from kctl.send import netenv
 
