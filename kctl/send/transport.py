@@ -26,7 +26,7 @@ import email.utils
 import socket
 import ssl
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Generator, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
@@ -34,7 +34,7 @@ from typing import TYPE_CHECKING
 from kctl import __version__
 from kctl.errors import KctlError, NetworkFailure, UsageError
 from kctl.send import netenv
-from kctl.send.wire import Request, Response
+from kctl.send.wire import Request, Response, Retrying
 
 if TYPE_CHECKING:
     import httpx
@@ -84,7 +84,29 @@ def send(
     verify: bool | str = True,
     clock: Clock = SYSTEM_CLOCK,
 ) -> Response:
-    """Send ``request`` (secrets already resolved) and return the reply.
+    """``exchange`` without the retry notices: the reply, or the error."""
+    steps = exchange(
+        request, timeout=timeout, retries=retries, max_body=max_body, verify=verify, clock=clock
+    )
+    while True:
+        try:
+            next(steps)
+        except StopIteration as done:
+            response: Response = done.value
+            return response
+
+
+def exchange(
+    request: Request,
+    *,
+    timeout: float = 10.0,
+    retries: int = 2,
+    max_body: int = 1_000_000,
+    verify: bool | str = True,
+    clock: Clock = SYSTEM_CLOCK,
+) -> Generator[Retrying, None, Response]:
+    """Send ``request`` (secrets already resolved) and return the reply, yielding a
+    ``Retrying`` notice before each wait for another attempt, so it can be shown as it happens.
 
     ``timeout`` applies to each of connect, read, write and pool wait. ``retries`` is the number
     of extra attempts allowed where a retry cannot double-send. ``verify`` is True (system or
@@ -129,6 +151,7 @@ def send(
                 if cause is not None and len(retried) < retries:
                     wait = BACKOFF[min(len(retried), len(BACKOFF) - 1)]
                     retried.append(_Retry(cause, wait, from_header=False))
+                    yield Retrying(len(retried) + 1, retries + 1, wait, cause)
                     clock.sleep(wait)
                     continue
                 if retried:
@@ -147,6 +170,10 @@ def send(
                     if planned is not None:
                         retried.append(planned)
                         response.close()
+                        reason = f"HTTP {status}" + (
+                            " (Retry-After)" if planned.from_header else ""
+                        )
+                        yield Retrying(len(retried) + 1, retries + 1, planned.seconds, reason)
                         clock.sleep(planned.seconds)
                         continue
                     notes.append(refusal)
