@@ -23,9 +23,10 @@ import httpx
 import pytest
 
 from kctl.errors import UsageError
+from kctl.servers.callbacks import callback_refusal
 from kctl.servers.http import HttpRequest, HttpResponse, HttpServer, Limits, ServerThread
 from kctl.servers.listener import FINAL_STATUSES, Listener
-from kctl.servers.sandbox import Sandbox, callback_refusal, local_pair
+from kctl.servers.sandbox import Sandbox, local_pair
 
 REPO = Path(__file__).resolve().parent.parent
 DELAY = 0.01  # seconds between a message and its delivery reports, in these tests
