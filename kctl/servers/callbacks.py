@@ -26,7 +26,7 @@ import ssl
 import threading
 import time
 from collections import deque
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Coroutine, Iterable
 from dataclasses import dataclass, field
 from typing import Any, Generic, Literal, TypeVar, assert_never
 from urllib.parse import SplitResult, quote, unquote, urlsplit
@@ -119,9 +119,9 @@ def callback_refusal(url: str, allow_external: bool) -> str | None:
     return None
 
 
-def report_body(plan: Plan, status: str, now: int | None = None) -> Any:
+def report_body(plan: Plan, status: str) -> Any:
     """The delivery report CleverTap expects (SPEC 4.4, 4.5) for ``status`` of ``plan``."""
-    stamp = int(time.time()) if now is None else now
+    stamp = int(time.time())
     match plan.channel:
         case "whatsapp":
             entry: dict[str, Any] = {
@@ -372,12 +372,11 @@ class _Job:
     receiver: _Receiver
     step: int = 0
 
-    def unposted(self, outcome: Outcome, detail: str, in_flight: bool) -> list[CallbackResult]:
+    def cancelled(self, in_flight: bool) -> list[CallbackResult]:
+        """Results for the reports not posted yet; the first was on the wire if ``in_flight``."""
         plan = self.plan
         return [
-            CallbackResult(
-                plan.message_id, status, plan.url, outcome, in_flight and n == 0, None, detail
-            )
+            CallbackResult(plan.message_id, status, plan.url, "cancelled", in_flight and n == 0)
             for n, status in enumerate(plan.statuses[self.step :])
         ]
 
@@ -460,11 +459,13 @@ class Courier:
         key = _receiver_key(urlsplit(plan.url))
         receiver = self._receivers.get(key)
         if self._pending >= self.max_pending:
-            self._drop(plan, f"{self._pending} messages' reports queued, the most for all")
+            self._drop(plan, f"queue full: reports of {self._pending} messages wait already")
             return
         if receiver is not None and receiver.pending >= self.max_pending_per_receiver:
             self._drop(
-                plan, f"{receiver.pending} messages' reports queued for it, the most for one"
+                plan,
+                f"queue full for this receiver: reports of {receiver.pending} messages wait"
+                " for it already",
             )
             return
         if receiver is None:
@@ -509,7 +510,7 @@ class Courier:
         finally:
             self._clock = None
 
-    def _spawn(self, coro: Any) -> asyncio.Task[None]:
+    def _spawn(self, coro: Coroutine[Any, Any, None]) -> asyncio.Task[None]:
         task: asyncio.Task[None] = asyncio.get_running_loop().create_task(coro)
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
@@ -540,6 +541,11 @@ class Courier:
                     receiver.posting.add(job)
                     try:
                         conn = await self._post(job, conn)
+                    except Exception as e:  # a bug here must not strand the reports queued
+                        self._log(f"delivery report for {job.plan.message_id}: {e!r}")
+                        if conn is not None:
+                            conn.close()
+                        conn = None
                     finally:
                         receiver.posting.discard(job)
                     self._advance(job)
@@ -685,15 +691,15 @@ class Courier:
         cancelled: list[CallbackResult] = []
         messages = 0
         for _, job in self._waiting:
-            cancelled += job.unposted("cancelled", "", in_flight=False)
+            cancelled += job.cancelled(in_flight=False)
             messages += 1
         self._waiting.clear()
         for receiver in self._receivers.values():
             for job in receiver.posting:
-                cancelled += job.unposted("cancelled", "", in_flight=True)
+                cancelled += job.cancelled(in_flight=True)
                 messages += 1
             for job in receiver.ready:
-                cancelled += job.unposted("cancelled", "", in_flight=False)
+                cancelled += job.cancelled(in_flight=False)
                 messages += 1
             receiver.ready.clear()
         self.results.add(cancelled)

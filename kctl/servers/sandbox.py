@@ -332,10 +332,7 @@ class Sandbox(App):
         self.api_key = api_key or None
         self.sid = sid or None
         self.max_concurrency = max_concurrency
-        self.allow_external_callbacks = allow_external_callbacks
-        self.dlr_delay = dlr_delay
         self.latency = latency  # simulated processing time per request, seconds
-        self.callback_timeout = callback_timeout
         self._log = log or (lambda _line: None)
         self._state = threading.Condition()
         self._messages: History[Accepted] = History(history)
@@ -689,16 +686,16 @@ class Sandbox(App):
             )
         named = fields.get("channel", "sms").lower()
         channel = _CHANNELS.get(named)
+        if channel is None:
+            raise _Reject("E400", f"channel {named!r} is not sms or whatsapp", 400)
         match channel:
             case "whatsapp":
                 problems = self._direct_whatsapp_problems(fields)
             case "sms":
                 problems = self._direct_sms_problems(fields)
-            case None:
-                problems = [f"channel {named!r} is not sms or whatsapp"]
             case _:
                 assert_never(channel)
-        if problems or channel is None:
+        if problems:
             raise _Reject("E400", "; ".join(problems[:_MAX_LISTED]), 400)
         recipients = [r.strip().lstrip("+") for r in fields["to"].split(",")]
         for recipient in recipients:
