@@ -31,9 +31,10 @@ from dataclasses import dataclass, field
 from typing import Any, Generic, Literal, TypeVar, assert_never
 from urllib.parse import SplitResult, quote, unquote, urlsplit
 
+from kctl.contract import sms, whatsapp
+from kctl.contract.channels import Channel
 from kctl.urls import is_loopback_host
 
-Channel = Literal["whatsapp", "sms"]
 Outcome = Literal["posted", "refused", "error", "cancelled", "dropped"]
 
 # A pending message costs about 0.5 KB (plan, strings, queue entry): 50,000 is ~25 MB at worst,
@@ -56,8 +57,9 @@ _INTERIM_LIMIT = 8  # 1xx responses skipped before the real one
 _TARGET_SAFE = "!$&'()*+,;=:@/?%-._~"  # RFC 3986 pchar, "/" and "?", and existing escapes
 _DEFAULT_PORTS = {"http": 80, "https": 443}
 
-WHATSAPP_BLACKLISTED = (1006, "recipient is blacklisted")
-SMS_BLACKLISTED = ("901", "DND: recipient is on the do-not-disturb list")
+# what a failed report says about a recipient the sandbox treats as blacklisted
+WHATSAPP_BLACKLISTED = (whatsapp.BLACKLISTED, whatsapp.FAILURE_CODES[whatsapp.BLACKLISTED])
+SMS_BLACKLISTED = (sms.DND, sms.FAILURE_CODES[sms.DND])
 
 T = TypeVar("T")
 
@@ -76,9 +78,9 @@ class Plan:
     def statuses(self) -> tuple[str, ...]:
         final = "failed" if self.fails else "delivered"
         match self.channel:
-            case "whatsapp":
+            case Channel.WHATSAPP:
                 return ("sent", final)
-            case "sms":
+            case Channel.SMS:
                 return (final,)
             case _:
                 assert_never(self.channel)
@@ -123,7 +125,7 @@ def report_body(plan: Plan, status: str) -> Any:
     """The delivery report CleverTap expects (SPEC 4.4, 4.5) for ``status`` of ``plan``."""
     stamp = int(time.time())
     match plan.channel:
-        case "whatsapp":
+        case Channel.WHATSAPP:
             entry: dict[str, Any] = {
                 "msgId": plan.message_id,
                 "status": status,
@@ -133,7 +135,7 @@ def report_body(plan: Plan, status: str) -> Any:
                 wa_code, message = WHATSAPP_BLACKLISTED
                 entry["error"] = {"code": wa_code, "message": message}
             return {"payloadVersion": plan.payload_version, "statuses": [entry]}
-        case "sms":
+        case Channel.SMS:
             item: dict[str, Any] = {"ts": stamp, "meta": plan.message_id}
             if status == "failed":
                 sms_code, description = SMS_BLACKLISTED

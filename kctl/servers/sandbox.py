@@ -45,7 +45,6 @@ import asyncio
 import base64
 import binascii
 import hmac
-import re
 import threading
 import uuid
 from collections import Counter
@@ -54,14 +53,22 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, assert_never
 
-from kctl.contract.whatsapp import LANGUAGES as WHATSAPP_LANGUAGES
+from kctl.contract import kaleyra, sms
+from kctl.contract import whatsapp as wa
+from kctl.contract.channels import FORM_TYPE, JSON_TYPE, Channel, channel_of
+from kctl.contract.numbers import (
+    is_dlt_id,
+    is_payload_version,
+    is_sender,
+    is_template_name,
+    is_wire_number,
+)
 from kctl.errors import UsageError
 from kctl.servers.callbacks import (
     HISTORY,
     MAX_PENDING,
     MAX_PENDING_PER_RECEIVER,
     CallbackResult,
-    Channel,
     Courier,
     History,
     Plan,
@@ -74,13 +81,8 @@ if TYPE_CHECKING:
 
     from kctl.servers.listener import Listener
 
-JSON_TYPE = "application/json"
-FORM_TYPE = "application/x-www-form-urlencoded"
-MSG_ID_LIMIT = 60  # CleverTap's message ids are at most 60 characters
-BODY_LIMIT = 1024
-HEADER_TEXT_LIMIT = 60
-SMS_TYPES = frozenset({"OTP", "MKT", "TXN", "DEFAULT"})
-HEADER_TYPES = frozenset({"text", "image", "video", "document", "location"})
+HEADER_TYPES = frozenset(wa.HEADER_TYPES)
+SMS_TYPES = frozenset(sms.MESSAGE_TYPES)
 
 # by the recipient's last four digits
 MAGIC_RATE_LIMITED = "0429"
@@ -91,15 +93,7 @@ MAGIC_BLACKLISTED = "1006"
 # held the loop for 5.6 s and grew the process to 215 MB.
 MAX_RECIPIENTS = 100
 
-_DIGITS = re.compile(r"[1-9][0-9]{6,14}")  # E.164 without the '+'
-_PAYLOAD_VERSION = re.compile(r"[0-9]+\.[0-9]+")
-_TEMPLATE_NAME = re.compile(r"[a-z0-9_]+")
-_PLACEHOLDER = re.compile(r"\{\{\s*\d+\s*\}\}")
-_SENDER = re.compile(r"[A-Za-z0-9]{1,15}|\+?[0-9]{4,15}")
-_DLT_ID = re.compile(r"[0-9]{12,19}")
-_DIRECT_PATH = re.compile(r"/v1/([^/]+)/messages/?")
 _MAX_LISTED = 5  # problems quoted in one failure message
-_CHANNELS: dict[str, Channel] = {"whatsapp": "whatsapp", "sms": "sms"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -140,7 +134,7 @@ def _reject_for(problems: list[tuple[int, str]]) -> _Reject:
 
 
 def _is_number(value: Any) -> bool:
-    return isinstance(value, str) and _DIGITS.fullmatch(value) is not None
+    return isinstance(value, str) and is_wire_number(value) and not value.startswith("+")
 
 
 # --- payload checks (pure) --------------------------------------------------------------------
@@ -152,13 +146,13 @@ def whatsapp_payload_problems(payload: Any) -> list[tuple[int, str]]:
         return [(2004, "body must be a JSON object")]
     problems: list[tuple[int, str]] = []
     version = payload.get("payloadVersion")
-    if not isinstance(version, str) or not _PAYLOAD_VERSION.fullmatch(version):
+    if not isinstance(version, str) or not is_payload_version(version):
         problems.append((2004, 'payloadVersion must be a version string such as "0.1"'))
     msg_id = payload.get("msgId")
     if not isinstance(msg_id, str) or not msg_id.strip():
         problems.append((2004, "msgId is missing"))
-    elif len(msg_id) > MSG_ID_LIMIT:
-        problems.append((2004, f"msgId is over {MSG_ID_LIMIT} characters"))
+    elif len(msg_id) > wa.MSG_ID_LIMIT:
+        problems.append((2004, f"msgId is over {wa.MSG_ID_LIMIT} characters"))
     to = payload.get("to")
     if not _is_number(to):
         problems.insert(
@@ -180,12 +174,12 @@ def _template_problems(template: Any) -> list[tuple[int, str]]:
         return [(2001, "template must be an object with namespace and languageCode")]
     problems: list[tuple[int, str]] = []
     name = template.get("namespace")
-    if not isinstance(name, str) or not _TEMPLATE_NAME.fullmatch(name):
+    if not isinstance(name, str) or not is_template_name(name):
         problems.append(
             (2001, "template.namespace must be the template name (a-z, 0-9, underscore)")
         )
     language = template.get("languageCode")
-    if not isinstance(language, str) or language not in WHATSAPP_LANGUAGES:
+    if not isinstance(language, str) or language not in wa.LANGUAGES:
         problems.append((2001, "template.languageCode is not a WhatsApp language code"))
     return problems
 
@@ -220,9 +214,9 @@ def _body_problems(body: Any, where: str) -> list[tuple[int, str]]:
     if not isinstance(text, str) or not text.strip():
         return [(2001, f"{where}.text is missing")]
     problems: list[tuple[int, str]] = []
-    if len(text) > BODY_LIMIT:
-        problems.append((2001, f"{where}.text is over {BODY_LIMIT} characters"))
-    left = _PLACEHOLDER.findall(text)
+    if len(text) > wa.BODY_LIMIT:
+        problems.append((2001, f"{where}.text is over {wa.BODY_LIMIT} characters"))
+    left = [m.group(0) for m in wa.PLACEHOLDER.finditer(text)]
     if left:
         problems.append((2001, f"{where}.text still has {left[0]}: a parameter is missing"))
     parameters = body.get("parameters", [])
@@ -248,8 +242,8 @@ def _header_problems(header: Any, where: str) -> list[tuple[int, str]]:
         text = header.get("text")
         if not isinstance(text, str) or not text.strip():
             return [(2001, f"{where}.text is missing")]
-        if len(text) > HEADER_TEXT_LIMIT:
-            return [(2001, f"{where}.text is over {HEADER_TEXT_LIMIT} characters")]
+        if len(text) > wa.HEADER_TEXT_LIMIT:
+            return [(2001, f"{where}.text is over {wa.HEADER_TEXT_LIMIT} characters")]
     return []
 
 
@@ -264,7 +258,7 @@ def sms_form_problems(fields: dict[str, str]) -> list[tuple[int, str]]:
     sender = fields.get("sender", "")
     if not sender:
         problems.append((2004, "sender is missing"))
-    elif not _SENDER.fullmatch(sender):
+    elif not is_sender(sender):
         problems.append((2004, "sender must be a sender ID (letters and digits) or a number"))
     body = fields.get("body", "")
     if not body.strip():
@@ -274,10 +268,10 @@ def sms_form_problems(fields: dict[str, str]) -> list[tuple[int, str]]:
     message_id = fields.get("message_id", "")
     if not message_id:
         problems.append((2004, "message_id is missing (the delivery report must echo it)"))
-    elif len(message_id) > MSG_ID_LIMIT:
-        problems.append((2004, f"message_id is over {MSG_ID_LIMIT} characters"))
+    elif len(message_id) > wa.MSG_ID_LIMIT:
+        problems.append((2004, f"message_id is over {wa.MSG_ID_LIMIT} characters"))
     template_id = fields.get("template_id")
-    if template_id is not None and not _DLT_ID.fullmatch(template_id):
+    if template_id is not None and not is_dlt_id(template_id):
         problems.append((2001, "template_id must be a DLT template id, 12 to 19 digits"))
     message_type = fields.get("type")
     if message_type is not None and message_type not in SMS_TYPES:
@@ -510,7 +504,7 @@ class Sandbox(App):
             return self._whatsapp, "adapter"
         if path == "/sms":
             return self._sms, "adapter"
-        if _DIRECT_PATH.fullmatch(path):
+        if kaleyra.MESSAGES_PATH.fullmatch(path):
             return self._direct, "direct"
         return None, ""
 
@@ -584,7 +578,7 @@ class Sandbox(App):
         if problems:
             raise _reject_for(problems)
         return self._accept_adapter(
-            "whatsapp", payload["msgId"], payload["to"], callback, payload["payloadVersion"]
+            Channel.WHATSAPP, payload["msgId"], payload["to"], callback, payload["payloadVersion"]
         )
 
     def _sms(self, request: HttpRequest) -> tuple[HttpResponse, str, list[Plan]]:
@@ -601,7 +595,7 @@ class Sandbox(App):
         problems = sms_form_problems(fields)
         if problems:
             raise _reject_for(problems)
-        return self._accept_adapter("sms", fields["message_id"], fields["to"], callback)
+        return self._accept_adapter(Channel.SMS, fields["message_id"], fields["to"], callback)
 
     def _accept_adapter(
         self,
@@ -618,8 +612,7 @@ class Sandbox(App):
         fails = magic == MAGIC_BLACKLISTED
         self._remember(Accepted(channel, message_id, to, callback, fails))
         plan = Plan(channel, message_id, callback, fails, payload_version)
-        id_name = "msgId" if channel == "whatsapp" else "message_id"
-        summary = f"success {id_name}={message_id} to={to}"
+        summary = f"success {_id_name(channel)}={message_id} to={to}"
         return HttpResponse.json(200, {"status": "success"}), summary, [plan]
 
     @staticmethod
@@ -659,7 +652,7 @@ class Sandbox(App):
     # --- direct route (Kaleyra's API) ----------------------------------------------------------
 
     def _direct(self, request: HttpRequest) -> tuple[HttpResponse, str, list[Plan]]:
-        match = _DIRECT_PATH.fullmatch(request.path)
+        match = kaleyra.MESSAGES_PATH.fullmatch(request.path)
         assert match is not None
         key = request.header("api-key")
         if not key:
@@ -685,13 +678,13 @@ class Sandbox(App):
                 "E400", f"to lists {listed} recipients; at most {MAX_RECIPIENTS} a request", 400
             )
         named = fields.get("channel", "sms").lower()
-        channel = _CHANNELS.get(named)
+        channel = channel_of(named)
         if channel is None:
             raise _Reject("E400", f"channel {named!r} is not sms or whatsapp", 400)
         match channel:
-            case "whatsapp":
+            case Channel.WHATSAPP:
                 problems = self._direct_whatsapp_problems(fields)
-            case "sms":
+            case Channel.SMS:
                 problems = self._direct_sms_problems(fields)
             case _:
                 assert_never(channel)
@@ -716,7 +709,7 @@ class Sandbox(App):
         reply: dict[str, Any] = {
             "id": f"{batch}:{len(recipients)}",
             "channel": channel,
-            "type": fields.get("type", "DEFAULT" if channel == "sms" else "template"),
+            "type": fields.get("type", _default_direct_type(channel)),
             "totalCount": len(recipients),
             "data": data,
             "status": "accepted",
@@ -743,9 +736,9 @@ class Sandbox(App):
         kind = fields.get("type")
         if kind == "template":
             name = fields.get("template_name", "")
-            if not _TEMPLATE_NAME.fullmatch(name):
+            if not is_template_name(name):
                 problems.append("template_name is missing or not a template name")
-            if fields.get("lang_code", "en") not in WHATSAPP_LANGUAGES:
+            if fields.get("lang_code", "en") not in wa.LANGUAGES:
                 problems.append("lang_code is not a WhatsApp language code")
         elif kind == "text":
             if not fields.get("body", "").strip():
@@ -799,3 +792,25 @@ def local_pair(
         HttpServer(sandbox, log=log).start_in_thread() as serving,
     ):
         yield LocalPair(sandbox, listener, serving.url, listening.url)
+
+
+def _id_name(channel: Channel) -> str:
+    """What the adapter payload calls its message id."""
+    match channel:
+        case Channel.WHATSAPP:
+            return "msgId"
+        case Channel.SMS:
+            return "message_id"
+        case _:
+            assert_never(channel)
+
+
+def _default_direct_type(channel: Channel) -> str:
+    """Kaleyra's message type when a direct request names none."""
+    match channel:
+        case Channel.WHATSAPP:
+            return "template"
+        case Channel.SMS:
+            return "DEFAULT"
+        case _:
+            assert_never(channel)
