@@ -12,7 +12,13 @@ thread and event loop (as ``send-test --sandbox`` runs them), the client on the 
   connections and N requests were open at the same moment, then lets them all go.
 
 Every accepted message then gets its delivery reports (sent, delivered) at the listener.
-Exits 1 when any request failed or the held round never had all N in flight together.
+
+A third round measures posting alone: 20 direct-route requests of 100 recipients each (Kaleyra's
+limit) make 2,000 SMS reports that fall due together, and the rate is how fast the sandbox gets
+them to the listener, from the first to the last.
+
+Exits 1 when any request failed, the held round never had all N in flight together, or a
+delivery report went missing.
 """
 
 from __future__ import annotations
@@ -25,12 +31,15 @@ import sys
 import time
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import urlencode
 
 from kctl.servers.http import HttpServer, raise_open_file_limit
 from kctl.servers.listener import Listener
 from kctl.servers.sandbox import Sandbox
 
 SUCCESS = b'{"status":"success"}'
+BATCHES = 20  # direct requests in the report round
+BATCH = 100  # recipients each: the sandbox's (and Kaleyra's) limit
 
 
 @dataclass
@@ -122,6 +131,48 @@ async def fire(port: int, hdrs: dict[str, str], first: int, count: int, timeout:
     return result
 
 
+def encode_direct(port: int, callbacks: str, n: int) -> bytes:
+    recipients = ",".join(f"+9198{n:04d}{k:04d}" for k in range(BATCH))
+    body = urlencode(
+        {
+            "to": recipients,
+            "sender": "KLRHXA",
+            "body": f"bench batch {n}",
+            "type": "TXN",
+            "callback_url": f"{callbacks}/sms/dlr",
+        }
+    ).encode()
+    head = [
+        "POST /v1/HXBENCH/messages HTTP/1.1",
+        f"Host: 127.0.0.1:{port}",
+        "api-key: bench-key",
+        "Content-Type: application/x-www-form-urlencoded",
+        f"Content-Length: {len(body)}",
+        "Connection: close",
+    ]
+    return ("\r\n".join(head) + "\r\n\r\n").encode() + body
+
+
+async def post_all(port: int, requests: list[bytes], timeout: float) -> list[str]:
+    """Send each request on its own connection, all at once; the status lines that are not 200."""
+
+    async def one(data: bytes) -> str | None:
+        async with asyncio.timeout(timeout):
+            reader, writer = await asyncio.open_connection("127.0.0.1", port)
+            try:
+                writer.write(data)
+                await writer.drain()
+                reply = await reader.read()
+            finally:
+                writer.close()
+                await writer.wait_closed()
+        status_line = reply.partition(b"\r\n")[0].decode("latin-1")
+        return None if status_line.startswith("HTTP/1.1 200 ") else status_line or "no answer"
+
+    answers = await asyncio.gather(*(one(data) for data in requests))
+    return [a for a in answers if a is not None]
+
+
 def percentile(values: list[float], fraction: float) -> float:
     if not values:
         return float("nan")
@@ -166,14 +217,29 @@ async def run(rig: Rig, n: int, timeout: float) -> int:
     expected = 2 * 2 * n  # sent + delivered, for both rounds
     got = await asyncio.to_thread(rig.listener.wait_for, expected, timeout)
     problems = sum(not r.ok for r in got)
-    span = got[-1].received_at - got[0].received_at if got else 0.0
-    rate = f" over {span:.1f} s ({len(got) / span:,.0f}/s)" if span > 0 else ""
-    print(f"delivery reports received: {len(got)}/{expected}{rate}, {problems} with problems")
+    print(f"delivery reports received: {len(got)}/{expected}{rate(got)}, {problems} with problems")
 
-    errors = burst.errors + held.errors
+    batches = [encode_direct(port, rig.listener_url, b) for b in range(BATCHES)]
+    refused = await post_all(port, batches, timeout)
+    wanted = expected + BATCHES * BATCH
+    everything = await asyncio.to_thread(rig.listener.wait_for, wanted, timeout)
+    burst_reports = everything[expected:]
+    print(
+        f"report round: {len(burst_reports)}/{BATCHES * BATCH} SMS reports due together"
+        f"{rate(burst_reports)}; sandbox dropped {sandbox.dropped_reports}"
+    )
+
+    errors = burst.errors + held.errors + refused
     for error in sorted(set(errors))[:5]:
         print(f"  error: {error}")
-    return 1 if errors or not all_in else 0
+    lost = len(everything) < wanted
+    return 1 if errors or not all_in or lost else 0
+
+
+def rate(reports: list[Any]) -> str:
+    """ " over S s (R/s)", first to last arrival, or "" when there is no span to measure."""
+    span = reports[-1].received_at - reports[0].received_at if reports else 0.0
+    return f" over {span:.2f} s ({len(reports) / span:,.0f}/s)" if span > 0 else ""
 
 
 def main() -> None:

@@ -52,7 +52,7 @@ CLEARED_ENV = (
     *("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "NO_PROXY"),
     *("http_proxy", "https_proxy", "all_proxy", "no_proxy"),
     *("SSL_CERT_FILE", "SSL_CERT_DIR", "REQUESTS_CA_BUNDLE", "PYTHON_KEYRING_BACKEND"),
-    *("KALEYRA_API_KEY", "SMS_USER"),
+    *("KALEYRA_API_KEY", "SMS_USER", "REQUEST_METHOD"),
 )
 
 
@@ -421,6 +421,77 @@ def test_proxy_variables_are_shown_masked_with_lower_case_winning(
     assert found["proxy settings"].status == "ok"
     names = [c.name for c in checks if c.name.startswith("proxy ")]
     assert names == ["proxy HTTPS_PROXY", "proxy https_proxy", "proxy NO_PROXY", "proxy settings"]
+    assert_no_canary(render_checks(checks, False), PROXY_CANARY)
+
+
+def test_an_empty_lower_case_variable_turns_its_upper_case_twin_off(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("HTTPS_PROXY", f"http://u:{PROXY_CANARY}@10.0.0.1:3128")
+    monkeypatch.setenv("https_proxy", "")
+    checks = run_doctor(None, False)
+    found = by_name(checks)
+    upper = found["proxy HTTPS_PROXY"]
+    assert upper.status == "warn"
+    assert upper.detail.endswith("(not used: https_proxy is set but empty, and wins)")
+    assert upper.hint == "unset https_proxy to use HTTPS_PROXY, or unset both for no proxy"
+    assert found["proxy https_proxy"].detail == "set but empty: turns HTTPS_PROXY off"
+    assert_no_canary(render_checks(checks, False), PROXY_CANARY)
+
+
+def test_upper_case_http_proxy_is_not_used_in_a_cgi_environment(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("HTTP_PROXY", "http://10.0.0.1:3128")
+    monkeypatch.setenv("HTTPS_PROXY", "http://10.0.0.1:3128")
+    monkeypatch.setenv("REQUEST_METHOD", "GET")
+    found = by_name(run_doctor(None, False))
+    assert found["proxy HTTP_PROXY"].status == "warn"
+    assert "not used: REQUEST_METHOD is set" in found["proxy HTTP_PROXY"].detail
+    assert found["proxy HTTPS_PROXY"].status == "ok"
+
+
+def test_no_proxy_entries_httpx_does_not_match_as_written_are_warnings(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("HTTPS_PROXY", "http://10.0.0.1:3128")
+    monkeypatch.setenv("NO_PROXY", "localhost,*.corp.example,10.0.0.0/8,api.example.com:443")
+    check = by_name(run_doctor(None, False))["proxy NO_PROXY"]
+    assert check.status == "warn"
+    assert check.detail.startswith("localhost,*.corp.example,10.0.0.0/8,api.example.com:443 (")
+    assert "*.corp.example matches no host: write .corp.example" in check.detail
+    assert "10.0.0.0/8 a range is not understood" in check.detail
+    assert "api.example.com:443 never matches https://api.example.com/" in check.detail
+    assert "localhost " not in check.detail
+
+
+def test_an_https_proxy_says_what_its_tls_trusts(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("HTTPS_PROXY", "https://proxy.corp.example:3129")
+    check = by_name(run_doctor(None, False))["proxy HTTPS_PROXY"]
+    assert check.status == "ok"
+    assert check.detail == (
+        "https://proxy.corp.example:3129 (TLS to it trusts OpenSSL's default CAs and certifi's "
+        "bundle, not --ca-bundle)"
+    )
+
+
+def test_system_proxy_settings_are_reported_when_no_variable_is_set(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # macOS and Windows hand httpx their system settings through urllib when no variable is set;
+    # on Linux there are none, so urllib's answer is stood in for here
+    import urllib.request
+
+    settings = {"https": f"http://u:{PROXY_CANARY}@10.0.0.1:8080", "ftp": "ftp://10.0.0.1"}
+    monkeypatch.setattr(urllib.request, "getproxies", lambda: settings)
+    checks = run_doctor(None, False)
+    check = by_name(checks)["proxy https"]
+    assert check.status == "ok"
+    assert check.detail == (
+        f"http://u:{mask(PROXY_CANARY)}@10.0.0.1:8080 (from the system proxy settings: "
+        "no *_PROXY variable is set)"
+    )
+    assert "proxy ftp" not in by_name(checks)
     assert_no_canary(render_checks(checks, False), PROXY_CANARY)
 
 

@@ -25,7 +25,7 @@ import pytest
 from kctl.errors import UsageError
 from kctl.servers.http import HttpRequest, HttpResponse, HttpServer, Limits, ServerThread
 from kctl.servers.listener import FINAL_STATUSES, Listener
-from kctl.servers.sandbox import Sandbox, callback_refusal, local_pair
+from kctl.servers.sandbox import Sandbox, local_pair
 
 REPO = Path(__file__).resolve().parent.parent
 DELAY = 0.01  # seconds between a message and its delivery reports, in these tests
@@ -484,6 +484,47 @@ def test_direct_route_reports_bad_fields_with_400(
     assert "template_name" in message
 
 
+def test_direct_route_takes_at_most_100_recipients(
+    start_sandbox: SandboxFactory, client: httpx.Client
+) -> None:
+    sandbox, server = start_sandbox()
+
+    def send(count: int) -> httpx.Response:
+        to = ",".join(f"+91981{n:06d}" for n in range(count))
+        fields = {"to": to, "sender": "KLRHXA", "body": "hi", "callback_url": "http://127.0.0.1:9"}
+        return client.post(f"{server.url}/v1/HX/messages", data=fields, headers={"api-key": "k"})
+
+    over = send(101)
+    assert over.status_code == 400
+    assert over.json()["error"] == {
+        "code": "E400",
+        "message": "to lists 101 recipients; at most 100 a request",
+    }
+    assert sandbox.messages_total == 0
+    assert sandbox.callbacks == []
+    full = send(100)
+    assert full.status_code == 200
+    assert full.json()["totalCount"] == 100
+    assert sandbox.messages_total == 100
+
+
+def test_seventy_thousand_recipients_are_refused_without_taking_each_one_on(
+    start_sandbox: SandboxFactory, client: httpx.Client
+) -> None:
+    sandbox, server = start_sandbox()
+    to = ",".join(f"91981{n:06d}" for n in range(70_000))  # 910 KB: under the body limit
+    body = f"to={to}&sender=KLRHXA&body=hi&callback_url=http%3A%2F%2F127.0.0.1%3A9%2F"
+    response = client.post(
+        f"{server.url}/v1/HX/messages",
+        content=body,
+        headers={"api-key": "k", "Content-Type": "application/x-www-form-urlencoded"},
+    )
+    assert response.status_code == 400
+    assert "70000 recipients" in response.json()["error"]["message"]
+    assert sandbox.messages_total == 0
+    assert sandbox.pending_reports == 0
+
+
 def test_unknown_routes_and_methods(start_sandbox: SandboxFactory, client: httpx.Client) -> None:
     _, server = start_sandbox()
     assert client.post(f"{server.url}/nope").status_code == 404
@@ -613,140 +654,6 @@ def test_more_requests_in_flight_than_max_concurrency_get_429(
     assert sandbox.peak_in_flight == 2
     after = client.post(f"{server.url}/whatsapp", json=wa_payload(), headers=headers)
     assert after.status_code == 200
-
-
-# --- callbacks ----------------------------------------------------------------------------------
-
-
-class NetworkSpy:
-    """Records every name lookup and outgoing connect in this process (then lets it happen)."""
-
-    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
-        self.lookups: list[str] = []
-        self.connects: list[str] = []
-        real_getaddrinfo = socket.getaddrinfo
-        real_connect = socket.socket.connect
-        real_connect_ex = socket.socket.connect_ex
-
-        def getaddrinfo(host: Any, *args: Any, **kwargs: Any) -> Any:
-            self.lookups.append(str(host))
-            return real_getaddrinfo(host, *args, **kwargs)
-
-        def connect(sock: socket.socket, address: Any) -> None:
-            self.connects.append(str(address[0]))
-            real_connect(sock, address)
-
-        def connect_ex(sock: socket.socket, address: Any) -> int:
-            self.connects.append(str(address[0]))
-            return real_connect_ex(sock, address)
-
-        monkeypatch.setattr(socket, "getaddrinfo", getaddrinfo)
-        monkeypatch.setattr(socket.socket, "connect", connect)
-        monkeypatch.setattr(socket.socket, "connect_ex", connect_ex)
-
-
-@pytest.mark.parametrize(
-    ("callback", "host"),
-    [
-        ("https://callbacks.example.invalid/dlr", "callbacks.example.invalid"),
-        ("https://192.0.2.1:8080/dlr", "192.0.2.1"),
-        ("https://[2001:db8::1]/dlr", "2001:db8::1"),
-    ],
-)
-def test_non_loopback_callbacks_are_refused_before_any_network_use(
-    start_sandbox: SandboxFactory,
-    client: httpx.Client,
-    monkeypatch: pytest.MonkeyPatch,
-    callback: str,
-    host: str,
-) -> None:
-    log = Log()
-    sandbox, server = start_sandbox(log=log)
-    spy = NetworkSpy(monkeypatch)
-    headers = wa_headers("http://127.0.0.1:9", **{"delivery-report-callback-url": callback})
-
-    response = client.post(f"{server.url}/whatsapp", json=wa_payload(), headers=headers)
-
-    assert response.json() == {"status": "success"}  # the message itself is fine
-    results = sandbox.wait_for_callbacks(2, 5.0)
-    assert [(r.status, r.outcome, r.attempted) for r in results] == [
-        ("sent", "refused", False),
-        ("delivered", "refused", False),
-    ]
-    time.sleep(DELAY * 5)  # past the moment a post would have happened
-    assert spy.lookups  # the spy works: the test's own request was looked up
-    assert not [h for h in spy.lookups if host in h]
-    assert not [a for a in spy.connects if host in a]
-    assert "not a loopback host" in log.text()
-    assert "--allow-external-callbacks" in log.text()
-
-
-def test_callback_refusal_is_decided_from_the_text() -> None:
-    assert callback_refusal("http://127.0.0.1:9/x", False) is None
-    assert callback_refusal("http://localhost/x", False) is None
-    assert callback_refusal("http://[::1]:80/x", False) is None
-    assert callback_refusal("https://example.invalid/x", True) is None
-    assert callback_refusal("https://127.0.0.1.nip.io/x", False) is not None
-    assert callback_refusal("ftp://127.0.0.1/x", False) is not None
-    assert callback_refusal("http://127.0.0.1:99999/x", False) is not None
-
-
-def test_a_callback_that_cannot_be_delivered_is_logged_and_not_fatal(
-    start_sandbox: SandboxFactory, client: httpx.Client
-) -> None:
-    with socket.socket() as probe:  # a loopback port with nobody listening
-        probe.bind(("127.0.0.1", 0))
-        closed_port = probe.getsockname()[1]
-    log = Log()
-    sandbox, server = start_sandbox(log=log)
-    headers = sms_headers(f"http://127.0.0.1:{closed_port}")
-
-    first = client.post(f"{server.url}/sms", data=sms_fields(), headers=headers)
-
-    assert first.json() == {"status": "success"}
-    [result] = sandbox.wait_for_callbacks(1, 5.0)
-    assert (result.outcome, result.attempted) == ("error", True)
-    assert "not delivered" in log.text()
-    again = client.post(f"{server.url}/sms", data=sms_fields(message_id="m2"), headers=headers)
-    assert again.json() == {"status": "success"}
-
-
-def test_a_callback_answered_with_an_error_status_is_recorded(
-    start_sandbox: SandboxFactory, client: httpx.Client
-) -> None:
-    async def refuse(request: HttpRequest) -> HttpResponse:
-        return HttpResponse.text(503, "busy")
-
-    with HttpServer(refuse).start_in_thread() as busy:
-        sandbox, server = start_sandbox()
-        client.post(f"{server.url}/sms", data=sms_fields(), headers=sms_headers(busy.url))
-        [result] = sandbox.wait_for_callbacks(1, 5.0)
-    assert (result.outcome, result.http_status) == ("error", 503)
-
-
-def test_shutdown_cancels_pending_callbacks_without_waiting(
-    listener: tuple[Listener, ServerThread], client: httpx.Client
-) -> None:
-    reports, callbacks = listener
-    log = Log()
-    sandbox = Sandbox(dlr_delay=30.0, log=log)
-    server = HttpServer(sandbox).start_in_thread()
-    try:
-        response = client.post(
-            f"{server.url}/whatsapp", json=wa_payload(), headers=wa_headers(callbacks.url)
-        )
-        assert response.json() == {"status": "success"}
-    finally:
-        started = time.monotonic()
-        server.stop()
-        took = time.monotonic() - started
-    assert took < 3.0
-    assert [(r.status, r.outcome) for r in sandbox.callbacks] == [
-        ("sent", "cancelled"),
-        ("delivered", "cancelled"),
-    ]
-    assert "cancelled 1 pending delivery report(s)" in log.text()
-    assert reports.reports == []
 
 
 def test_local_pair_runs_sandbox_and_listener_together(client: httpx.Client) -> None:

@@ -433,3 +433,17 @@ def test_config_with_errors_exits_1_and_sends_nothing(
     assert result.exit_code == 1, result
     assert "KC105" in result.stderr
     assert server.requests == []
+
+
+def test_a_retry_is_shown_as_it_happens(
+    kctl: Kctl, tmp_path: Path, server: TestServer, secrets: dict[str, str | None]
+) -> None:
+    busy = Reply.json({"message": "slow down"}, status=429, headers=(("Retry-After", "0"),))
+    server.enqueue(busy, SUCCESS)
+    result = send(kctl, secrets, "--config", config(tmp_path, WHATSAPP, server.origin), *WA_ARGS)
+    assert result.exit_code == 0, result
+    out = result.stdout
+    assert "retrying in 0 s: HTTP 429 (Retry-After), attempt 2/3" in out
+    # between the request and the reply that finally came
+    assert out.index("message id:") < out.index("retrying in") < out.index("HTTP/1.1 200 OK")
+    assert len(server.requests) == 2

@@ -7,7 +7,6 @@ import datetime as dt
 import socket
 import ssl
 import sys
-import threading
 import time
 import tracemalloc
 from collections.abc import Iterator
@@ -18,7 +17,7 @@ import pytest
 
 from kctl import __version__
 from kctl.errors import NetworkFailure, UsageError
-from kctl.send.transport import parse_retry_after, send
+from kctl.send.transport import Clock, parse_retry_after, send
 from kctl.send.wire import Request
 from tests.servers import RecordedRequest, Reply, TestServer, serve, write_self_signed
 
@@ -233,6 +232,7 @@ def test_connection_refused_is_a_network_failure_naming_host_and_port() -> None:
 
 
 def test_connection_refused_is_retried_then_reported_with_the_attempt_count() -> None:
+    # the one retry test on the system clock: send really waits out the backoff by default
     port = closed_port()
     started = time.monotonic()
     with pytest.raises(NetworkFailure) as caught:
@@ -244,21 +244,81 @@ def test_connection_refused_is_retried_then_reported_with_the_attempt_count() ->
 def test_connection_refused_then_a_server_appears_succeeds_on_the_retry() -> None:
     port = closed_port()
     late = TestServer(lambda _: Reply.json({"status": "success"}), port=port)
-    timer = threading.Timer(0.15, late.start)  # inside the 0.5 s backoff
-    timer.start()
+    slept: list[float] = []
+
+    def sleep(seconds: float) -> None:  # the server comes up during the backoff
+        slept.append(seconds)
+        late.start()
+
     try:
-        response = send(adapter_request(f"http://127.0.0.1:{port}/"), retries=2)
+        response = send(
+            adapter_request(f"http://127.0.0.1:{port}/"), retries=2, clock=Clock(sleep=sleep)
+        )
     finally:
-        timer.join()
         late.stop()
+    assert slept == [0.5]
     assert response.status == 200
     assert response.attempts == 2
     assert response.notes == ("retried 1 time after connection refused (waited 0.5 s)",)
     assert len(late.requests) == 1
 
 
+def test_a_refused_proxy_is_retried_too(monkeypatch: pytest.MonkeyPatch) -> None:
+    # httpx's own connect retries (HTTPTransport(retries=...)) never apply through a proxy
+    port = closed_port()
+    proxy = TestServer(lambda _: Reply.json({"status": "success"}), port=port)
+    monkeypatch.setenv("HTTP_PROXY", f"http://127.0.0.1:{port}")
+    slept: list[float] = []
+
+    def sleep(seconds: float) -> None:
+        slept.append(seconds)
+        proxy.start()
+
+    try:
+        response = send(
+            adapter_request("http://ct-adapter.invalid/sms"), retries=1, clock=Clock(sleep=sleep)
+        )
+    finally:
+        proxy.stop()
+    assert (slept, response.status, response.attempts) == ([0.5], 200, 2)
+    assert response.notes == ("retried 1 time after connection refused (waited 0.5 s)",)
+    assert proxy.requests[0].target == "http://ct-adapter.invalid/sms"
+
+
+@pytest.mark.parametrize(
+    ("error", "attempts", "says"),
+    [
+        (socket.EAI_NONAME, 1, "DNS failure: cannot resolve ct-adapter.invalid"),
+        (socket.EAI_AGAIN, 3, "DNS failure: cannot resolve ct-adapter.invalid (after 3 attempts)"),
+    ],
+    ids=["unknown-name", "temporary-failure"],
+)
+def test_only_a_temporary_dns_failure_is_retried(
+    monkeypatch: pytest.MonkeyPatch, error: int, attempts: int, says: str
+) -> None:
+    # httpx's own connect retries would look an unknown name up again, and again
+    looked_up: list[str] = []
+
+    def getaddrinfo(host: str, *args: object, **kwargs: object) -> object:
+        looked_up.append(host)  # answered here: no DNS query leaves the machine
+        raise socket.gaierror(error, "no such name" if error == socket.EAI_NONAME else "try again")
+
+    monkeypatch.setattr(socket, "getaddrinfo", getaddrinfo)
+    slept: list[float] = []
+    with pytest.raises(NetworkFailure) as caught:
+        send(
+            adapter_request("https://ct-adapter.invalid/wa"),
+            retries=2,
+            clock=Clock(sleep=slept.append),
+        )
+    assert caught.value.message == says
+    assert looked_up == ["ct-adapter.invalid"] * attempts
+    assert slept == [0.5, 1.0][: attempts - 1]
+
+
 @pytest.mark.skipif(sys.platform != "linux", reason="relies on Linux dropping SYNs to a full queue")
 def test_connect_timeout_when_the_listen_queue_is_full() -> None:
+    slept: list[float] = []
     with socket.socket() as listener:
         listener.bind(("127.0.0.1", 0))
         listener.listen(0)
@@ -272,13 +332,19 @@ def test_connect_timeout_when_the_listen_queue_is_full() -> None:
                 filler.connect_ex(("127.0.0.1", port))
             time.sleep(0.05)
             with pytest.raises(NetworkFailure) as caught:
-                send(adapter_request(f"http://127.0.0.1:{port}/"), timeout=0.3, retries=1)
+                send(
+                    adapter_request(f"http://127.0.0.1:{port}/"),
+                    timeout=0.3,
+                    retries=1,
+                    clock=Clock(sleep=slept.append),
+                )
         finally:
             for filler in fillers:
                 filler.close()
     assert caught.value.message == (
         f"connect timeout: no connection to 127.0.0.1:{port} within 0.3 s (after 2 attempts)"
     )
+    assert slept == [0.5]
 
 
 # --- timeouts and broken replies: reported, never retried --------------------------------------
@@ -338,47 +404,69 @@ def test_a_dropped_connection_is_reported_and_not_retried(reply: Reply, says: st
 # --- retries on "not now" answers ----------------------------------------------------------------
 
 
-def test_429_with_retry_after_seconds_is_retried_after_that_wait() -> None:
+NOW = dt.datetime(2015, 10, 21, 7, 28, 0, tzinfo=dt.UTC)
+
+
+@pytest.fixture
+def slept() -> list[float]:
+    """The waits send asked its clock for, which took no time."""
+    return []
+
+
+@pytest.fixture
+def clock(slept: list[float]) -> Clock:
+    return Clock(sleep=slept.append, now=lambda: NOW)
+
+
+def test_429_with_retry_after_seconds_is_retried_after_that_wait(
+    clock: Clock, slept: list[float]
+) -> None:
     busy = Reply.json({"status": "failure"}, status=429, headers=(("Retry-After", "1"),))
     with serve(None, busy, Reply.json({"status": "success"})) as srv:
-        started = time.monotonic()
-        response = send(adapter_request(srv.url("/")), retries=2)
-        took = time.monotonic() - started
+        response = send(adapter_request(srv.url("/")), retries=2, clock=clock)
     assert response.status == 200
     assert response.attempts == 2
     assert response.notes == ("retried 1 time after 429 (Retry-After 1 s)",)
-    assert took >= 1.0
+    assert slept == [1.0]
     first, second = srv.requests
     assert (first.headers, first.body) == (second.headers, second.body)
 
 
-def test_429_without_retry_after_backs_off_then_the_last_429_is_returned() -> None:
+def test_429_without_retry_after_backs_off_then_the_last_429_is_returned(
+    clock: Clock, slept: list[float]
+) -> None:
     with serve(None, Reply(status=429), Reply(status=429), Reply(status=429)) as srv:
-        started = time.monotonic()
-        response = send(adapter_request(srv.url("/")), retries=2)
-        took = time.monotonic() - started
+        response = send(adapter_request(srv.url("/")), retries=2, clock=clock)
     assert response.status == 429
     assert response.attempts == 3
     assert response.notes == ("retried 2 times after 429 (waited 0.5 s, 1 s)",)
-    assert took >= 1.5
+    assert slept == [0.5, 1.0]
     assert len(srv.requests) == 3
 
 
-def test_503_is_retried_and_retry_after_as_an_http_date_is_honoured() -> None:
-    past = "Wed, 21 Oct 2015 07:28:00 GMT"  # already passed: retry at once
-    unavailable = Reply(status=503, headers=(("Retry-After", past),))
+@pytest.mark.parametrize(
+    ("date", "wait"),
+    [("Wed, 21 Oct 2015 07:28:03 GMT", 3.0), ("Wed, 21 Oct 2015 07:27:00 GMT", 0.0)],
+    ids=["ahead", "already-passed"],
+)
+def test_503_is_retried_and_retry_after_as_an_http_date_is_honoured(
+    clock: Clock, slept: list[float], date: str, wait: float
+) -> None:
+    unavailable = Reply(status=503, headers=(("Retry-After", date),))
     with serve(None, unavailable, Reply.json({"status": "success"})) as srv:
-        response = send(adapter_request(srv.url("/")), retries=1)
+        response = send(adapter_request(srv.url("/")), retries=1, clock=clock)
     assert (response.status, response.attempts) == (200, 2)
-    assert response.notes == ("retried 1 time after 503 (Retry-After 0 s)",)
+    assert response.notes == (f"retried 1 time after 503 (Retry-After {wait:g} s)",)
+    assert slept == [wait]
 
 
-def test_retry_after_over_the_cap_is_reported_not_waited_out() -> None:
+def test_retry_after_over_the_cap_is_reported_not_waited_out(
+    clock: Clock, slept: list[float]
+) -> None:
     busy = Reply(status=429, headers=(("Retry-After", "120"),))
     with serve(None, busy, Reply.json({"status": "success"})) as srv:
-        started = time.monotonic()
-        response = send(adapter_request(srv.url("/")), retries=2)
-    assert time.monotonic() - started < 1
+        response = send(adapter_request(srv.url("/")), retries=2, clock=clock)
+    assert slept == []
     assert (response.status, response.attempts) == (429, 1)
     assert response.notes == (
         "HTTP 429 asked to retry after 120 s, over the 10 s limit: not retried",

@@ -20,10 +20,10 @@ from kctl.send.run import (
     Replied,
     ReportArrived,
     ReportMissing,
-    Retrying,
     SendFailed,
     Waiting,
 )
+from kctl.send.wire import Retrying
 
 
 class TextRenderer:

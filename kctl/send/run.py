@@ -19,7 +19,7 @@ from kctl.errors import DeliveryNotConfirmed, NetworkFailure
 from kctl.secrets import Masker, parse_reference
 from kctl.send.build import Message, build_request
 from kctl.send.outcome import Outcome
-from kctl.send.wire import Request, Response, Via
+from kctl.send.wire import Request, Response, Retrying, Via
 
 if TYPE_CHECKING:
     from kctl.servers.listener import Delivery, Listener, Report
@@ -47,16 +47,6 @@ class Built:
     masker: Masker
     curl: str
     dry_run: bool
-
-
-@dataclass(frozen=True, slots=True)
-class Retrying:
-    """An attempt got no usable answer and another one follows after ``wait_s``."""
-
-    attempt: int  # the attempt about to start, from 2
-    attempts: int  # how many in all at most
-    wait_s: float
-    reason: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -216,7 +206,7 @@ def _exchange(
     listener: Listener | None,
 ) -> Iterator[Event]:
     from kctl.send.outcome import classify
-    from kctl.send.transport import send
+    from kctl.send.transport import exchange
 
     built, to_send = build(provider, message, options)
     yield built
@@ -224,7 +214,7 @@ def _exchange(
         yield Finished(0, "dry run: nothing was sent")
         return
     try:
-        response = send(
+        response = yield from exchange(
             to_send, timeout=options.timeout, retries=options.retries, verify=options.verify
         )
     except NetworkFailure as e:

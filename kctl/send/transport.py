@@ -23,19 +23,18 @@ from __future__ import annotations
 
 import base64
 import email.utils
-import os
 import socket
 import ssl
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Generator, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 from kctl import __version__
 from kctl.errors import KctlError, NetworkFailure, UsageError
-from kctl.send.wire import Request, Response
+from kctl.send import netenv
+from kctl.send.wire import Request, Response, Retrying
 
 if TYPE_CHECKING:
     import httpx
@@ -47,14 +46,33 @@ MAX_RETRY_WAIT = 10.0  # seconds; a longer Retry-After is reported instead of wa
 BACKOFF = (0.5, 1.0, 2.0, 4.0, 8.0)  # waits when the server gives no Retry-After
 USER_AGENT = f"kctl/{__version__}"
 
-_DEFAULT_PORTS = {"http": 80, "https": 443}
 _CA_HINT = (
     "if the endpoint uses a private or self-signed CA, pass --ca-bundle FILE "
     "or set SSL_CERT_FILE to a PEM file with that CA"
 )
+_PROXY_CA_HINT = (
+    f"{_CA_HINT}; the https proxy's own certificate is checked against {netenv.PROXY_TRUST} "
+    "(SSL_CERT_FILE counts there, --ca-bundle does not)"
+)
 _TIMEOUT_HINT = (
     "CleverTap expects the endpoint to answer within about 1 s; raise --timeout to wait longer"
 )
+
+
+def _utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass(frozen=True, slots=True)
+class Clock:
+    """What the retries wait with, and the time a ``Retry-After`` date is counted from. Tests
+    pass one whose ``sleep`` records the wait instead of taking it."""
+
+    sleep: Callable[[float], None] = time.sleep
+    now: Callable[[], datetime] = _utc_now
+
+
+SYSTEM_CLOCK = Clock()
 
 
 def send(
@@ -64,12 +82,36 @@ def send(
     retries: int = 2,
     max_body: int = 1_000_000,
     verify: bool | str = True,
+    clock: Clock = SYSTEM_CLOCK,
 ) -> Response:
-    """Send ``request`` (secrets already resolved) and return the reply.
+    """``exchange`` without the retry notices: the reply, or the error."""
+    steps = exchange(
+        request, timeout=timeout, retries=retries, max_body=max_body, verify=verify, clock=clock
+    )
+    while True:
+        try:
+            next(steps)
+        except StopIteration as done:
+            response: Response = done.value
+            return response
+
+
+def exchange(
+    request: Request,
+    *,
+    timeout: float = 10.0,
+    retries: int = 2,
+    max_body: int = 1_000_000,
+    verify: bool | str = True,
+    clock: Clock = SYSTEM_CLOCK,
+) -> Generator[Retrying, None, Response]:
+    """Send ``request`` (secrets already resolved) and return the reply, yielding a
+    ``Retrying`` notice before each wait for another attempt, so it can be shown as it happens.
 
     ``timeout`` applies to each of connect, read, write and pool wait. ``retries`` is the number
     of extra attempts allowed where a retry cannot double-send. ``verify`` is True (system or
-    ``SSL_CERT_FILE`` trust), False, or the path of a CA bundle (``--ca-bundle``).
+    ``SSL_CERT_FILE`` trust), False, or the path of a CA bundle (``--ca-bundle``). ``clock``
+    does the waiting between attempts and dates ``Retry-After``.
     Raises ``UsageError`` for a URL or header that cannot be sent and ``NetworkFailure`` when no
     reply was obtained.
     """
@@ -99,12 +141,18 @@ def send(
                     stream=True,
                 )
             except (httpx.ConnectError, httpx.ConnectTimeout) as e:
+                # Not httpx.HTTPTransport(retries=N): httpcore retries every ConnectError,
+                # a bad certificate or an unknown name included, only on direct connections
+                # (never through a proxy), with its own sleep and backoff (0 s first), and
+                # without telling anyone, so neither the "retried N times after ..." note nor
+                # the attempt count could be kept.
                 failure = _failure(e, url, timeout, reading_body=False)
                 cause = _retryable_connect_cause(e)
                 if cause is not None and len(retried) < retries:
                     wait = BACKOFF[min(len(retried), len(BACKOFF) - 1)]
                     retried.append(_Retry(cause, wait, from_header=False))
-                    time.sleep(wait)
+                    yield Retrying(len(retried) + 1, retries + 1, wait, cause)
+                    clock.sleep(wait)
                     continue
                 if retried:
                     attempts = f" (after {len(retried) + 1} attempts)"
@@ -117,12 +165,16 @@ def send(
                 status = response.status_code
                 if status in RETRY_STATUSES and len(retried) < retries:
                     planned, refusal = _retry_wait(
-                        status, response.headers.get("retry-after"), retried
+                        status, response.headers.get("retry-after"), retried, clock.now()
                     )
                     if planned is not None:
                         retried.append(planned)
                         response.close()
-                        time.sleep(planned.seconds)
+                        reason = f"HTTP {status}" + (
+                            " (Retry-After)" if planned.from_header else ""
+                        )
+                        yield Retrying(len(retried) + 1, retries + 1, planned.seconds, reason)
+                        clock.sleep(planned.seconds)
                         continue
                     notes.append(refusal)
                 if status in REDIRECT_STATUSES:
@@ -169,7 +221,7 @@ def _parse_url(raw: str) -> httpx.URL:
     import httpx
 
     scheme = raw.partition(":")[0].lower() if ":" in raw else ""
-    if scheme not in _DEFAULT_PORTS:
+    if scheme not in netenv.DEFAULT_PORTS:
         shown = f"'{scheme}'" if scheme else "none"
         raise UsageError(
             f"cannot send to this endpoint: unsupported URL scheme ({shown})",
@@ -224,35 +276,44 @@ def _encode_header(name: str, value: str) -> tuple[bytes, bytes]:
 
 
 def _ssl_verify(verify: bool | str) -> bool | ssl.SSLContext:
-    # httpx 0.28 deprecates verify=<path>; an SSLContext built here is the supported way
-    if isinstance(verify, bool):
-        return verify
-    path = Path(verify)
+    """The trust for TLS to the endpoint, as ``kctl doctor`` reports it (``netenv.ca_source``).
+
+    Built here rather than left to httpx: httpx 0.28 deprecates ``verify=<path>``, and with
+    ``verify=True`` it would load the bundle again for every proxy it mounts.
+    """
+    if verify is False:
+        return False
+    source = netenv.ca_source(None if verify is True else verify)
     try:
-        if path.is_dir():
-            return ssl.create_default_context(capath=str(path))
-        return ssl.create_default_context(cafile=str(path))
+        return netenv.load_ca(source)
     except OSError as e:  # includes ssl.SSLError for a file that holds no certificate
         reason = e.strerror or getattr(e, "reason", None) or str(e)
+        if source is not None and source.origin == "--ca-bundle":
+            raise UsageError(
+                f"cannot use CA bundle {verify}: {reason}",
+                hint="--ca-bundle takes a PEM file (or directory) of CA certificates",
+            ) from e
+        what = "the system's CA certificates"
+        if source is not None:
+            what = f"the CA certificates named by {source.origin} ({source.path})"
         raise UsageError(
-            f"cannot use CA bundle {verify}: {reason}",
-            hint="--ca-bundle takes a PEM file (or directory) of CA certificates",
+            f"cannot load {what}: {reason}",
+            hint="point SSL_CERT_FILE at a PEM file of CA certificates (or SSL_CERT_DIR at a "
+            "directory of them), or unset it",
         ) from e
 
 
-_PROXY_VARIABLES = ("HTTP_PROXY", "http_proxy", "ALL_PROXY", "all_proxy")
-
-
 def _may_use_tls(scheme: str) -> bool:
-    """Whether this send can involve TLS. A plain http:// URL with no proxy in the environment
-    cannot (redirects are followed only to the same scheme), so loading CA certificates, about
-    45 ms, is skipped."""
-    return scheme != "http" or any(os.environ.get(name) for name in _PROXY_VARIABLES)
+    """Whether the endpoint's trust is needed: for https:// only, as redirects are followed only
+    to the same scheme. TLS to an https:// proxy never uses it (httpcore gives that its own),
+    so a plain http:// send skips loading CA certificates, about 45 ms."""
+    return scheme == "https"
 
 
 def _client(ssl_verify: bool | ssl.SSLContext, timeout: float) -> httpx.Client:
-    """A client that reads *_PROXY, NO_PROXY and SSL_CERT_FILE/DIR from the environment, with
-    their mistakes reported as usage errors instead of tracebacks."""
+    """A client that routes through the *_PROXY / NO_PROXY the environment names (the rules
+    ``netenv.proxy_for`` spells out), with their mistakes reported as usage errors instead of
+    tracebacks."""
     import httpx
 
     try:
@@ -262,15 +323,10 @@ def _client(ssl_verify: bool | ssl.SSLContext, timeout: float) -> httpx.Client:
             timeout=httpx.Timeout(timeout),
             follow_redirects=False,
         )
-    except OSError as e:  # SSL_CERT_FILE / SSL_CERT_DIR missing or not PEM
-        raise UsageError(
-            f"cannot load the CA certificates named by SSL_CERT_FILE / SSL_CERT_DIR: "
-            f"{e.strerror or e}"
-        ) from e
     except (ValueError, ImportError, httpx.InvalidURL) as e:  # a bad or unsupported *_PROXY
         raise UsageError(
             f"the proxy settings in the environment cannot be used: {e}",
-            hint="check HTTPS_PROXY / HTTP_PROXY / ALL_PROXY",
+            hint="check HTTPS_PROXY / HTTP_PROXY / ALL_PROXY / NO_PROXY",
         ) from e
 
 
@@ -317,10 +373,10 @@ def parse_retry_after(value: str | None, now: datetime | None = None) -> float |
 
 
 def _retry_wait(
-    status: int, retry_after: str | None, retried: Sequence[_Retry]
+    status: int, retry_after: str | None, retried: Sequence[_Retry], now: datetime
 ) -> tuple[_Retry | None, str]:
     """The next wait, or None and a note saying why the server's wish is not waited out."""
-    asked = parse_retry_after(retry_after)
+    asked = parse_retry_after(retry_after, now)
     if asked is None:
         return _Retry(str(status), BACKOFF[min(len(retried), len(BACKOFF) - 1)], False), ""
     if asked > MAX_RETRY_WAIT:
@@ -377,7 +433,7 @@ def _seconds(value: float) -> str:
 
 
 def _origin(url: httpx.URL) -> tuple[str, str, int]:
-    return url.scheme, url.host.lower(), url.port or _DEFAULT_PORTS.get(url.scheme, 0)
+    return url.scheme, url.host.lower(), url.port or netenv.DEFAULT_PORTS.get(url.scheme, 0)
 
 
 def _shown(url: httpx.URL) -> str:
@@ -438,34 +494,18 @@ def _root_cause(exc: BaseException) -> BaseException:
         seen.add(id(exc))
 
 
-def _proxy_for(url: httpx.URL) -> str | None:
-    """host:port of the proxy the environment routes ``url`` through, for error messages.
-
-    A simplified reading of *_PROXY / NO_PROXY (names and domain suffixes, "*"); close enough to
-    httpx's for naming the proxy in a message, and never used to route anything.
-    """
-    import urllib.request
-    from urllib.parse import urlsplit
-
-    proxies = urllib.request.getproxies_environment()
-    chosen = proxies.get(url.scheme) or proxies.get("all")
-    if not chosen:
-        return None
-    host = url.host.lower()
-    for raw in proxies.get("no", "").split(","):
-        entry = raw.strip().lower().lstrip(".")
-        if entry == "*" or (entry and (host == entry or host.endswith("." + entry))):
-            return None
-    try:
-        parts = urlsplit(chosen if "://" in chosen else f"http://{chosen}")
-        return f"{parts.hostname}:{parts.port or _DEFAULT_PORTS.get(parts.scheme, 0)}"
-    except ValueError:
+def _shown_proxy(proxy: netenv.Proxy) -> str:
+    """host:port of the proxy, for messages: its userinfo may hold credentials."""
+    address = proxy.address
+    if address is None:
         return "from the environment"
+    host, port = address
+    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
 
 
 def _host_port(url: httpx.URL) -> str:
     host = f"[{url.host}]" if ":" in url.host else url.host
-    return f"{host}:{url.port or _DEFAULT_PORTS.get(url.scheme, 0)}"
+    return f"{host}:{url.port or netenv.DEFAULT_PORTS.get(url.scheme, 0)}"
 
 
 def _failure(
@@ -475,9 +515,9 @@ def _failure(
     import httpx
 
     where = _host_port(url)
-    proxy = _proxy_for(url)
+    proxy = netenv.proxy_for(url.scheme, url.host, url.port)
     if proxy is not None:
-        where += f" via proxy {proxy}"
+        where += f" via proxy {_shown_proxy(proxy)}"
     secs = _seconds(timeout)
     root = _root_cause(exc)
     if isinstance(exc, httpx.ConnectTimeout):
@@ -507,7 +547,7 @@ def _failure(
         if isinstance(root, ssl.SSLCertVerificationError):
             return NetworkFailure(
                 f"TLS failure: certificate verify failed for {where} ({root.verify_message})",
-                hint=_CA_HINT,
+                hint=_CA_HINT if proxy is None or proxy.scheme != "https" else _PROXY_CA_HINT,
             )
         if isinstance(root, ssl.SSLError):
             return NetworkFailure(

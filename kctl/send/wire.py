@@ -52,3 +52,14 @@ class Response:
     def header(self, name: str) -> str | None:
         lowered = name.lower()
         return next((v for k, v in self.headers if k.lower() == lowered), None)
+
+
+@dataclass(frozen=True, slots=True)
+class Retrying:
+    """An attempt got no usable answer; attempt ``attempt`` of ``attempts`` follows ``wait_s``
+    seconds from now."""
+
+    attempt: int
+    attempts: int
+    wait_s: float
+    reason: str  # "connection refused", "HTTP 429 (Retry-After)", ...

@@ -24,14 +24,19 @@ SMS codes are 900-920 and DND is SMS's blacklist). More requests in flight than
 ``max_concurrency`` get 429. A request is in flight while the sandbox works on it, which takes
 no time at all unless ``latency`` (simulated processing time) is set or a test ``hold()``s it.
 
+The direct route takes at most ``MAX_RECIPIENTS`` comma-separated recipients, Kaleyra's own
+limit; more get 400 before any of them is looked at.
+
 Accepted messages get delivery reports, ``dlr_delay`` seconds apart, at the callback URL from
 the request (``delivery-report-callback-url`` for WhatsApp, ``callback_url`` for SMS, the
 optional ``callback_url`` form field for the direct route): WhatsApp ``sent`` then ``delivered``
-(or ``failed``), SMS one ``delivered`` (or ``failed``) event. Timestamps are epoch seconds: a
-string for WhatsApp, an integer ``ts`` for SMS. Only loopback URLs are posted to unless
-``allow_external_callbacks``; that is decided from the URL's text before any network use, so a
-refused URL costs no DNS lookup. A refused or failed callback is logged, never fatal, and
-shutdown cancels callbacks still pending (one log line) instead of waiting for them.
+(or ``failed``), SMS one ``delivered`` (or ``failed``) event. ``kctl.servers.callbacks`` posts
+them: only to loopback unless ``allow_external_callbacks``, from bounded queues, a few
+connections per receiver. A refused or failed callback is logged, never fatal, and shutdown
+cancels callbacks still pending (one log line) instead of waiting for them.
+
+``messages`` and ``callbacks`` keep the latest ``history`` entries each; ``messages_total`` and
+``callbacks_total`` count them all.
 """
 
 from __future__ import annotations
@@ -40,57 +45,55 @@ import asyncio
 import base64
 import binascii
 import hmac
-import json
-import re
 import threading
-import time
 import uuid
 from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
-from urllib.parse import urlsplit
+from typing import TYPE_CHECKING, Any, assert_never
 
-from kctl.contract.whatsapp import LANGUAGES as WHATSAPP_LANGUAGES
+from kctl.contract import kaleyra, sms
+from kctl.contract import whatsapp as wa
+from kctl.contract.channels import FORM_TYPE, JSON_TYPE, Channel, channel_of
+from kctl.contract.numbers import (
+    is_dlt_id,
+    is_payload_version,
+    is_sender,
+    is_template_name,
+    is_wire_number,
+)
 from kctl.errors import UsageError
+from kctl.servers.callbacks import (
+    HISTORY,
+    MAX_PENDING,
+    MAX_PENDING_PER_RECEIVER,
+    CallbackResult,
+    Courier,
+    History,
+    Plan,
+)
 from kctl.servers.http import App, HttpRequest, HttpResponse, HttpServer
-from kctl.urls import is_https_url, is_loopback_host
+from kctl.urls import is_https_url
 
 if TYPE_CHECKING:
-    import httpx
+    import ssl
 
     from kctl.servers.listener import Listener
 
-JSON_TYPE = "application/json"
-FORM_TYPE = "application/x-www-form-urlencoded"
-MSG_ID_LIMIT = 60  # CleverTap's message ids are at most 60 characters
-BODY_LIMIT = 1024
-HEADER_TEXT_LIMIT = 60
-SMS_TYPES = frozenset({"OTP", "MKT", "TXN", "DEFAULT"})
-HEADER_TYPES = frozenset({"text", "image", "video", "document", "location"})
+HEADER_TYPES = frozenset(wa.HEADER_TYPES)
+SMS_TYPES = frozenset(sms.MESSAGE_TYPES)
 
 # by the recipient's last four digits
 MAGIC_RATE_LIMITED = "0429"
 MAGIC_SERVER_ERROR = "0500"
 MAGIC_INVALID_NUMBER = "2002"
 MAGIC_BLACKLISTED = "1006"
-WHATSAPP_BLACKLISTED = (1006, "recipient is blacklisted")
-SMS_BLACKLISTED = ("901", "DND: recipient is on the do-not-disturb list")
+# Kaleyra's bulk route takes 100 numbers a request. Counted before any is checked: 70,000 once
+# held the loop for 5.6 s and grew the process to 215 MB.
+MAX_RECIPIENTS = 100
 
-_DIGITS = re.compile(r"[1-9][0-9]{6,14}")  # E.164 without the '+'
-_PAYLOAD_VERSION = re.compile(r"[0-9]+\.[0-9]+")
-_TEMPLATE_NAME = re.compile(r"[a-z0-9_]+")
-_PLACEHOLDER = re.compile(r"\{\{\s*\d+\s*\}\}")
-_SENDER = re.compile(r"[A-Za-z0-9]{1,15}|\+?[0-9]{4,15}")
-_DLT_ID = re.compile(r"[0-9]{12,19}")
-_DIRECT_PATH = re.compile(r"/v1/([^/]+)/messages/?")
 _MAX_LISTED = 5  # problems quoted in one failure message
-# Delivery reports posted at once. httpx's connection pool does work in proportion to the
-# requests waiting on it, for every request: on loopback it posts ~700/s with 4 at once, ~200/s
-# with 32, and takes minutes for thousands queued at once (a load test). Waiting on a semaphore
-# here instead costs nothing; 8 still lets a slow receiver overlap a few posts.
-CALLBACK_CONCURRENCY = 8
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,41 +105,6 @@ class Accepted:
     to: str  # digits, no '+'
     callback_url: str | None
     fails: bool  # its delivery report will say failed (recipient ending 1006)
-
-
-@dataclass(frozen=True, slots=True)
-class CallbackResult:
-    """What became of one delivery report the sandbox meant to post."""
-
-    message_id: str
-    status: str  # the status it reports: sent, delivered, failed
-    url: str
-    outcome: str  # "posted", "refused", "error", "cancelled"
-    attempted: bool  # False when nothing touched the network (refused, cancelled before)
-    http_status: int | None = None
-    detail: str = ""
-
-
-def callback_refusal(url: str, allow_external: bool) -> str | None:
-    """Why the sandbox will not post to ``url``, or None when it will.
-
-    Decided from the text alone (no DNS): only ``http``/``https`` URLs with a host, and unless
-    ``allow_external``, only loopback hosts (``127.0.0.0/8``, ``::1``, ``localhost``).
-    """
-    try:
-        parts = urlsplit(url)
-        host = parts.hostname
-        _ = parts.port  # ValueError for a port that is not a number or out of range
-    except ValueError:
-        return "not a valid URL"
-    if parts.scheme not in ("http", "https") or not host:
-        return "not an absolute http(s) URL"
-    if not allow_external and not is_loopback_host(host):
-        return (
-            f"{host} is not a loopback host (start the sandbox with"
-            " --allow-external-callbacks to post there)"
-        )
-    return None
 
 
 class _Reject(Exception):
@@ -156,17 +124,6 @@ class _Reject(Exception):
         self.headers = headers
 
 
-@dataclass(frozen=True, slots=True)
-class _Plan:
-    """Delivery reports to post for one accepted message."""
-
-    channel: str  # whatsapp | sms
-    message_id: str
-    url: str
-    fails: bool
-    payload_version: str = "0.1"
-
-
 def _reject_for(problems: list[tuple[int, str]]) -> _Reject:
     code = problems[0][0]
     words = [m for _, m in problems[:_MAX_LISTED]]
@@ -177,7 +134,7 @@ def _reject_for(problems: list[tuple[int, str]]) -> _Reject:
 
 
 def _is_number(value: Any) -> bool:
-    return isinstance(value, str) and _DIGITS.fullmatch(value) is not None
+    return isinstance(value, str) and is_wire_number(value) and not value.startswith("+")
 
 
 # --- payload checks (pure) --------------------------------------------------------------------
@@ -189,13 +146,13 @@ def whatsapp_payload_problems(payload: Any) -> list[tuple[int, str]]:
         return [(2004, "body must be a JSON object")]
     problems: list[tuple[int, str]] = []
     version = payload.get("payloadVersion")
-    if not isinstance(version, str) or not _PAYLOAD_VERSION.fullmatch(version):
+    if not isinstance(version, str) or not is_payload_version(version):
         problems.append((2004, 'payloadVersion must be a version string such as "0.1"'))
     msg_id = payload.get("msgId")
     if not isinstance(msg_id, str) or not msg_id.strip():
         problems.append((2004, "msgId is missing"))
-    elif len(msg_id) > MSG_ID_LIMIT:
-        problems.append((2004, f"msgId is over {MSG_ID_LIMIT} characters"))
+    elif len(msg_id) > wa.MSG_ID_LIMIT:
+        problems.append((2004, f"msgId is over {wa.MSG_ID_LIMIT} characters"))
     to = payload.get("to")
     if not _is_number(to):
         problems.insert(
@@ -217,12 +174,12 @@ def _template_problems(template: Any) -> list[tuple[int, str]]:
         return [(2001, "template must be an object with namespace and languageCode")]
     problems: list[tuple[int, str]] = []
     name = template.get("namespace")
-    if not isinstance(name, str) or not _TEMPLATE_NAME.fullmatch(name):
+    if not isinstance(name, str) or not is_template_name(name):
         problems.append(
             (2001, "template.namespace must be the template name (a-z, 0-9, underscore)")
         )
     language = template.get("languageCode")
-    if not isinstance(language, str) or language not in WHATSAPP_LANGUAGES:
+    if not isinstance(language, str) or language not in wa.LANGUAGES:
         problems.append((2001, "template.languageCode is not a WhatsApp language code"))
     return problems
 
@@ -257,9 +214,9 @@ def _body_problems(body: Any, where: str) -> list[tuple[int, str]]:
     if not isinstance(text, str) or not text.strip():
         return [(2001, f"{where}.text is missing")]
     problems: list[tuple[int, str]] = []
-    if len(text) > BODY_LIMIT:
-        problems.append((2001, f"{where}.text is over {BODY_LIMIT} characters"))
-    left = _PLACEHOLDER.findall(text)
+    if len(text) > wa.BODY_LIMIT:
+        problems.append((2001, f"{where}.text is over {wa.BODY_LIMIT} characters"))
+    left = [m.group(0) for m in wa.PLACEHOLDER.finditer(text)]
     if left:
         problems.append((2001, f"{where}.text still has {left[0]}: a parameter is missing"))
     parameters = body.get("parameters", [])
@@ -285,8 +242,8 @@ def _header_problems(header: Any, where: str) -> list[tuple[int, str]]:
         text = header.get("text")
         if not isinstance(text, str) or not text.strip():
             return [(2001, f"{where}.text is missing")]
-        if len(text) > HEADER_TEXT_LIMIT:
-            return [(2001, f"{where}.text is over {HEADER_TEXT_LIMIT} characters")]
+        if len(text) > wa.HEADER_TEXT_LIMIT:
+            return [(2001, f"{where}.text is over {wa.HEADER_TEXT_LIMIT} characters")]
     return []
 
 
@@ -301,7 +258,7 @@ def sms_form_problems(fields: dict[str, str]) -> list[tuple[int, str]]:
     sender = fields.get("sender", "")
     if not sender:
         problems.append((2004, "sender is missing"))
-    elif not _SENDER.fullmatch(sender):
+    elif not is_sender(sender):
         problems.append((2004, "sender must be a sender ID (letters and digits) or a number"))
     body = fields.get("body", "")
     if not body.strip():
@@ -311,10 +268,10 @@ def sms_form_problems(fields: dict[str, str]) -> list[tuple[int, str]]:
     message_id = fields.get("message_id", "")
     if not message_id:
         problems.append((2004, "message_id is missing (the delivery report must echo it)"))
-    elif len(message_id) > MSG_ID_LIMIT:
-        problems.append((2004, f"message_id is over {MSG_ID_LIMIT} characters"))
+    elif len(message_id) > wa.MSG_ID_LIMIT:
+        problems.append((2004, f"message_id is over {wa.MSG_ID_LIMIT} characters"))
     template_id = fields.get("template_id")
-    if template_id is not None and not _DLT_ID.fullmatch(template_id):
+    if template_id is not None and not is_dlt_id(template_id):
         problems.append((2001, "template_id must be a DLT template id, 12 to 19 digits"))
     message_type = fields.get("type")
     if message_type is not None and message_type not in SMS_TYPES:
@@ -354,41 +311,70 @@ class Sandbox(App):
         log: Callable[[str], None] | None = None,
         latency: float = 0.0,
         callback_timeout: float = 5.0,
+        history: int = HISTORY,
+        max_pending_reports: int = MAX_PENDING,
+        max_pending_per_receiver: int = MAX_PENDING_PER_RECEIVER,
+        callback_tls: ssl.SSLContext | None = None,
     ) -> None:
+        """``callback_timeout`` bounds each attempt to post one report; ``history`` is how
+        many messages and callback results are kept; ``max_pending_reports`` and
+        ``max_pending_per_receiver`` bound the messages whose reports wait to be posted (in
+        all, and to one receiver); ``callback_tls`` replaces the CA bundle for https
+        callbacks."""
         if max_concurrency is not None and max_concurrency < 1:
             raise UsageError(f"--max-concurrency must be at least 1, not {max_concurrency}")
         self.api_key = api_key or None
         self.sid = sid or None
         self.max_concurrency = max_concurrency
-        self.allow_external_callbacks = allow_external_callbacks
-        self.dlr_delay = dlr_delay
         self.latency = latency  # simulated processing time per request, seconds
-        self.callback_timeout = callback_timeout
         self._log = log or (lambda _line: None)
         self._state = threading.Condition()
-        self._messages: list[Accepted] = []
-        self._callbacks: list[CallbackResult] = []
+        self._messages: History[Accepted] = History(history)
+        self._courier = Courier(
+            allow_external=allow_external_callbacks,
+            delay=dlr_delay,
+            timeout=callback_timeout,
+            log=self._log,
+            max_pending=max_pending_reports,
+            max_pending_per_receiver=max_pending_per_receiver,
+            history=history,
+            tls=callback_tls,
+        )
         self._in_flight = 0
         self._peak_in_flight = 0
         self._holding = False
         self._loop: asyncio.AbstractEventLoop | None = None
         self._released: asyncio.Event | None = None
-        self._tasks: set[asyncio.Task[None]] = set()
-        self._post_slots: asyncio.Semaphore | None = None
-        self._client: httpx.AsyncClient | None = None
-        self._closing = False
 
     # --- records and test hooks (any thread) ---------------------------------------------------
 
     @property
     def messages(self) -> list[Accepted]:
-        with self._state:
-            return list(self._messages)
+        """The latest accepted messages, oldest first (``history`` at most)."""
+        return self._messages.items()
+
+    @property
+    def messages_total(self) -> int:
+        return self._messages.total
 
     @property
     def callbacks(self) -> list[CallbackResult]:
-        with self._state:
-            return list(self._callbacks)
+        """The latest callback results, oldest first (``history`` at most)."""
+        return self._courier.results.items()
+
+    @property
+    def callbacks_total(self) -> int:
+        return self._courier.results.total
+
+    @property
+    def pending_reports(self) -> int:
+        """Messages whose delivery reports are still to be posted."""
+        return self._courier.pending
+
+    @property
+    def dropped_reports(self) -> int:
+        """Messages whose delivery reports were dropped because the queue was full."""
+        return self._courier.dropped
 
     @property
     def in_flight(self) -> int:
@@ -399,10 +385,9 @@ class Sandbox(App):
         return self._peak_in_flight
 
     def wait_for_callbacks(self, count: int, timeout: float = 5.0) -> list[CallbackResult]:
-        """Wait until ``count`` callback results are recorded (or ``timeout``); return all."""
-        with self._state:
-            self._state.wait_for(lambda: len(self._callbacks) >= count, timeout)
-            return list(self._callbacks)
+        """Wait until ``count`` callback results were recorded in all (or ``timeout``); return
+        those kept."""
+        return self._courier.results.wait_total(count, timeout)
 
     def wait_in_flight(self, count: int, timeout: float = 5.0) -> bool:
         """Wait until ``count`` requests are in flight at once; False on timeout."""
@@ -456,11 +441,6 @@ class Sandbox(App):
             return
         done.wait(5.0)
 
-    def _record_callback(self, result: CallbackResult) -> None:
-        with self._state:
-            self._callbacks.append(result)
-            self._state.notify_all()
-
     # --- life cycle ----------------------------------------------------------------------------
 
     async def startup(self, server: HttpServer) -> None:
@@ -469,19 +449,9 @@ class Sandbox(App):
         self._released = asyncio.Event()
         if not self._holding:
             self._released.set()
-        self._post_slots = asyncio.Semaphore(CALLBACK_CONCURRENCY)
 
     async def shutdown(self) -> None:
-        self._closing = True
-        pending = [task for task in self._tasks if not task.done()]
-        for task in pending:
-            task.cancel()
-        if pending:
-            await asyncio.wait(pending, timeout=2.0)
-            self._log(f"shutdown: cancelled {len(pending)} pending delivery report(s)")
-        if self._client is not None:
-            await self._client.aclose()
-            self._client = None
+        await self._courier.close()
 
     # --- requests ------------------------------------------------------------------------------
 
@@ -524,17 +494,17 @@ class Sandbox(App):
             self._leave()
         self._log_request(request, response, summary)
         for plan in plans:
-            self._schedule(plan)
+            self._courier.submit(plan)
         return response
 
     def _route(
         self, path: str
-    ) -> tuple[Callable[[HttpRequest], tuple[HttpResponse, str, list[_Plan]]] | None, str]:
+    ) -> tuple[Callable[[HttpRequest], tuple[HttpResponse, str, list[Plan]]] | None, str]:
         if path == "/whatsapp":
             return self._whatsapp, "adapter"
         if path == "/sms":
             return self._sms, "adapter"
-        if _DIRECT_PATH.fullmatch(path):
+        if kaleyra.MESSAGES_PATH.fullmatch(path):
             return self._direct, "direct"
         return None, ""
 
@@ -593,7 +563,7 @@ class Sandbox(App):
             )
         return value
 
-    def _whatsapp(self, request: HttpRequest) -> tuple[HttpResponse, str, list[_Plan]]:
+    def _whatsapp(self, request: HttpRequest) -> tuple[HttpResponse, str, list[Plan]]:
         self._check_credentials(request)
         self._url_header(request, "kaleyra-host")
         self._url_header(request, "inbound-message-callback-url")
@@ -608,10 +578,10 @@ class Sandbox(App):
         if problems:
             raise _reject_for(problems)
         return self._accept_adapter(
-            "whatsapp", payload["msgId"], payload["to"], callback, payload["payloadVersion"]
+            Channel.WHATSAPP, payload["msgId"], payload["to"], callback, payload["payloadVersion"]
         )
 
-    def _sms(self, request: HttpRequest) -> tuple[HttpResponse, str, list[_Plan]]:
+    def _sms(self, request: HttpRequest) -> tuple[HttpResponse, str, list[Plan]]:
         self._check_credentials(request)
         self._check_basic_auth(request)
         self._url_header(request, "kaleyra-host")
@@ -625,20 +595,24 @@ class Sandbox(App):
         problems = sms_form_problems(fields)
         if problems:
             raise _reject_for(problems)
-        return self._accept_adapter("sms", fields["message_id"], fields["to"], callback)
+        return self._accept_adapter(Channel.SMS, fields["message_id"], fields["to"], callback)
 
     def _accept_adapter(
-        self, channel: str, message_id: str, to: str, callback: str, payload_version: str = "0.1"
-    ) -> tuple[HttpResponse, str, list[_Plan]]:
+        self,
+        channel: Channel,
+        message_id: str,
+        to: str,
+        callback: str,
+        payload_version: str = "0.1",
+    ) -> tuple[HttpResponse, str, list[Plan]]:
         """Answer a checked adapter request: a magic recipient's error, or success and a plan
         for its delivery reports."""
         magic = _magic(to)
         self._raise_magic(magic, "adapter")
         fails = magic == MAGIC_BLACKLISTED
         self._remember(Accepted(channel, message_id, to, callback, fails))
-        plan = _Plan(channel, message_id, callback, fails, payload_version)
-        id_name = "msgId" if channel == "whatsapp" else "message_id"
-        summary = f"success {id_name}={message_id} to={to}"
+        plan = Plan(channel, message_id, callback, fails, payload_version)
+        summary = f"success {_id_name(channel)}={message_id} to={to}"
         return HttpResponse.json(200, {"status": "success"}), summary, [plan]
 
     @staticmethod
@@ -672,15 +646,13 @@ class Sandbox(App):
             message = "invalid phone number (sandbox: recipient ending 2002)"
             raise _Reject(2002, message) if adapter else _Reject("E400", message, 400)
 
-    def _remember(self, accepted: Accepted) -> None:
-        with self._state:
-            self._messages.append(accepted)
-            self._state.notify_all()
+    def _remember(self, *accepted: Accepted) -> None:
+        self._messages.add(accepted)
 
     # --- direct route (Kaleyra's API) ----------------------------------------------------------
 
-    def _direct(self, request: HttpRequest) -> tuple[HttpResponse, str, list[_Plan]]:
-        match = _DIRECT_PATH.fullmatch(request.path)
+    def _direct(self, request: HttpRequest) -> tuple[HttpResponse, str, list[Plan]]:
+        match = kaleyra.MESSAGES_PATH.fullmatch(request.path)
         assert match is not None
         key = request.header("api-key")
         if not key:
@@ -699,13 +671,23 @@ class Sandbox(App):
             raise _Reject("E400", "body is not UTF-8 form data", 400) from None
         except _Reject as e:
             raise _Reject("E400", e.message, 400) from None
-        channel = fields.get("channel", "sms").lower()
-        if channel == "whatsapp":
-            problems = self._direct_whatsapp_problems(fields)
-        elif channel == "sms":
-            problems = self._direct_sms_problems(fields)
-        else:
-            problems = [f"channel {channel!r} is not sms or whatsapp"]
+        # counted with one C-speed pass before anything is done per recipient
+        listed = fields.get("to", "").count(",") + 1
+        if listed > MAX_RECIPIENTS:
+            raise _Reject(
+                "E400", f"to lists {listed} recipients; at most {MAX_RECIPIENTS} a request", 400
+            )
+        named = fields.get("channel", "sms").lower()
+        channel = channel_of(named)
+        if channel is None:
+            raise _Reject("E400", f"channel {named!r} is not sms or whatsapp", 400)
+        match channel:
+            case Channel.WHATSAPP:
+                problems = self._direct_whatsapp_problems(fields)
+            case Channel.SMS:
+                problems = self._direct_sms_problems(fields)
+            case _:
+                assert_never(channel)
         if problems:
             raise _Reject("E400", "; ".join(problems[:_MAX_LISTED]), 400)
         recipients = [r.strip().lstrip("+") for r in fields["to"].split(",")]
@@ -715,17 +697,19 @@ class Sandbox(App):
         batch = uuid.uuid4()
         data = []
         plans = []
+        accepted = []
         for n, recipient in enumerate(recipients):
             message_id = f"{batch}:{n}"
             fails = _magic(recipient) == MAGIC_BLACKLISTED
             data.append({"message_id": message_id, "recipient": f"+{recipient}"})
-            self._remember(Accepted(f"direct {channel}", message_id, recipient, callback, fails))
+            accepted.append(Accepted(f"direct {channel}", message_id, recipient, callback, fails))
             if callback is not None:
-                plans.append(_Plan(channel, message_id, callback, fails))
+                plans.append(Plan(channel, message_id, callback, fails))
+        self._remember(*accepted)
         reply: dict[str, Any] = {
             "id": f"{batch}:{len(recipients)}",
             "channel": channel,
-            "type": fields.get("type", "DEFAULT" if channel == "sms" else "template"),
+            "type": fields.get("type", _default_direct_type(channel)),
             "totalCount": len(recipients),
             "data": data,
             "status": "accepted",
@@ -752,9 +736,9 @@ class Sandbox(App):
         kind = fields.get("type")
         if kind == "template":
             name = fields.get("template_name", "")
-            if not _TEMPLATE_NAME.fullmatch(name):
+            if not is_template_name(name):
                 problems.append("template_name is missing or not a template name")
-            if fields.get("lang_code", "en") not in WHATSAPP_LANGUAGES:
+            if fields.get("lang_code", "en") not in wa.LANGUAGES:
                 problems.append("lang_code is not a WhatsApp language code")
         elif kind == "text":
             if not fields.get("body", "").strip():
@@ -770,101 +754,6 @@ class Sandbox(App):
             for _, message in sms_form_problems({**fields, "to": "10000000", "message_id": "x"})
         ]
         return problems
-
-    # --- delivery reports -----------------------------------------------------------------------
-
-    def _schedule(self, plan: _Plan) -> None:
-        statuses = self._statuses(plan)
-        refusal = callback_refusal(plan.url, self.allow_external_callbacks)
-        if refusal is not None:
-            self._log(f"delivery reports for {plan.message_id} not sent to {plan.url}: {refusal}")
-            for status in statuses:
-                self._record_callback(
-                    CallbackResult(
-                        plan.message_id, status, plan.url, "refused", False, None, refusal
-                    )
-                )
-            return
-        if self._closing:
-            return
-        task = asyncio.get_running_loop().create_task(self._deliver(plan, statuses))
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
-
-    @staticmethod
-    def _statuses(plan: _Plan) -> tuple[str, ...]:
-        final = "failed" if plan.fails else "delivered"
-        return ("sent", final) if plan.channel == "whatsapp" else (final,)
-
-    async def _deliver(self, plan: _Plan, statuses: tuple[str, ...]) -> None:
-        done = 0
-        try:
-            assert self._post_slots is not None, "startup() first"
-            for status in statuses:
-                await asyncio.sleep(self.dlr_delay)
-                async with self._post_slots:
-                    await self._post(plan, status)
-                done += 1
-        except asyncio.CancelledError:
-            for status in statuses[done:]:
-                self._record_callback(
-                    CallbackResult(plan.message_id, status, plan.url, "cancelled", False)
-                )
-            raise
-
-    async def _post(self, plan: _Plan, status: str) -> None:
-        import httpx
-
-        if self._client is None:
-            self._client = httpx.AsyncClient(
-                # no proxies from the environment: a loopback callback must stay on loopback
-                trust_env=False,
-                follow_redirects=False,
-                timeout=httpx.Timeout(self.callback_timeout, pool=None),
-                limits=httpx.Limits(max_connections=CALLBACK_CONCURRENCY),
-                headers={"User-Agent": "kctl-sandbox"},
-            )
-        body = json.dumps(_report(plan, status), separators=(",", ":")).encode("utf-8")
-        what = f"delivery report {status!r} for {plan.message_id} to {plan.url}"
-        try:
-            response = await self._client.post(
-                plan.url, content=body, headers={"Content-Type": JSON_TYPE}
-            )
-        except httpx.HTTPError as e:
-            detail = _describe_error(e)
-            self._log(f"{what}: not delivered: {detail}")
-            self._record_callback(
-                CallbackResult(plan.message_id, status, plan.url, "error", True, None, detail)
-            )
-            return
-        outcome = "posted" if response.is_success else "error"
-        self._log(f"{what}: HTTP {response.status_code}")
-        self._record_callback(
-            CallbackResult(plan.message_id, status, plan.url, outcome, True, response.status_code)
-        )
-
-
-def _report(plan: _Plan, status: str) -> Any:
-    """The delivery report body CleverTap expects (SPEC 4)."""
-    now = int(time.time())
-    if plan.channel == "whatsapp":
-        entry: dict[str, Any] = {"msgId": plan.message_id, "status": status, "timestamp": str(now)}
-        if status == "failed":
-            wa_code, message = WHATSAPP_BLACKLISTED
-            entry["error"] = {"code": wa_code, "message": message}
-        return {"payloadVersion": plan.payload_version, "statuses": [entry]}
-    item: dict[str, Any] = {"ts": now, "meta": plan.message_id}
-    if status == "failed":
-        sms_code, description = SMS_BLACKLISTED
-        item.update(description=description, code=sms_code)
-    else:
-        item["description"] = "Delivered"
-    return [{"event": status, "data": [item]}]
-
-
-def _describe_error(error: Exception) -> str:
-    text = str(error) or type(error).__name__
-    return text.splitlines()[0][:200]
 
 
 # --- in-process pair for send-test --sandbox ------------------------------------------------------
@@ -903,3 +792,25 @@ def local_pair(
         HttpServer(sandbox, log=log).start_in_thread() as serving,
     ):
         yield LocalPair(sandbox, listener, serving.url, listening.url)
+
+
+def _id_name(channel: Channel) -> str:
+    """What the adapter payload calls its message id."""
+    match channel:
+        case Channel.WHATSAPP:
+            return "msgId"
+        case Channel.SMS:
+            return "message_id"
+        case _:
+            assert_never(channel)
+
+
+def _default_direct_type(channel: Channel) -> str:
+    """Kaleyra's message type when a direct request names none."""
+    match channel:
+        case Channel.WHATSAPP:
+            return "template"
+        case Channel.SMS:
+            return "DEFAULT"
+        case _:
+            assert_never(channel)

@@ -1,0 +1,107 @@
+"""The keyring check: which backend keyring picked, and whether it can store an entry.
+
+The round trip writes, reads and deletes a throw-away entry under service ``kctl-doctor``;
+real entries under ``kctl`` are never touched.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import uuid
+from typing import TYPE_CHECKING
+
+from kctl.doctor.check import NO_SECRET, Check
+from kctl.errors import SecretUnavailable
+
+if TYPE_CHECKING:
+    from keyring.backend import KeyringBackend
+
+DOCTOR_SERVICE = "kctl-doctor"  # the keyring round trip writes only here
+
+_KEYRING_HINT = (
+    "use ${ENV} references (environment variables) instead of ${keyring:NAME}, or choose a "
+    "working backend with PYTHON_KEYRING_BACKEND "
+    "(e.g. PYTHON_KEYRING_BACKEND=keyrings.alt.file.PlaintextKeyring)"
+)
+
+
+def keyring_check(config_uses_keyring: bool | None) -> Check:
+    """Which backend keyring picked, and whether it can write, read and delete an entry.
+
+    An unusable keyring fails (exit 3) unless a config was given that never asks the keyring
+    for anything: then it is a warning, so ``doctor`` stays useful in CI, where there is
+    usually no keyring and secrets come from ``${ENV}`` references.
+    """
+    # keyring_backend is kctl.secrets' own gatekeeper (refuses the fail and null backends),
+    # reused so doctor and secret resolution agree on what "usable" means.
+    from kctl.secrets import keyring_backend
+
+    chosen_by = os.environ.get("PYTHON_KEYRING_BACKEND")
+    suffix = f" (chosen by PYTHON_KEYRING_BACKEND={chosen_by})" if chosen_by else ""
+    try:
+        backend = keyring_backend()
+    except SecretUnavailable as e:
+        return _keyring_unusable(e.message + suffix, e.hint, config_uses_keyring)
+    name = _backend_name(backend) + suffix
+    problem = _round_trip(backend)
+    if problem is not None:
+        return _keyring_unusable(f"{name}: {problem}", _KEYRING_HINT, config_uses_keyring)
+    return Check(
+        "keyring backend",
+        "ok",
+        f"{name}: a test entry (service {DOCTOR_SERVICE}) was written, read back and deleted",
+    )
+
+
+def _keyring_unusable(detail: str, hint: str | None, config_uses_keyring: bool | None) -> Check:
+    if config_uses_keyring is False:
+        return Check(
+            "keyring backend",
+            "warn",
+            f"{detail}; the config uses no ${{keyring:...}} references, so it does not matter here",
+            hint or _KEYRING_HINT,
+        )
+    return Check("keyring backend", "fail", detail, hint or _KEYRING_HINT, NO_SECRET)
+
+
+def _backend_name(backend: KeyringBackend) -> str:
+    kind = type(backend)
+    name = f"{kind.__module__}.{kind.__name__}"
+    chained = getattr(backend, "backends", None)
+    if isinstance(chained, list) and chained:
+        name += " of " + ", ".join(f"{type(b).__module__}.{type(b).__name__}" for b in chained)
+    path = getattr(backend, "file_path", None)
+    if isinstance(path, str):
+        name += f" (file {path})"
+    return name
+
+
+def _round_trip(backend: KeyringBackend) -> str | None:
+    """Why ``backend`` cannot store an entry, or None when it can. Touches only a fresh entry
+    under DOCTOR_SERVICE, never an entry kctl (or anything else) wrote."""
+    entry = f"round-trip-{uuid.uuid4().hex}"
+    value = uuid.uuid4().hex
+    written = False
+    stage = "writing"
+    try:
+        backend.set_password(DOCTOR_SERVICE, entry, value)
+        written = True
+        stage = "reading back"
+        if backend.get_password(DOCTOR_SERVICE, entry) != value:
+            return "a test entry read back differently from what was written"
+        stage = "deleting"
+        backend.delete_password(DOCTOR_SERVICE, entry)
+        written = False
+        stage = "reading after deleting"
+        if backend.get_password(DOCTOR_SERVICE, entry) is not None:
+            return "a test entry was still there after deleting it"
+    # Backends are plugins (D-Bus, Keychain, files, ...) that fail in their own ways.
+    except Exception as e:
+        return f"{stage} a test entry failed: {type(e).__name__}: {e}"
+    finally:
+        if written:
+            # already reporting the first failure; a second one adds nothing
+            with contextlib.suppress(Exception):
+                backend.delete_password(DOCTOR_SERVICE, entry)
+    return None

@@ -1,0 +1,66 @@
+"""``render_checks``: the checks as a terminal table or as one JSON document, masked."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterable
+
+from kctl.doctor.check import Check, Status, overall_exit_code
+from kctl.secrets import Masker
+
+JSON_VERSION = 1
+
+_MARKS: dict[Status, str] = {"ok": "ok", "warn": "warn", "fail": "FAIL", "skip": "skip"}
+_NAME_COLUMN_MAX = 40
+# C0 and C1 controls and DEL: a value from the environment must not drive the terminal
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+
+
+def render_checks(checks: Iterable[Check], as_json: bool) -> str:
+    """A terminal table (status, name, detail, then the hint on its own line), or one JSON
+    document ``{"version": 1, "checks": [...], "exit_code": N}``.
+
+    Every string goes through one Masker that knows every secret any check saw.
+    """
+    checks = list(checks)
+    masker = Masker(s for c in checks for s in c.secrets)
+    code = overall_exit_code(checks)
+    if as_json:
+        document = {
+            "version": JSON_VERSION,
+            "checks": [
+                {
+                    "name": masker.mask_text(c.name),
+                    "status": c.status,
+                    "detail": masker.mask_text(c.detail),
+                    "hint": masker.mask_text(c.hint) if c.hint is not None else None,
+                    "exit_code": c.exit_code,
+                }
+                for c in checks
+            ],
+            "exit_code": code,
+        }
+        return json.dumps(document, indent=2, ensure_ascii=False) + "\n"
+
+    def clean(text: str) -> str:
+        return _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", masker.mask_text(text))
+
+    names = [clean(c.name) for c in checks]
+    width = min(max((len(n) for n in names), default=0), _NAME_COLUMN_MAX)
+    mark_width = max(len(m) for m in _MARKS.values())
+    indent = " " * (mark_width + 2 + width + 2)
+    lines: list[str] = []
+    for check, name in zip(checks, names, strict=True):
+        lines.append(
+            f"{_MARKS[check.status]:<{mark_width}}  {name:<{width}}  {clean(check.detail)}"
+        )
+        if check.hint:
+            lines.append(f"{indent}hint: {clean(check.hint)}")
+    counts = {s: sum(c.status == s for c in checks) for s in _MARKS}
+    lines.append("")
+    lines.append(
+        f"{counts['ok']} ok, {counts['warn']} warning(s), {counts['fail']} failed, "
+        f"{counts['skip']} skipped; exit code {code}"
+    )
+    return "\n".join(lines) + "\n"
