@@ -505,6 +505,7 @@ SPEC_CODES = (
     + [f"KC20{i}" for i in range(1, 8)]
     + [f"KC30{i}" for i in range(1, 7)]
     + [f"KC40{i}" for i in range(1, 10)]
+    + [f"KC41{i}" for i in range(5)]  # issue 10: carousel, dynamic URL and example rules
     + ["KC501", "KC502"]
 )
 

@@ -798,7 +798,7 @@ def _id_name(channel: Channel) -> str:
     """What the adapter payload calls its message id."""
     match channel:
         case Channel.WHATSAPP:
-            return "msgId"
+            return wa.MSG_ID_KEYS[0]
         case Channel.SMS:
             return "message_id"
         case _:
