@@ -474,6 +474,104 @@ def _send_test_renderers(
     return renderers
 
 
+class VerifyFormat(StrEnum):
+    text = "text"
+    json = "json"
+    junit = "junit"
+    sarif = "sarif"
+
+
+@app.command("verify")
+def verify(
+    config: ConfigOption,
+    provider: Annotated[
+        list[str] | None,
+        typer.Option("--provider", "-p", help="Only this provider (repeatable)."),
+    ] = None,
+    sandbox: Annotated[
+        bool,
+        typer.Option("--sandbox", help="Run every check against the embedded Kaleyra sandbox."),
+    ] = False,
+    send_sms: Annotated[
+        bool, typer.Option("--send", help="SMS: also send one real test SMS (with --to).")
+    ] = False,
+    to: Annotated[
+        str | None, typer.Option("--to", help="Recipient of --send, from test_recipients.")
+    ] = None,
+    fmt: Annotated[
+        VerifyFormat, typer.Option("--format", "-f", help="Output format.", case_sensitive=False)
+    ] = VerifyFormat.text,
+    output_file: Annotated[
+        Path | None, typer.Option("--output-file", "-o", help="Write the report here.")
+    ] = None,
+    timeout: Annotated[
+        float,
+        typer.Option(
+            "--timeout",
+            help="Seconds to wait for each answer (CleverTap counts more than 1 s as a failure).",
+            min=0.1,
+            max=600,
+        ),
+    ] = 5.0,
+    ca_bundle: Annotated[
+        Path | None, typer.Option("--ca-bundle", help="CA certificates to trust (PEM file).")
+    ] = None,
+) -> None:
+    """Replay CleverTap's save-time checks: provider save, template save, SMS reachability.
+
+    Example: kctl verify --config configs/whatsapp.yaml --sandbox
+    """
+    import contextlib
+
+    from kctl.config.model import load_account
+    from kctl.render import verify as render
+    from kctl.send.verify import exit_code, plans, run_verify
+
+    if send_sms != (to is not None):
+        raise UsageError("--send and --to go together: --send --to +919812345678")
+    account = load_account(config)
+    progress = render.Progress(sys.stderr, fmt is VerifyFormat.text and sys.stderr.isatty())
+    with contextlib.ExitStack() as stack:
+        if sandbox:
+            from kctl.send.run import sandboxed
+            from kctl.servers.sandbox import local_pair
+
+            pair = stack.enter_context(local_pair())
+            account = account.with_providers(
+                sandboxed(p, pair.sandbox_url, pair.listener_url) for p in account.providers
+            )
+        chosen = plans(account, tuple(provider or ()), to, force=sandbox)
+        events = []
+        for event in run_verify(
+            chosen, timeout=timeout, verify_tls=str(ca_bundle) if ca_bundle else True
+        ):
+            progress(event)
+            events.append(event)
+    progress.clear()
+    checks = render.checks_of(events)
+    code = exit_code(checks)
+    match fmt:
+        case VerifyFormat.text:
+            color = output_file is None and wants_color(sys.stdout)
+            width = _terminal_width() if output_file is None and sys.stdout.isatty() else 120
+            text = render.render_text(checks, color=color, width=width)
+        case VerifyFormat.json:
+            text = render.render_json(checks, account.file, code)
+        case VerifyFormat.junit:
+            text = render.render_junit(checks)
+        case VerifyFormat.sarif:
+            text = render.render_sarif(checks, account.file)
+    write_output(text, output_file)
+    if code:
+        raise typer.Exit(code)
+
+
+def _terminal_width() -> int:
+    import shutil
+
+    return shutil.get_terminal_size((100, 24)).columns
+
+
 PortOption = Annotated[
     int, typer.Option("--port", help="Loopback port (0: any free port).", min=0, max=65535)
 ]

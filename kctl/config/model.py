@@ -10,6 +10,7 @@ validates first and raises ``ConfigInvalid`` (exit 1) with the report when there
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, assert_never
 
@@ -76,6 +77,7 @@ class WhatsAppTemplate:
     offer: Offer | None = None
     carousel: tuple[Card, ...] = ()
     examples: tuple[str, ...] = ()  # sample values for the body's placeholders
+    line: int = 0  # where the template starts in its file
 
     @property
     def label(self) -> str:
@@ -102,6 +104,7 @@ class _ProviderBase:
     default: bool = False
     max_concurrency: int | None = None
     test_recipients: tuple[str, ...] = ()
+    line: int = 0  # where the provider starts in its file (SARIF, verify)
 
     def header(self, name: str) -> str | None:
         return next((v for k, v in self.headers if k == name), None)
@@ -165,6 +168,9 @@ Provider = WhatsAppProvider | SmsProvider
 class Account:
     file: str
     providers: tuple[Provider, ...] = field(default=())
+
+    def with_providers(self, providers: Iterable[Provider]) -> Account:
+        return Account(self.file, tuple(providers))
 
     def provider(self, nickname: str | None, channel: Channel | None = None) -> Provider:
         """The provider named ``nickname``; without one, the only (or default) provider."""
@@ -270,6 +276,7 @@ def _whatsapp_template(node: Node) -> WhatsAppTemplate:
         else None,
         carousel=tuple(_card(c) for c in _items(node.get("carousel"))),
         examples=_strings(node.get("examples")),
+        line=node.line,
     )
 
 
@@ -295,6 +302,7 @@ def provider_from_node(node: Node) -> Provider:
         "default": _flag(node.get("default")),
         "max_concurrency": concurrency.value if concurrency is not None else None,
         "test_recipients": tuple(_text(n) or "" for n in _items(node.get("test_recipients"))),
+        "line": node.line,
     }
     channel = Channel(_text(node.get("channel")) or "")  # the rules passed: a known channel
     match channel:

@@ -1,0 +1,304 @@
+"""kctl verify: the checks CleverTap runs when a provider or a template is saved, replayed.
+
+* provider save: CleverTap posts its validation payload (SPEC 4.1) to the endpoint and needs a
+  success within one second;
+* template save: it posts the template's own payload to a dummy number, with the same bar;
+* SMS has no such check in CleverTap; kctl checks what it can without sending a real SMS (the
+  form builds; the endpoint accepts a TCP and TLS connection) unless asked to send one.
+
+The core yields ``Started`` and ``Checked`` events; ``kctl.render.verify`` draws them.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import assert_never
+from urllib.parse import urlsplit
+
+from kctl.config.model import Account, Provider, SmsProvider, WhatsAppProvider, WhatsAppTemplate
+from kctl.contract import whatsapp as wa
+from kctl.errors import KctlError, NetworkFailure
+from kctl.send.build import Message, build_request, whatsapp_json_request
+from kctl.send.whatsapp import CardValues, Location, TemplateValues, new_msg_id, template_payload
+from kctl.send.wire import Request, Via
+
+# CleverTap validates templates by sending them "to a dummy number" it does not publish; kctl
+# uses this one. Like CleverTap's, it is exempt from test_recipients, and it ends in none of the
+# sandbox's magic suffixes, so the sandbox accepts it.
+DUMMY_NUMBER = "+919000000000"
+# what stands in for a send-time value the config gives no example for: visibly a sample
+SAMPLE = "kctl-sample"
+# the limited time offer of a template-save check expires this long after the check
+SAMPLE_OFFER_S = 24 * 3600
+
+
+@dataclass(frozen=True, slots=True)
+class Check:
+    provider: str
+    kind: str  # provider-save, template-save, sms-form, sms-reachable, sms-send
+    name: str  # what is checked, for humans: "validation payload", "order_update (en)"
+    line: int  # where in the config (the template's line, or the provider's)
+    passed: bool
+    exit_code: int  # SPEC 3; 0 when passed
+    verdict: str
+    hint: str | None = None
+    seconds: float | None = None  # how long the endpoint took, when something was sent
+    request: Request | None = None  # what was sent, secrets still as ${...} references
+    samples: tuple[str, ...] = ()  # send-time values kctl made up (no example in the config)
+
+
+@dataclass(frozen=True, slots=True)
+class Started:
+    provider: str
+    name: str
+    index: int  # 1-based
+    total: int
+
+
+@dataclass(frozen=True, slots=True)
+class Checked:
+    check: Check
+    index: int
+    total: int
+
+
+Event = Started | Checked
+
+
+@dataclass(frozen=True, slots=True)
+class Plan:
+    """One check to run: a request to send (None: a check that sends nothing)."""
+
+    provider: Provider
+    kind: str
+    name: str
+    line: int
+    request: Request | None
+    samples: tuple[str, ...] = ()
+
+
+def example_values(template: WhatsAppTemplate) -> tuple[TemplateValues, tuple[str, ...]]:
+    """The values a template-save check fills in: the config's examples, and a marked sample
+    for every value it has none for (listed, so the output can say so)."""
+    samples: list[str] = []
+
+    def sample(what: str, given: str | None = None) -> str:
+        if given:
+            return given
+        samples.append(what)
+        return SAMPLE
+
+    def filled(examples: tuple[str, ...], wanted: int, what: str) -> tuple[str, ...]:
+        if len(examples) == wanted:
+            return examples
+        return tuple(sample(f"{what} {{{{{n}}}}}") for n in range(1, wanted + 1))
+
+    header = template.header
+    header_param = None
+    location = None
+    if header is not None and header.placeholders:
+        header_param = sample("header {{1}}")
+    if header is not None and header.type == "location" and header.latitude is None:
+        location = Location("12.9716", "77.5946")
+        samples.append("location")
+    dynamic = [b for b in template.buttons if b.is_dynamic]
+    coupon = next((b for b in template.buttons if b.type == "copy_code"), None)
+    expiry = None
+    if template.offer is not None:
+        expiry = int((time.time() + SAMPLE_OFFER_S) * 1000)
+    cards = tuple(
+        CardValues(
+            filled(card.examples, wa.placeholder_count(card.body), f"card {i} body"),
+            tuple(
+                sample(f"card {i} button '{b.text}'", b.example)
+                for b in card.buttons
+                if b.is_dynamic
+            ),
+        )
+        for i, card in enumerate(template.carousel, 1)
+    )
+    values = TemplateValues(
+        params=filled(template.examples, wa.placeholder_count(template.body), "body"),
+        header_param=header_param,
+        location=location,
+        url_suffixes=tuple(sample(f"button '{b.text}'", b.example) for b in dynamic),
+        coupon_code=sample(f"button '{coupon.text}'", coupon.example) if coupon else None,
+        offer_expiry_ms=expiry,
+        cards=cards,
+    )
+    return values, tuple(samples)
+
+
+def plans(
+    account: Account, nicknames: tuple[str, ...], send_to: str | None, *, force: bool = False
+) -> list[Plan]:
+    """Every check for the chosen providers (all when ``nicknames`` is empty), in config order.
+
+    ``send_to``: also send one real SMS per SMS provider to this number, which must be in the
+    provider's test_recipients unless ``force`` (the sandbox).
+    """
+    from kctl.errors import UsageError
+
+    chosen = [p for p in account.providers if not nicknames or p.nickname in nicknames]
+    unknown = set(nicknames) - {p.nickname for p in account.providers}
+    if unknown:
+        raise UsageError(
+            f"{account.file} has no provider " + ", ".join(f"'{n}'" for n in sorted(unknown)),
+            "providers: " + ", ".join(p.nickname for p in account.providers),
+        )
+    out: list[Plan] = []
+    for provider in chosen:
+        match provider:
+            case WhatsAppProvider():
+                out += _whatsapp_plans(provider)
+            case SmsProvider():
+                out += _sms_plans(provider, send_to, force)
+            case _:
+                assert_never(provider)
+    return out
+
+
+def _whatsapp_plans(provider: WhatsAppProvider) -> list[Plan]:
+    from kctl.send.whatsapp import validation_payload
+
+    payload = validation_payload(provider, DUMMY_NUMBER)
+    request = whatsapp_json_request(provider, payload, wa.VALIDATION_MSG_ID)
+    out = [Plan(provider, "provider-save", "validation payload", provider.line, request)]
+    for template in provider.templates:
+        values, samples = example_values(template)
+        msg_id = new_msg_id()
+        payload = template_payload(provider, template, values, DUMMY_NUMBER, msg_id)
+        request = whatsapp_json_request(provider, payload, msg_id)
+        label = f"{template.name} ({template.language})"
+        out.append(Plan(provider, "template-save", label, template.line, request, samples))
+    return out
+
+
+def _sms_plans(provider: SmsProvider, send_to: str | None, force: bool) -> list[Plan]:
+    sender = None if provider.sender else "KCTL"
+    text = "kctl verify: test message"
+    # the form must build: every replacement filled, a body or a template there
+    build_request(
+        provider, Message(DUMMY_NUMBER, body=text, sender=sender, force=True), Via.ADAPTER
+    )
+    out = [
+        Plan(provider, "sms-form", "form parameters", provider.line, None),
+        Plan(provider, "sms-reachable", "endpoint reachable (TCP/TLS)", provider.line, None),
+    ]
+    if send_to is not None:
+        message = Message(send_to, body=text, sender=sender, force=force)
+        request = build_request(provider, message, Via.ADAPTER)
+        out.append(Plan(provider, "sms-send", f"send to {send_to}", provider.line, request))
+    return out
+
+
+def run_verify(
+    plans_to_run: list[Plan], *, timeout: float, verify_tls: bool | str = True
+) -> Iterator[Event]:
+    """Run each plan in order, yielding Started before and Checked after each."""
+    total = len(plans_to_run)
+    for index, plan in enumerate(plans_to_run, 1):
+        yield Started(plan.provider.nickname, plan.name, index, total)
+        yield Checked(_run(plan, timeout, verify_tls), index, total)
+
+
+def _result(
+    plan: Plan,
+    exit_code: int,
+    verdict: str,
+    *,
+    hint: str | None = None,
+    seconds: float | None = None,
+    request: Request | None = None,
+) -> Check:
+    return Check(
+        plan.provider.nickname,
+        plan.kind,
+        plan.name,
+        plan.line,
+        passed=exit_code == 0,
+        exit_code=exit_code,
+        verdict=verdict,
+        hint=hint,
+        seconds=seconds,
+        request=request,
+        samples=plan.samples,
+    )
+
+
+def _run(plan: Plan, timeout: float, verify_tls: bool | str) -> Check:
+    from kctl.send.outcome import classify
+    from kctl.send.resolve import resolve_request
+    from kctl.send.transport import send
+
+    if plan.kind == "sms-form":
+        return _result(plan, 0, "every parameter builds")
+    if plan.kind == "sms-reachable":
+        try:
+            seconds = reach(plan.provider.endpoint, timeout, verify_tls)
+        except NetworkFailure as e:
+            return _result(plan, e.exit_code, e.message, hint=e.hint)
+        return _result(plan, 0, f"connected in {seconds * 1000:.0f} ms", seconds=seconds)
+    assert plan.request is not None, "a sending check has a request"
+    request = plan.request
+    try:
+        # CleverTap sends once: no retries, so the time shown is the one CleverTap would see
+        resolved, _ = resolve_request(request)
+        response = send(resolved, timeout=timeout, retries=0, verify=verify_tls)
+    except KctlError as e:
+        return _result(plan, e.exit_code, e.message, hint=e.hint, request=request)
+    outcome = classify(response, Via.ADAPTER)
+    verdict = outcome.verdict
+    said = outcome.error_message
+    if said and said not in verdict:
+        verdict += f": {said}"
+    return _result(
+        plan,
+        0 if outcome.accepted else outcome.exit_code,
+        verdict,
+        hint=outcome.hint,
+        seconds=response.elapsed,
+        request=request,
+    )
+
+
+def reach(url: str, timeout: float, verify_tls: bool | str = True) -> float:
+    """Seconds to open a TCP connection to ``url``'s host, with a TLS handshake for https;
+    NetworkFailure (exit 4) when that fails. Nothing is sent."""
+    import socket
+    import ssl
+
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    port = parts.port or (443 if parts.scheme == "https" else 80)
+    started = time.monotonic()
+    try:
+        with socket.create_connection((host, port), timeout=timeout) as raw:
+            if parts.scheme == "https":
+                context = ssl.create_default_context(
+                    cafile=verify_tls if isinstance(verify_tls, str) else None
+                )
+                if verify_tls is False:
+                    context.check_hostname = False
+                    context.verify_mode = ssl.CERT_NONE
+                with contextlib.closing(context.wrap_socket(raw, server_hostname=host)):
+                    pass
+    except ssl.SSLError as e:
+        raise NetworkFailure(
+            f"TLS handshake with {host}:{port} failed: {e.reason or type(e).__name__}",
+            "check the endpoint's certificate (kctl doctor --online)",
+        ) from e
+    except OSError as e:
+        raise NetworkFailure(
+            f"cannot connect to {host}:{port}: {e.strerror or type(e).__name__}",
+            "check the endpoint URL and that it is reachable from here",
+        ) from e
+    return time.monotonic() - started
+
+
+def exit_code(checks: list[Check]) -> int:
+    """0 when all passed, else the highest exit code among the failures (SPEC 3)."""
+    return max((c.exit_code for c in checks if not c.passed), default=0)
