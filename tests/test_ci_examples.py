@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import shlex
 import shutil
@@ -25,7 +26,7 @@ def kctl_steps() -> list[str]:
 def test_every_kctl_step_of_the_example_workflow_passes(tmp_path: Path) -> None:
     shutil.copytree(REPO / "configs", tmp_path / "configs")
     steps = kctl_steps()
-    assert len(steps) == 3
+    assert len(steps) == 2
     env = {k: v for k, v in os.environ.items() if k != "KALEYRA_API_KEY"}  # no credentials
     for step in steps:
         argv = shlex.split(step)
@@ -40,6 +41,87 @@ def test_every_kctl_step_of_the_example_workflow_passes(tmp_path: Path) -> None:
         )
         assert done.returncode == 0, f"{step}\n{done.stdout}\n{done.stderr}"
     assert (tmp_path / "kctl-smoke.xml").read_text().count("<failure") == 0
+
+
+ACTION = REPO / "action.yml"
+
+
+def test_the_example_workflow_uses_the_action_with_inputs_it_declares() -> None:
+    workflow = yaml.safe_load(WORKFLOW.read_text())
+    uses = [
+        s for s in workflow["jobs"]["provider-configs"]["steps"] if "kctl/" in s.get("uses", "")
+    ]
+    (step,) = uses
+    declared = yaml.safe_load(ACTION.read_text())["inputs"]
+    assert set(step["with"]) <= set(declared)
+
+
+def _inputs(**given: str) -> dict[str, str]:
+    declared = yaml.safe_load(ACTION.read_text())["inputs"]
+    return {
+        name: given.get(name.replace("-", "_"), spec["default"]) for name, spec in declared.items()
+    }
+
+
+def _expand(value: str, inputs: dict[str, str], outputs: dict[str, str]) -> str:
+    """The ${{ ... }} expressions the action uses, as GitHub would fill them in."""
+    out = value
+    for name, given in inputs.items():
+        out = out.replace("${{ inputs." + name + " }}", given)
+    for name, given in outputs.items():
+        out = out.replace("${{ steps.validate.outputs." + name + " }}", given)
+    return out
+
+
+def run_action(tmp_path: Path, **given: str) -> list[int]:
+    """Each shell step of action.yml (after the install, done by the test's own venv), as
+    written, in the order it runs; the exit code of each."""
+    inputs = _inputs(**given)
+    steps = yaml.safe_load(ACTION.read_text())["runs"]["steps"]
+    github_output = tmp_path / "github-output"
+    github_output.touch()
+    bin_dir = str(Path(sys.executable).parent)
+    codes: list[int] = []
+    for step in steps:
+        if "run" not in step or "pip install" in step["run"]:
+            continue
+        condition = step.get("if", "")
+        if "verify-config != ''" in condition and not inputs["verify-config"]:
+            continue
+        outputs = dict(
+            line.split("=", 1) for line in github_output.read_text().splitlines() if "=" in line
+        )
+        env = {
+            "PATH": bin_dir + os.pathsep + os.environ["PATH"],
+            "HOME": str(tmp_path),
+            "GITHUB_OUTPUT": str(github_output),
+            **{k: _expand(str(v), inputs, outputs) for k, v in step.get("env", {}).items()},
+        }
+        done = subprocess.run(
+            ["bash", "-c", step["run"]], cwd=tmp_path, env=env, capture_output=True,
+            text=True, timeout=120, check=False,
+        )  # fmt: skip
+        codes.append(done.returncode)
+    return codes
+
+
+def test_the_action_passes_clean_configs_and_writes_its_reports(tmp_path: Path) -> None:
+    shutil.copytree(REPO / "configs", tmp_path / "configs")
+    codes = run_action(tmp_path, verify_config="configs/whatsapp.yaml")
+    assert codes == [0, 0, 0]
+    sarif = json.loads((tmp_path / "kctl.sarif").read_text())
+    assert sarif["runs"][0]["results"] == []
+    assert "<failure" not in (tmp_path / "kctl-verify.xml").read_text()
+
+
+def test_the_action_fails_on_findings_after_writing_the_sarif(tmp_path: Path) -> None:
+    shutil.copytree(REPO / "configs", tmp_path / "configs")
+    broken = tmp_path / "configs" / "whatsapp.yaml"
+    broken.write_text(broken.read_text().replace('"+919876543210"', '"919876543210"'))
+    codes = run_action(tmp_path)
+    assert codes == [0, 1]  # validate records its exit code; the last step fails the job
+    results = json.loads((tmp_path / "kctl.sarif").read_text())["runs"][0]["results"]
+    assert [r["ruleId"] for r in results] == ["KC108"]
 
 
 def test_pre_commit_hook_entry_runs(tmp_path: Path) -> None:
