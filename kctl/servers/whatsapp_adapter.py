@@ -695,8 +695,10 @@ def _compare(walk: _Walk, template: ApprovedTemplate) -> None:
 
 
 def _clicked_url(walk: _Walk, template: ApprovedTemplate | None) -> str | None:
-    """The URL a click on the message's first URL button opens, as well as the sandbox knows."""
-    approved_urls = []
+    """The URL a click on the message's first URL button opens, when the sandbox can know it:
+    a static URL, a dynamic one whose parameter is a whole URL, or one whose approved URL the
+    suffix fills. A bare suffix of a template it does not know names no URL: no click then."""
+    approved_urls: list[str | None] = []
     if template is not None:
         approved_urls = [b.url for b in template.buttons] + [
             b.url for card in template.cards for b in card.buttons
@@ -705,10 +707,11 @@ def _clicked_url(walk: _Walk, template: ApprovedTemplate | None) -> str | None:
     for n, button in enumerate(pressed):
         if button.subtype not in wa.URL_SUBTYPES or not button.value:
             continue
+        if _is_http_url(button.value):
+            return button.value
         base = approved_urls[n] if n < len(approved_urls) else None
-        if button.subtype == wa.DYNAMIC_URL and base and not _is_http_url(button.value):
+        if button.subtype == wa.DYNAMIC_URL and base:
             return wa.fill_placeholders(base, (button.value,))
-        return button.value
     return None
 
 
