@@ -580,7 +580,8 @@ def listen_command(
         float | None, typer.Option("--timeout", help="Exit after this many seconds.", min=0)
     ] = None,
 ) -> None:
-    """Receive delivery reports and inbound messages; flag what breaks CleverTap's formats."""
+    """Receive delivery reports and inbound messages; answer as CleverTap does (200, or 400
+    naming the missing fields) and flag what breaks its formats."""
     from kctl.servers.http import HttpServer
     from kctl.servers.listener import Listener, stream_emitter
 

@@ -1,7 +1,8 @@
 """Delivery reports from ``kctl sandbox``: when to post them, posting them, what became of them.
 
 The sandbox hands ``Courier.submit`` one ``Plan`` per accepted message. Its reports (WhatsApp
-``sent`` then ``delivered`` or ``failed``; SMS one ``delivered`` or ``failed``) are posted
+``sent``, ``delivered``, ``read``, then ``Clicked`` when the message had a URL button whose URL
+the sandbox knows, or ``sent``, ``failed``; SMS one ``delivered`` or ``failed``) are posted
 ``delay`` seconds apart to the callback URL from the request, and each outcome is kept as a
 ``CallbackResult``.
 

@@ -24,7 +24,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, TypeGuard, assert_never
 
-from kctl.config.model import Provider, SmsProvider, WhatsAppProvider, WhatsAppTemplate
+from kctl.config.model import Button, Provider, SmsProvider, WhatsAppProvider, WhatsAppTemplate
 from kctl.contract import replies
 from kctl.contract import whatsapp as wa
 from kctl.contract.numbers import is_payload_version, is_wire_number
@@ -74,7 +74,7 @@ ENVELOPE = Refusal(
     replies.OTHER_ERROR,
     "a malformed envelope: payloadVersion, msgId, wabaNumber, isTemplate, components, customProps",
 )
-# in the order --help lists them
+# every refusal, most specific first (the tests hold each to a case)
 REFUSALS = (
     RECIPIENT,
     NAMESPACE,
@@ -138,7 +138,7 @@ class TemplateBook:
         return self.numbers.get(number.removeprefix("+"))
 
 
-def _approved_buttons(template_buttons: Iterable[Any]) -> tuple[ApprovedButton, ...]:
+def _approved_buttons(template_buttons: Iterable[Button]) -> tuple[ApprovedButton, ...]:
     out = []
     for button in template_buttons:
         match button.type:
@@ -230,10 +230,6 @@ class Checked:
     to: str = ""  # digits, no '+'
     payload_version: str = wa.REPORT_PAYLOAD_VERSION  # as text, for the reports
     clicked_url: str | None = None  # the first URL button's URL: a Clicked report follows
-
-    @property
-    def code(self) -> int:
-        return self.problems[0][0].code
 
 
 @dataclass(frozen=True, slots=True)
