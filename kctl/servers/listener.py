@@ -35,6 +35,7 @@ from typing import IO, Any
 
 from kctl.contract import replies
 from kctl.contract import whatsapp as wa
+from kctl.contract.numbers import is_payload_version
 from kctl.servers.http import App, HttpRequest, HttpResponse
 
 WHATSAPP_DLR = "whatsapp-dlr"
@@ -57,7 +58,6 @@ SMS_FAILURE_CODES = range(900, 921)
 INBOUND_TYPES = wa.INBOUND_TYPES
 MSG_ID_LIMIT = wa.MSG_ID_LIMIT
 
-_PAYLOAD_VERSION = re.compile(r"[0-9]+\.[0-9]+")
 _NUMBER = re.compile(r"[1-9][0-9]{6,14}")
 _EPOCH_DIGITS = re.compile(r"[0-9]{1,12}")
 _MILLIS_FROM = 10**11  # an epoch-seconds value this large is the year 5138: milliseconds
@@ -191,7 +191,7 @@ class _Check:
             value = repr(float(value))  # the number 0.1, as CleverTap's requests write it
         if not isinstance(value, str):
             self.add(key, f'must be "0.1", not {_type_name(value)}')
-        elif not _PAYLOAD_VERSION.fullmatch(value):
+        elif not is_payload_version(value):
             self.add(key, f'must look like "0.1", not {value!r}')
 
     def number(self, obj: dict[str, Any], key: str, path: str) -> None:
