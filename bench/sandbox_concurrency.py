@@ -11,7 +11,7 @@ thread and event loop (as ``send-test --sandbox`` runs them), the client on the 
 * held: the sandbox holds every request in flight until all N have arrived, which shows that N
   connections and N requests were open at the same moment, then lets them all go.
 
-Every accepted message then gets its delivery reports (sent, delivered) at the listener.
+Every accepted message then gets its delivery reports (sent, delivered, read) at the listener.
 
 A third round measures posting alone: 20 direct-route requests of 100 recipients each (Kaleyra's
 limit) make 2,000 SMS reports that fall due together, and the rate is how fast the sandbox gets
@@ -51,8 +51,8 @@ class Round:
 
 def payload(n: int) -> dict[str, Any]:
     return {
-        "payloadVersion": "0.1",
-        "msgId": f"bench-{n}",
+        "payloadVersion": 0.1,
+        "msgId": f"{n}|1767225600|20260101|{n}",
         "to": "919812340000",
         "wabaNumber": "919876543210",
         "isTemplate": True,
@@ -214,7 +214,7 @@ async def run(rig: Rig, n: int, timeout: float) -> int:
         f" all together: {'yes' if all_in else 'NO'}; errors {len(held.errors)}"
     )
 
-    expected = 2 * 2 * n  # sent + delivered, for both rounds
+    expected = 2 * 3 * n  # sent, delivered and read, for both rounds
     got = await asyncio.to_thread(rig.listener.wait_for, expected, timeout)
     problems = sum(not r.ok for r in got)
     print(f"delivery reports received: {len(got)}/{expected}{rate(got)}, {problems} with problems")

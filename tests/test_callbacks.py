@@ -131,10 +131,11 @@ def test_non_loopback_callbacks_are_refused_before_any_network_use(
     response = client.post(f"{server.url}/whatsapp", json=wa_payload(), headers=headers)
 
     assert response.json() == {"status": "success"}  # the message itself is fine
-    results = sandbox.wait_for_callbacks(2, 5.0)
+    results = sandbox.wait_for_callbacks(3, 5.0)
     assert [(r.status, r.outcome, r.attempted) for r in results] == [
         ("sent", "refused", False),
         ("delivered", "refused", False),
+        ("read", "refused", False),
     ]
     time.sleep(DELAY * 5)  # past the moment a post would have happened
     assert spy.lookups  # the spy works: the test's own request was looked up
@@ -191,6 +192,7 @@ def test_shutdown_cancels_pending_callbacks_without_waiting(
     assert [(r.status, r.outcome) for r in sandbox.callbacks] == [
         ("sent", "cancelled"),
         ("delivered", "cancelled"),
+        ("read", "cancelled"),
     ]
     assert "cancelled 1 pending delivery report(s)" in log.text()
     assert reports.reports == []
@@ -481,11 +483,15 @@ def test_reports_to_one_receiver_share_a_kept_alive_connection(
             headers=wa_headers(receiver.origin),
         )
         assert response.json() == {"status": "success"}
-        results = sandbox.wait_for_callbacks(2, 5.0)
-        requests = receiver.wait_for_requests(2, 5.0)
-    assert [(r.status, r.outcome) for r in results] == [("sent", "posted"), ("delivered", "posted")]
+        results = sandbox.wait_for_callbacks(3, 5.0)
+        requests = receiver.wait_for_requests(3, 5.0)
+    assert [(r.status, r.outcome) for r in results] == [
+        ("sent", "posted"),
+        ("delivered", "posted"),
+        ("read", "posted"),
+    ]
     assert receiver.connections == 1
-    assert [r.json()["statuses"][0]["status"] for r in requests] == ["sent", "delivered"]
+    assert [r.json()["statuses"][0]["status"] for r in requests] == ["sent", "delivered", "read"]
     first = requests[0]
     assert (first.method, first.path, first.http_version) == ("POST", "/wa/dlr", "HTTP/1.1")
     assert first.header("content-type") == "application/json"
@@ -505,14 +511,19 @@ def test_a_kept_connection_the_receiver_dropped_is_replaced(
         client.post(
             f"{server.url}/whatsapp", json=wa_payload(), headers=wa_headers(receiver.origin)
         )
-        results = sandbox.wait_for_callbacks(2, 5.0)
-        requests = receiver.wait_for_requests(3, 5.0)
-    assert [(r.status, r.outcome) for r in results] == [("sent", "posted"), ("delivered", "posted")]
+        results = sandbox.wait_for_callbacks(3, 5.0)
+        requests = receiver.wait_for_requests(4, 5.0)
+    assert [(r.status, r.outcome) for r in results] == [
+        ("sent", "posted"),
+        ("delivered", "posted"),
+        ("read", "posted"),
+    ]
     assert receiver.connections == 2
     assert [r.json()["statuses"][0]["status"] for r in requests] == [
         "sent",
         "delivered",
         "delivered",
+        "read",
     ]
 
 

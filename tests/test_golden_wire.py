@@ -1,9 +1,9 @@
 """Golden wire fixtures: one file per payload shape, read by the builder's and the sandbox's tests.
 
 The builder must produce each fixture byte for byte from ``tests/golden/account.yaml``; the
-sandbox must accept the very same bytes. So a producer and its consumer can only change
-together: regenerate with ``KCTL_UPDATE_GOLDEN=1 python -m pytest tests/test_golden_wire.py``
-and review the diff.
+sandbox, holding that config's templates as the approved ones, must accept the very same bytes.
+So a producer and its consumer can only change together: regenerate with ``KCTL_UPDATE_GOLDEN=1
+python -m pytest tests/test_golden_wire.py`` and review the diff.
 """
 
 from __future__ import annotations
@@ -17,56 +17,123 @@ from pathlib import Path
 import httpx
 import pytest
 
-from kctl.config.model import Account, load_account
-from kctl.send.build import Message, build_request
-from kctl.send.wire import Via
+from kctl.config.model import Account, WhatsAppProvider, load_account
+from kctl.contract import whatsapp as wa
+from kctl.send.build import Message, build_request, whatsapp_json_request
+from kctl.send.whatsapp import CardValues, Freeform, TemplateValues, validation_payload
+from kctl.send.wire import Request, Via
 from kctl.servers.http import HttpServer, ServerThread
 from kctl.servers.sandbox import Sandbox
+from kctl.servers.whatsapp_adapter import template_book
 
 GOLDEN = Path(__file__).resolve().parent / "golden"
 MESSAGE_ID = "kctl-golden-0001"
+# CleverTap's msgId shape: digits joined by "|"
+WA_MESSAGE_ID = "10000001|1767225600|20260101|10000001"
+TO = "+919812345678"
 
 
 @dataclass(frozen=True)
 class Shape:
     fixture: str  # file under tests/golden/
     provider: str
-    message: Message
+    message: Message | None  # None: the validation payload CleverTap sends at provider save
     via: Via = Via.ADAPTER
+
+    def request(self, account: Account) -> Request:
+        provider = account.provider(self.provider)
+        if self.message is None:
+            assert isinstance(provider, WhatsAppProvider)
+            payload = validation_payload(provider, TO.removeprefix("+"))
+            return whatsapp_json_request(provider, payload, wa.VALIDATION_MSG_ID)
+        message_id = WA_MESSAGE_ID if isinstance(provider, WhatsAppProvider) else MESSAGE_ID
+        return build_request(provider, self.message, self.via, message_id)
 
 
 SHAPES = [
     Shape(
         "whatsapp_template_text_header.json",
         "wa",
-        Message("+919812345678", "order_update", params=("Asha", "1234")),
+        Message(TO, "order_update", params=("Asha", "1234")),
     ),
     Shape(
         "whatsapp_template_image_header.json",
         "wa",
-        Message("+919812345678", "festive_offer", params=("Asha", "Sunday")),
+        Message(TO, "festive_offer", params=("Asha", "Sunday")),
     ),
-    Shape("whatsapp_template_body_only.json", "wa", Message("+919812345678", "plain_notice")),
+    Shape("whatsapp_template_body_only.json", "wa", Message(TO, "plain_notice")),
+    Shape(
+        "whatsapp_template_buttons_offer.json",
+        "wa",
+        Message(
+            TO,
+            "flash_sale",
+            params=("Asha",),
+            values=TemplateValues(
+                url_suffixes=("AB12",),
+                coupon_code="SALE10",
+                offer_expiry_ms=1767225599000,
+                props=(("campaign", "diwali"), ("tier", "gold")),
+            ),
+        ),
+    ),
+    Shape(
+        "whatsapp_template_carousel.json",
+        "wa",
+        Message(
+            TO,
+            "spring_picks",
+            params=("Asha",),
+            values=TemplateValues(
+                cards=(
+                    CardValues(params=("1999",), url_suffixes=("sneakers",)),
+                    CardValues(params=("2999",), url_suffixes=("boots",)),
+                )
+            ),
+        ),
+    ),
+    Shape(
+        "whatsapp_template_document_header.json",
+        "wa",
+        Message(TO, "invoice_ready", params=("INV-2048",)),
+    ),
+    Shape("whatsapp_template_location_header.json", "wa", Message(TO, "store_location")),
+    Shape(
+        "whatsapp_freeform_text.json",
+        "wa",
+        Message(TO, freeform=Freeform("text", text="Your parcel is out for delivery.")),
+    ),
+    Shape(
+        "whatsapp_freeform_image.json",
+        "wa",
+        Message(
+            TO,
+            freeform=Freeform(
+                "image", media_url="https://cdn.example.com/parcel.jpg", caption="Your parcel"
+            ),
+        ),
+    ),
+    Shape("whatsapp_validation.json", "wa", None),
     Shape(
         "sms_adapter_text.form",
         "sms",
-        Message("+919812345678", body="Your order has shipped. - ACME", type="TXN"),
+        Message(TO, body="Your order has shipped. - ACME", type="TXN"),
     ),
     Shape(
         "sms_adapter_dlt_template.form",
         "sms",
-        Message("+919812345678", "login_otp", params=("482913",)),
+        Message(TO, "login_otp", params=("482913",)),
     ),
     Shape(
         "direct_whatsapp_template.form",
         "wa",
-        Message("+919812345678", "order_update", params=("Asha", "1234")),
+        Message(TO, "order_update", params=("Asha", "1234")),
         Via.DIRECT,
     ),
     Shape(
         "direct_sms.form",
         "sms",
-        Message("+919812345678", "login_otp", params=("482913",)),
+        Message(TO, "login_otp", params=("482913",)),
         Via.DIRECT,
     ),
 ]
@@ -79,7 +146,7 @@ def account() -> Account:
 
 @pytest.mark.parametrize("shape", SHAPES, ids=lambda s: s.fixture)
 def test_builder_produces_the_fixture(account: Account, shape: Shape) -> None:
-    request = build_request(account.provider(shape.provider), shape.message, shape.via, MESSAGE_ID)
+    request = shape.request(account)
     path = GOLDEN / shape.fixture
     if os.environ.get("KCTL_UPDATE_GOLDEN"):
         path.write_bytes(request.body)
@@ -87,8 +154,9 @@ def test_builder_produces_the_fixture(account: Account, shape: Shape) -> None:
 
 
 @pytest.fixture(scope="module")
-def sandbox() -> Iterator[tuple[Sandbox, ServerThread]]:
-    app = Sandbox(dlr_delay=60)  # reports are not what these tests look at
+def sandbox(account: Account) -> Iterator[tuple[Sandbox, ServerThread]]:
+    # the config's templates are the approved ones: every fixture must fit its template
+    app = Sandbox(dlr_delay=60, templates=template_book(account.providers))  # reports not needed
     with HttpServer(app).start_in_thread() as running:
         yield app, running
 
@@ -99,18 +167,21 @@ def test_sandbox_accepts_the_fixture(
 ) -> None:
     app, running = sandbox
     # the request exactly as built, pointed at the sandbox; the body is the fixture's bytes
-    request = build_request(account.provider(shape.provider), shape.message, shape.via, MESSAGE_ID)
+    request = shape.request(account)
     path = request.url.split("127.0.0.1:9", 1)[1]
     headers = {**dict(request.headers), "Content-Type": request.content_type}
     body = (GOLDEN / shape.fixture).read_bytes()
     reply = httpx.post(running.url + path, headers=headers, content=body, timeout=5)
+    accepted = app.messages[-1] if app.messages else None
     if shape.via is Via.DIRECT:
         assert reply.is_success, reply.text
         assert not reply.json().get("error")
     else:
         assert reply.status_code == 200, reply.text
-        assert reply.json()["status"] == "success"
-    accepted = app.messages[-1]
+        assert reply.json() == {"status": "success"}
+        assert accepted is not None
+        assert accepted.message_id == request.message_id
+    assert accepted is not None
     assert accepted.to.lstrip("+") == "919812345678"
 
 

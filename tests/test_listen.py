@@ -77,6 +77,7 @@ def inbound(**changes: Any) -> dict[str, Any]:
         wa_status(status="delivered", timestamp="2023-11-14T22:13:20Z"),
         wa_status(status="failed", error={"code": 1006, "message": "blacklisted"}),
         wa_status(status="failed", error={"code": 1010}),
+        wa_status(status="failed", error={"code": "1006", "title": "blacklisted"}),
         wa_status(msgId="m" * 60),
     ],
 )
@@ -108,10 +109,17 @@ def test_valid_whatsapp_delivery_reports_pass(entry: dict[str, Any]) -> None:
         (wa_dlr(wa_status(status="failed")), "statuses[0].error", "failed needs"),
         (wa_dlr(wa_status(status="failed", error={})), "statuses[0].error.code", "missing"),
         (
-            wa_dlr(wa_status(status="failed", error={"code": "1006"})),
+            wa_dlr(wa_status(status="failed", error={"code": "10O6"})),
             "statuses[0].error.code",
-            "must be a number",
+            "a number or a string",
         ),
+        (
+            wa_dlr(wa_status(status="failed", error={"code": 1006, "title": 7})),
+            "statuses[0].error.title",
+            "must be a string",
+        ),
+        (wa_dlr(wa_status(status="Clicked", url=None, ts=NOW)), "statuses[0].url", "missing"),
+        (wa_dlr(wa_status(status="clicked", url="shop/x", ts=NOW)), "statuses[0].url", "http"),
         (
             wa_dlr(wa_status(status="failed", error={"code": 2002})),
             "statuses[0].error.code",
@@ -145,12 +153,9 @@ def test_whatsapp_delivery_report_problems_are_flagged_field_by_field(
         inbound(
             type="file",
             text=None,
-            mediaURL="https://m.example.com/a.pdf",
-            mimeType="application/pdf",
-            caption="invoice",
+            document={"mediaURL": "https://m.example.com/a.pdf", "mimeType": ".pdf"},
         ),
         inbound(type="location", text=None, location={"latitude": 19.07, "longitude": 72.87}),
-        inbound(type="button", text=None, button={"payload": "YES", "text": "Yes"}),
     ],
 )
 def test_valid_inbound_messages_pass(payload: dict[str, Any]) -> None:
@@ -170,18 +175,19 @@ def test_valid_inbound_messages_pass(payload: dict[str, Any]) -> None:
         (inbound(type="sticker"), "type"),
         (inbound(text={}), "text.body"),
         (inbound(text="hello"), "text"),
+        (inbound(type="image", image={"mimeType": "image/jpeg"}), "image.mediaURL"),
         (
-            inbound(type="image", image={"mediaURL": "https://m.example.com/1.jpg"}),
-            "image.mimeType",
+            inbound(type="image", image={"mediaURL": "https://m.example.com/1.jpg", "mimetype": 3}),
+            "image.mimetype",
         ),
         (
             inbound(type="video", video={"mediaURL": "ftp://x/1", "mimeType": "video/mp4"}),
             "video.mediaURL",
         ),
-        (inbound(type="audio"), "mediaURL"),
+        (inbound(type="audio"), "audio"),
         (inbound(type="location", location={"latitude": 200, "longitude": 0}), "location.latitude"),
         (inbound(type="location"), "location"),
-        (inbound(type="button", button={"text": "Yes"}), "button.payload"),
+        (inbound(type="button", button={"text": "Yes"}), "type"),
         (inbound(context={"id": ""}), "context.id"),
     ],
 )
@@ -319,8 +325,10 @@ def test_any_path_is_answered_success_and_emitted_as_it_arrives(
     first = client.post(f"{server.url}/wa/dlr?x=1", json=wa_dlr())
     second = client.post(f"{server.url}/anything/else", content=b"junk")
 
-    assert first.status_code == second.status_code == 200
-    assert first.json() == second.json() == {"status": "success"}
+    assert first.status_code == 200
+    assert first.json() == {"status": "success", "message": "Callback processed successfully"}
+    assert second.status_code == 400
+    assert second.json()["details"]["missing_fields"] == ["(body)"]
     emitted = [json.loads(line) for line in lines.items]
     assert [(e["path"], e["kind"], e["ok"]) for e in emitted] == [
         ("/wa/dlr?x=1", "whatsapp-dlr", True),

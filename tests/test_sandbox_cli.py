@@ -9,11 +9,16 @@ import subprocess
 import sys
 import xml.etree.ElementTree as ET
 from pathlib import Path
+from typing import Any
 
 import httpx
 import keyring
 import pytest
 
+from kctl.config.model import load_account
+from kctl.send.build import Message, build_request
+from kctl.send.whatsapp import TemplateValues
+from kctl.send.wire import Via
 from tests.support import REPO, Kctl
 
 WHATSAPP = str(REPO / "configs" / "whatsapp.yaml")
@@ -37,6 +42,59 @@ def test_delivered_report_closes_the_loop(kctl: Kctl, args: tuple[str, ...]) -> 
     assert "✓ accepted" in output
     assert "delivery report after" in output
     assert output.rstrip().splitlines()[-1].startswith("✓ delivered")
+
+
+# The done-when checks: each WhatsApp shape end to end through the embedded sandbox,
+# which holds the config's templates as the approved ones, so a payload that does not fit its
+# template would be refused (exit 5) rather than delivered.
+WA_SHAPES = {
+    "text header with a parameter and a dynamic URL": (
+        "-t", "shipment_tracking", "--param", "Asha", "--header-param", "AB12",
+        "--url-suffix", "AB12",
+    ),
+    "image header, copy-code and URL buttons, limited time offer": (
+        "-t", "festive_offer", "--param", "Asha", "--param", "Sunday",
+        "--media-url", "https://cdn.example.com/diwali.png", "--coupon-code", "BOGO24",
+        "--offer-expiry", "+2h",
+    ),
+    "carousel": (
+        "-t", "spring_picks", "--param", "Asha", "--card-param", "1=1999",
+        "--card-param", "2=2999", "--card-url-suffix", "1=sneakers", "--card-url-suffix",
+        "2=boots",
+    ),
+    "freeform image": (
+        "--image", "https://cdn.example.com/parcel.jpg", "--caption", "Your parcel",
+    ),
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("args", list(WA_SHAPES.values()), ids=list(WA_SHAPES))
+def test_every_whatsapp_shape_is_delivered_through_the_sandbox(
+    kctl: Kctl, args: tuple[str, ...]
+) -> None:
+    code, output = sandbox_send(kctl, ("-c", WHATSAPP, *args), "+919812345678", "--wait-dlr", "10")
+    assert code == 0, output
+    assert "✓ accepted" in output
+    assert output.rstrip().splitlines()[-1].startswith("✓ delivered")
+
+
+def test_the_sandbox_saw_each_send_time_value(kctl: Kctl) -> None:
+    args = (
+        "-c",
+        WHATSAPP,
+        *WA_SHAPES["image header, copy-code and URL buttons, limited time offer"],
+    )
+    code, output = sandbox_send(kctl, args, "+919812345678", "--wait-dlr", "10", "--json")
+    doc = json.loads(output[: output.rindex("}") + 1])
+    assert code == 0, output
+    assert doc["outcome"]["accepted"] is True
+    assert doc["delivery_report"]["status"] == "delivered"
+    components = {c.get("type"): c for c in doc["request"]["body"]["components"]}
+    assert (
+        components["header"]["header"]["image"]["mediaURL"] == "https://cdn.example.com/diwali.png"
+    )
+    offer = components["limited_time_offer"]["parameters"][0]["limited_time_offer"]
+    assert offer["expiration_time_ms"] > 0
 
 
 @pytest.mark.parametrize("args", [WA_ARGS, SMS_ARGS], ids=["whatsapp", "sms"])
@@ -133,6 +191,99 @@ def _start(args: list[str]) -> tuple[subprocess.Popen[str], str]:
     return process, url
 
 
+def _post_whatsapp(sandbox_url: str, payload: dict[str, Any]) -> dict[str, Any]:
+    reply = httpx.post(
+        f"{sandbox_url}/whatsapp",
+        headers={
+            "api-key": "k",
+            "sid": "s",
+            "kaleyra-host": sandbox_url + "/",
+            "inbound-message-callback-url": "http://127.0.0.1:9/in",
+            "delivery-report-callback-url": "http://127.0.0.1:9/dlr",
+        },
+        json=payload,
+        timeout=10,
+    )
+    assert reply.status_code == 200
+    answer = reply.json()
+    assert isinstance(answer, dict)
+    return answer
+
+
+def _stop(process: subprocess.Popen[str]) -> None:
+    process.send_signal(signal.SIGINT)
+    try:
+        process.wait(timeout=10)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+        for stream in (process.stdout, process.stderr):
+            if stream is not None:
+                stream.close()
+
+
+def test_sandbox_with_a_config_refuses_unknown_and_paused_templates() -> None:
+    sandbox, url = _start(
+        [
+            "sandbox",
+            "--port",
+            "0",
+            "--config",
+            WHATSAPP,
+            "--template-status",
+            "festive_offer=PAUSED",
+        ]
+    )
+    provider = load_account(WHATSAPP).provider(None)
+
+    def built(message: Message) -> dict[str, Any]:
+        body = json.loads(build_request(provider, message, Via.ADAPTER).body)
+        assert isinstance(body, dict)
+        return body
+
+    try:
+        order = built(Message("+919812345678", "order_update", params=("Asha", "1234")))
+        assert _post_whatsapp(url, order) == {"status": "success"}
+        festive = built(
+            Message(
+                "+919812345678",
+                "festive_offer",
+                params=("Asha", "Sunday"),
+                values=TemplateValues(coupon_code="BOGO24", offer_expiry_ms=1767225599000),
+            )
+        )
+        paused = _post_whatsapp(url, festive)
+        unknown = _post_whatsapp(
+            url, {**order, "template": {"namespace": "nope", "languageCode": "en"}}
+        )
+    finally:
+        _stop(sandbox)
+    assert paused["status"] == "failure"
+    assert paused["error"] == {
+        "code": 2001,
+        "message": "template festive_offer (en_US) is PAUSED, not APPROVED",
+    }
+    assert unknown["status"] == "failure"
+    assert unknown["error"]["code"] == 2001
+    assert "'nope' (en) is not approved" in unknown["error"]["message"]
+
+
+@pytest.mark.parametrize(
+    ("args", "words"),
+    [
+        (["--template-status", "festive_offer=PAUSED"], "goes with --config"),
+        (["--config", WHATSAPP, "--template-status", "nope=PAUSED"], "names no WhatsApp template"),
+    ],
+)
+def test_sandbox_template_status_needs_a_template_of_the_config(
+    kctl: Kctl, args: list[str], words: str
+) -> None:
+    result = kctl("sandbox", "--port", "0", *args)
+    assert result.exit_code == 2, result
+    assert words in result.stderr
+
+
 def test_sandbox_and_listen_commands_as_processes() -> None:
     sandbox, sandbox_url = _start(["sandbox", "--port", "0"])
     listener, listener_url = _start(
@@ -149,8 +300,8 @@ def test_sandbox_and_listen_commands_as_processes() -> None:
                 "delivery-report-callback-url": listener_url + "/dlr",
             },
             json={
-                "payloadVersion": "0.1",
-                "msgId": "m-1",
+                "payloadVersion": 0.1,
+                "msgId": "1|2|3|4",
                 "to": "919812345678",
                 "wabaNumber": "919876543210",
                 "isTemplate": True,

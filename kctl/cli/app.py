@@ -16,6 +16,7 @@ import typer
 
 from kctl import __version__
 from kctl.contract.channels import Channel as InitChannel
+from kctl.contract.whatsapp import TEMPLATE_STATUSES
 from kctl.errors import KctlError, UsageError
 
 app = typer.Typer(
@@ -599,11 +600,52 @@ def sandbox_command(
             "--allow-external-callbacks", help="Also post delivery reports to non-loopback URLs."
         ),
     ] = False,
+    config: Annotated[
+        str | None,
+        typer.Option(
+            "--config",
+            "-c",
+            help="Take this config's WhatsApp templates as the approved ones, for each"
+            " provider's business number.",
+        ),
+    ] = None,
+    template_status: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--template-status",
+            help="With --config: give a template another status than APPROVED, NAME[:LANG]=STATUS"
+            f" (repeatable; STATUS one of {', '.join(TEMPLATE_STATUSES)}):"
+            " --template-status festive_offer=PAUSED.",
+        ),
+    ] = None,
 ) -> None:
-    """Stand in for Kaleyra on loopback: adapter routes, the messages API, delivery reports."""
+    """Stand in for Kaleyra on loopback: adapter routes, the messages API, delivery reports.
+
+    POST /whatsapp takes every payload shape CleverTap documents and refuses, with HTTP 200
+    and status failure, what a real adapter refuses: 2002 a missing or malformed recipient;
+    2001 no template namespace, a dynamic-URL or copy-code button without its value, a media
+    header without mediaURL, body parameters that do not fill the body; 2004 anything else
+    malformed. With --config it also refuses (2001) a template the config does not have for
+    the business number, one whose status is not APPROVED, and one whose parameters, header,
+    buttons or cards differ from the config's.
+
+    \b
+    Example:
+      kctl sandbox --config configs/whatsapp.yaml --template-status festive_offer=PAUSED
+    """
     from kctl.servers.http import HttpServer
     from kctl.servers.sandbox import Sandbox
 
+    templates = None
+    if config is not None:
+        from kctl.config.model import load_account
+        from kctl.servers.whatsapp_adapter import template_book
+
+        templates = template_book(load_account(config).providers, template_status or ())
+    elif template_status:
+        raise UsageError(
+            "--template-status goes with --config", "the config's templates are the ones it marks"
+        )
     app_ = Sandbox(
         api_key,
         sid,
@@ -611,6 +653,7 @@ def sandbox_command(
         allow_external_callbacks=allow_external_callbacks,
         latency=latency,
         log=stderr,
+        templates=templates,
     )
     server = HttpServer(app_, port=port, log=stderr)
 
@@ -635,7 +678,8 @@ def listen_command(
         float | None, typer.Option("--timeout", help="Exit after this many seconds.", min=0)
     ] = None,
 ) -> None:
-    """Receive delivery reports and inbound messages; flag what breaks CleverTap's formats."""
+    """Receive delivery reports and inbound messages; answer as CleverTap does (200, or 400
+    naming the missing fields) and flag what breaks its formats."""
     from kctl.servers.http import HttpServer
     from kctl.servers.listener import Listener, stream_emitter
 

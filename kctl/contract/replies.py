@@ -39,3 +39,24 @@ INVALID_CREDENTIALS = 2000
 TEMPLATE_MISMATCH = 2001
 INVALID_NUMBER = 2002
 OTHER_ERROR = 2004
+
+# --- what CleverTap answers a callback (SPEC 4.5, 4.7) ---------------------------------------
+#
+# CleverTap documents these answers for SMS callbacks only; its WhatsApp page says nothing about
+# what a status or inbound callback gets back. kctl listen answers WhatsApp callbacks the same
+# way, on the reading that both arrive at the same kind of per-customer callback endpoint.
+
+CALLBACK_PROCESSED = {"status": "success", "message": "Callback processed successfully"}
+CALLBACK_BAD_REQUEST_STATUS = 400
+CALLBACK_BAD_REQUEST_MESSAGE = "Bad request. Some mandatory parameter was missing."
+
+
+def callback_bad_request(missing_fields: list[str], timestamp: int) -> dict[str, object]:
+    """The 400 body naming what is missing or malformed (the page's sample also carries the
+    time it answered, in epoch seconds)."""
+    return {
+        "status": "error",
+        "message": CALLBACK_BAD_REQUEST_MESSAGE,
+        "error_code": CALLBACK_BAD_REQUEST_STATUS,
+        "details": {"missing_fields": missing_fields, "timestamp": timestamp},
+    }

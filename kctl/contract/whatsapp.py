@@ -79,6 +79,10 @@ LANGUAGES = frozenset(
 # The page's samples send payloadVersion as the number 0.1 (its table says "Float"); callbacks
 # carry the string "0.1", and some samples and tables write the key in lower case.
 PAYLOAD_VERSION_KEYS = ("payloadVersion", "payloadversion")
+# The value is a JSON number in every request sample and a string in every callback sample:
+# kctl sends the number 0.1 in requests and the string "0.1" in reports; the consumers take
+# either type in either direction.
+REPORT_PAYLOAD_VERSION = "0.1"
 # "msgId" in template samples, the validation payload and the tables; "msg_id" in the freeform
 # samples and the "Payload Essentials" notes.
 MSG_ID_KEYS = ("msgId", "msg_id")
@@ -87,6 +91,10 @@ FOOTER_KEYS = ("footer", "footertext")
 # the page shows the validation payload wrapped in {"body": {...}} and nothing else wrapped:
 # the sandbox accepts it either way; kctl sends it bare, like every other payload
 VALIDATION_WRAPPER = "body"
+# "customProps" is a typeless last element of "components" in the sample (what kctl sends);
+# the page's table lists it among the top-level keys, so the sandbox takes it there too. Each
+# custom key-value is its own one-key object: [{"tier": "gold"}, {"city": "Pune"}].
+CUSTOM_PROPS_KEY = "customProps"
 
 # CleverTap's message ids: digits joined by "|", such as 25596363|1639561857|20220227|25596363
 # (4 fields in the samples, 5 in the table's i|campaignID|batchID|j|campaign_variant); at most
@@ -101,6 +109,15 @@ WIRE_HEADER_TYPES = {
     "document": "file",
     "location": "location",
 }
+WIRE_MEDIA_HEADER_TYPES = ("image", "video", "file")
+# carousel cards: an image or video header, as the payload names them
+WIRE_CARD_HEADER_TYPES = ("image", "video")
+# a location header's coordinates: strings in the page's table ("12.97"); numbers are taken too
+LOCATION_COORDINATES = (("latitude", 90.0), ("longitude", 180.0))
+# a media header's or message's URL key, and a document's file name
+MEDIA_URL_KEY = "mediaURL"
+FILENAME_KEY = "filename"
+
 # the config's button types as the payload's subType; a URL button is static or dynamic.
 # (camelCase except copy_code, exactly as CleverTap's samples write them)
 QUICK_REPLY, STATIC_URL, DYNAMIC_URL, CALL_PHONE, COPY_CODE = (
@@ -111,11 +128,25 @@ QUICK_REPLY, STATIC_URL, DYNAMIC_URL, CALL_PHONE, COPY_CODE = (
     "copy_code",
 )
 SUBTYPES = (QUICK_REPLY, STATIC_URL, DYNAMIC_URL, CALL_PHONE, COPY_CODE)
+URL_SUBTYPES = (STATIC_URL, DYNAMIC_URL)
+# a copy-code button's parameter: {"type": "coupon_code", "coupon_code": CODE}
+COUPON_PARAMETER = "coupon_code"
+# Button "index" counts from 0 in the samples (the table's example says "1, 2", and one sample
+# gives two buttons index 0): the consumers take any index >= 0 and do not ask for uniqueness.
+# A dynamicUrl parameter is the suffix that fills {{1}} in what kctl sends; the samples also
+# carry a whole URL or a URL still ending in {{1}}, and the consumers take any non-empty text.
+# limited time offer: {"type": "limited_time_offer", "text": title, "parameters": [{"type":
+# "limited_time_offer", "limited_time_offer": {"expiration_time_ms": N}}]}; kctl leaves the
+# parameters out when the offer does not expire
+OFFER_TYPE = "limited_time_offer"
+OFFER_EXPIRY_KEY = "expiration_time_ms"
 COMPONENT_TYPES = ("header", "body", "footer", "limited_time_offer", "button", "carousel")
 
 # freeform (session) messages: the object named by "type" and what it holds
 FREEFORM_TYPES = ("text", "image", "video", "audio", "file")
 FREEFORM_MEDIA_TYPES = ("image", "video", "audio", "file")
+# audio carries no caption in the samples (image, video and file do)
+FREEFORM_CAPTIONED_TYPES = ("image", "video", "file")
 
 # the payload CleverTap sends when a provider is saved (SPEC 4.1)
 VALIDATION_NAMESPACE = "whatsapp:hsm:technology:generic:verify"
@@ -126,11 +157,38 @@ VALIDATION_MSG_ID = "0|0|0|0"
 
 # --- callbacks (4.4) ----------------------------------------------------------------------------
 
-STATUSES = ("sent", "delivered", "read", "failed")
+SENT, DELIVERED, READ, FAILED = "sent", "delivered", "read", "failed"
+STATUSES = (SENT, DELIVERED, READ, FAILED)
 # what settles a message: --wait-dlr waits for one of these, not for "sent"
-FINAL_STATUSES = frozenset({"delivered", "read", "failed"})
-DELIVERED_STATUSES = frozenset({"delivered", "read"})
-INBOUND_TYPES = ("text", "image", "video", "audio", "file", "location", "button")
+FINAL_STATUSES = frozenset({DELIVERED, READ, FAILED})
+DELIVERED_STATUSES = frozenset({DELIVERED, READ})
+# A click on a tracked URL button. The samples write "Clicked", the table "clicked": the
+# consumers take any case and kctl sends "Clicked". It carries "url", "shortUrl", "userAgent"
+# and "ts" (a JSON number of epoch seconds in the sample) instead of "timestamp"; one sample
+# has no time at all, but it is not valid JSON either, so listen asks for "ts".
+CLICKED = "Clicked"
+CLICK_TIME_KEY = "ts"
+CLICK_KEYS = ("url", "shortUrl", "userAgent")
+# a failed status's error: {"code": C, "title": text}; C is a number in the sample and a
+# quoted placeholder in the template. kctl sends a number and "title"; listen takes "message"
+# for the text as well.
+ERROR_TEXT_KEYS = ("title", "message")
+
+# inbound messages: "type" and the object it names
+INBOUND_TYPES = ("text", "image", "video", "audio", "file", "location")
+INBOUND_MEDIA_TYPES = ("image", "video", "audio", "file")
+# a file arrives as "type": "file" with its object named "file" (the table) or "document" (the
+# sample)
+INBOUND_OBJECT_KEYS: dict[str, tuple[str, ...]] = {"file": ("file", "document")}
+# "mimetype" in the table, "mimeType" in the sample; its examples are extensions (".pdf"), not
+# MIME types, so any text is taken
+MIME_TYPE_KEYS = ("mimeType", "mimetype")
+# latitude and longitude as the sample writes them (strings), and as the table does
+# ("lattitude", "Longitude", numbers)
+INBOUND_LOCATION_KEYS = {
+    "latitude": ("latitude", "lattitude"),
+    "longitude": ("longitude", "Longitude"),
+}
 
 # delivery failure codes of a ``failed`` status, with what each means
 FAILURE_CODES: dict[int, str] = {
@@ -147,3 +205,9 @@ FAILURE_CODES: dict[int, str] = {
     1010: "blocked by Meta",
 }
 BLACKLISTED = 1006
+
+# --- template approval (Kaleyra's template status, Meta's words) ----------------------------------
+
+# Only an approved template can be sent; the sandbox refuses the others with 2001.
+APPROVED = "APPROVED"
+TEMPLATE_STATUSES = (APPROVED, "PENDING", "REJECTED", "PAUSED", "DISABLED")

@@ -185,7 +185,8 @@ def run_send_test(
         if sandbox:
             from kctl.servers.sandbox import local_pair
 
-            pair = stack.enter_context(local_pair())
+            # the config's templates are the ones the sandbox takes as approved
+            pair = stack.enter_context(local_pair(provider=provider))
             provider = sandboxed(provider, pair.sandbox_url, pair.listener_url)
             listener = pair.listener
         elif wait_dlr is not None:

@@ -1,7 +1,8 @@
 """Delivery reports from ``kctl sandbox``: when to post them, posting them, what became of them.
 
 The sandbox hands ``Courier.submit`` one ``Plan`` per accepted message. Its reports (WhatsApp
-``sent`` then ``delivered`` or ``failed``; SMS one ``delivered`` or ``failed``) are posted
+``sent``, ``delivered``, ``read``, then ``Clicked`` when the message had a URL button whose URL
+the sandbox knows, or ``sent``, ``failed``; SMS one ``delivered`` or ``failed``) are posted
 ``delay`` seconds apart to the callback URL from the request, and each outcome is kept as a
 ``CallbackResult``.
 
@@ -21,6 +22,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import hashlib
 import json
 import ssl
 import threading
@@ -61,7 +63,16 @@ _DEFAULT_PORTS = {"http": 80, "https": 443}
 WHATSAPP_BLACKLISTED = (whatsapp.BLACKLISTED, whatsapp.FAILURE_CODES[whatsapp.BLACKLISTED])
 SMS_BLACKLISTED = (sms.DND, sms.FAILURE_CODES[sms.DND])
 
+# what the sandbox's Clicked report says about the click: a short link of its own making on a
+# reserved domain, and a phone's WhatsApp browser
+CLICK_SHORT_URL = "https://short.example/"
+CLICK_USER_AGENT = "Mozilla/5.0 (Linux; Android 14) WhatsApp/2.24.1"
+
 T = TypeVar("T")
+
+
+def _short_code(message_id: str) -> str:
+    return hashlib.sha256(message_id.encode()).hexdigest()[:8]
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,16 +83,19 @@ class Plan:
     message_id: str
     url: str
     fails: bool  # the last report says failed
-    payload_version: str = "0.1"
+    payload_version: str = whatsapp.REPORT_PAYLOAD_VERSION
+    clicked_url: str | None = None  # WhatsApp: a URL button's URL, reported clicked at the end
 
     @property
     def statuses(self) -> tuple[str, ...]:
-        final = "failed" if self.fails else "delivered"
         match self.channel:
             case Channel.WHATSAPP:
-                return ("sent", final)
+                if self.fails:
+                    return (whatsapp.SENT, whatsapp.FAILED)
+                read = (whatsapp.SENT, whatsapp.DELIVERED, whatsapp.READ)
+                return (*read, whatsapp.CLICKED) if self.clicked_url else read
             case Channel.SMS:
-                return (final,)
+                return ("failed" if self.fails else "delivered",)
             case _:
                 assert_never(self.channel)
 
@@ -126,15 +140,20 @@ def report_body(plan: Plan, status: str) -> Any:
     stamp = int(time.time())
     match plan.channel:
         case Channel.WHATSAPP:
-            entry: dict[str, Any] = {
-                "msgId": plan.message_id,
-                "status": status,
-                "timestamp": str(stamp),
-            }
-            if status == "failed":
-                wa_code, message = WHATSAPP_BLACKLISTED
-                entry["error"] = {"code": wa_code, "message": message}
-            return {"payloadVersion": plan.payload_version, "statuses": [entry]}
+            entry: dict[str, Any] = {whatsapp.MSG_ID_KEYS[0]: plan.message_id, "status": status}
+            if status == whatsapp.CLICKED:
+                entry |= {
+                    "url": plan.clicked_url,
+                    "shortUrl": f"{CLICK_SHORT_URL}{_short_code(plan.message_id)}",
+                    "userAgent": CLICK_USER_AGENT,
+                    whatsapp.CLICK_TIME_KEY: stamp,
+                }
+            else:
+                entry["timestamp"] = str(stamp)
+            if status == whatsapp.FAILED:
+                wa_code, title = WHATSAPP_BLACKLISTED
+                entry["error"] = {"code": wa_code, whatsapp.ERROR_TEXT_KEYS[0]: title}
+            return {whatsapp.PAYLOAD_VERSION_KEYS[0]: plan.payload_version, "statuses": [entry]}
         case Channel.SMS:
             item: dict[str, Any] = {"ts": stamp, "meta": plan.message_id}
             if status == "failed":

@@ -1,31 +1,41 @@
 """``kctl listen``: stand in for CleverTap's callback endpoints and check what arrives.
 
-Every POST, on any path, is answered ``200 {"status":"success"}`` at once, classified and
-checked against CleverTap's formats (SPEC 4), then emitted: a readable block, or one JSON object
-per line. Nothing is ever refused: a listener that rejected odd reports would hide the very
-problems it is there to show.
+Every POST, on any path, is classified and checked against CleverTap's formats (SPEC 4.4, 4.5),
+answered as CleverTap answers, then emitted with its answer: a readable block, or one JSON
+object per line. The answer is 200 ``{"status":"success","message":"Callback processed
+successfully"}`` when the callback is acceptable, else 400 with CleverTap's bad-request body
+naming every field that is missing or malformed in ``details.missing_fields``
+(``kctl.contract.replies``). Every report is kept and printed either way.
 
 Kinds: ``whatsapp-dlr`` (an object with ``statuses``), ``whatsapp-inbound`` (an object with
 ``from``/``type``/``wabaNumber``), ``sms-dlr`` (a JSON array of events, or a lone event object,
 which is flagged), ``unknown``.
 
-Judgement calls where CleverTap's documents are vague: a WhatsApp ``timestamp`` may be epoch
-seconds (integer or digit string) or ISO 8601 with a zone; 13 digits is flagged as milliseconds.
-Inbound media fields (``mediaURL``, ``mimeType``, ``caption``) are looked for in the object named
-by ``type`` (``"image": {...}``) and, failing that, at the top level.
+Every variant CleverTap's WhatsApp page documents passes (``kctl.contract.whatsapp`` lists
+them): ``payloadVersion`` or ``payloadversion``, a string or a number; ``msgId`` or ``msg_id``;
+``Clicked`` in any case, with ``url`` and ``ts``; a failure code 1000..1010 as a number or a
+string, its text as ``title`` or ``message``; an inbound file's object named ``file`` or
+``document``; ``mimeType`` or ``mimetype`` (any text: the page's examples are extensions);
+coordinates as numbers or strings. Judgement calls where the page is vague: a WhatsApp
+``timestamp`` may be epoch seconds (integer or digit string) or ISO 8601 with a zone; 13 digits
+is flagged as milliseconds.
 """
 
 from __future__ import annotations
 
 import json
+import math
 import re
 import threading
 import time
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import IO, Any
 
+from kctl.contract import replies
+from kctl.contract import whatsapp as wa
+from kctl.contract.numbers import is_payload_version
 from kctl.servers.http import App, HttpRequest, HttpResponse
 
 WHATSAPP_DLR = "whatsapp-dlr"
@@ -39,16 +49,15 @@ KIND_LABELS = {
     UNKNOWN: "unrecognised body",
 }
 
-WHATSAPP_STATUSES = ("sent", "delivered", "read", "failed")
+WHATSAPP_STATUSES = wa.STATUSES
 SMS_EVENTS = ("delivered", "failed", "clicked", "replied")
 # what --wait-dlr waits for: the report that settles a message, not "sent"
-FINAL_STATUSES = frozenset({"delivered", "read", "failed"})
-WHATSAPP_FAILURE_CODES = range(1000, 1011)
+FINAL_STATUSES = wa.FINAL_STATUSES
+WHATSAPP_FAILURE_CODES = frozenset(wa.FAILURE_CODES)
 SMS_FAILURE_CODES = range(900, 921)
-INBOUND_TYPES = ("text", "image", "video", "audio", "file", "location", "button")
-MSG_ID_LIMIT = 60
+INBOUND_TYPES = wa.INBOUND_TYPES
+MSG_ID_LIMIT = wa.MSG_ID_LIMIT
 
-_PAYLOAD_VERSION = re.compile(r"[0-9]+\.[0-9]+")
 _NUMBER = re.compile(r"[1-9][0-9]{6,14}")
 _EPOCH_DIGITS = re.compile(r"[0-9]{1,12}")
 _MILLIS_FROM = 10**11  # an epoch-seconds value this large is the year 5138: milliseconds
@@ -87,6 +96,18 @@ class Report:
     def ok(self) -> bool:
         return not self.problems
 
+    @property
+    def answer_status(self) -> int:
+        """The HTTP status CleverTap answers this callback with."""
+        return 200 if self.ok else replies.CALLBACK_BAD_REQUEST_STATUS
+
+    @property
+    def answer(self) -> dict[str, Any]:
+        """The body CleverTap answers this callback with."""
+        if self.ok:
+            return dict(replies.CALLBACK_PROCESSED)
+        return replies.callback_bad_request(missing_fields(self.problems), int(self.received_at))
+
     def delivery(self, message_id: str, statuses: Collection[str] | None = None) -> Delivery | None:
         """The first delivery for ``message_id`` (with a status in ``statuses``, if given)."""
         return next(
@@ -111,7 +132,13 @@ class Report:
                 for d in self.deliveries
             ],
             "payload": self.payload,
+            "answer": {"status": self.answer_status, "body": self.answer},
         }
+
+
+def missing_fields(problems: Iterable[Problem]) -> list[str]:
+    """The fields CleverTap's 400 names: where each problem is, each once, in order."""
+    return list(dict.fromkeys(p.path for p in problems))
 
 
 def _delivery_json(d: Delivery) -> dict[str, str | None]:
@@ -155,9 +182,17 @@ class _Check:
         return value
 
     def payload_version(self, obj: dict[str, Any]) -> None:
-        value = self.text(obj, "payloadVersion", "")
-        if isinstance(value, str) and value.strip() and not _PAYLOAD_VERSION.fullmatch(value):
-            self.add("payloadVersion", f'must look like "0.1", not {value!r}')
+        key = next((k for k in wa.PAYLOAD_VERSION_KEYS if k in obj), None)
+        if key is None:
+            self.add(wa.PAYLOAD_VERSION_KEYS[0], "missing")
+            return
+        value = obj[key]
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            value = repr(float(value))  # the number 0.1, as CleverTap's requests write it
+        if not isinstance(value, str):
+            self.add(key, f'must be "0.1", not {_type_name(value)}')
+        elif not is_payload_version(value):
+            self.add(key, f'must look like "0.1", not {value!r}')
 
     def number(self, obj: dict[str, Any], key: str, path: str) -> None:
         value = self.text(obj, key, path)
@@ -233,39 +268,63 @@ def check_whatsapp_report(data: dict[str, Any]) -> tuple[list[Problem], list[Del
         if not isinstance(entry, dict):
             check.add(path, f"must be an object, not {_type_name(entry)}")
             continue
-        msg_id = check.text(entry, "msgId", path, limit=MSG_ID_LIMIT)
+        id_key = next((k for k in wa.MSG_ID_KEYS if k in entry), wa.MSG_ID_KEYS[0])
+        msg_id = check.text(entry, id_key, path, limit=MSG_ID_LIMIT)
         status = entry.get("status")
-        if status not in WHATSAPP_STATUSES:
+        clicked = isinstance(status, str) and status.lower() == wa.CLICKED.lower()
+        if not clicked and status not in WHATSAPP_STATUSES:
             shown = "missing" if "status" not in entry else f"not {status!r}"
-            check.add(f"{path}.status", f"must be one of {', '.join(WHATSAPP_STATUSES)}; {shown}")
-        check.timestamp(entry, "timestamp", path)
+            named = ", ".join((*WHATSAPP_STATUSES, wa.CLICKED))
+            check.add(f"{path}.status", f"must be one of {named}; {shown}")
         code: str | None = None
-        message: str | None = None
+        text: str | None = None
         error = entry.get("error")
-        if status == "failed":
-            code, message = _check_whatsapp_error(check, error, f"{path}.error")
+        if clicked:
+            _check_click(check, entry, path)
+        else:
+            check.timestamp(entry, "timestamp", path)
+        if status == wa.FAILED:
+            code, text = _check_whatsapp_error(check, error, f"{path}.error")
         elif isinstance(error, dict):
-            code, message = _code_text(error.get("code")), _str_or_none(error.get("message"))
+            code, text = _code_text(error.get("code")), _error_text(error)
         if isinstance(msg_id, str) and msg_id and isinstance(status, str):
-            check.deliveries.append(Delivery(msg_id, status, code, message))
+            check.deliveries.append(Delivery(msg_id, status, code, text))
     return check.problems, check.deliveries
+
+
+def _check_click(check: _Check, entry: dict[str, Any], path: str) -> None:
+    url = check.text(entry, "url", path)
+    if isinstance(url, str) and url.strip() and not url.startswith(("https://", "http://")):
+        check.add(_join(path, "url"), "must be the absolute http(s) URL that was clicked")
+    time_key = wa.CLICK_TIME_KEY if wa.CLICK_TIME_KEY in entry or "timestamp" not in entry else None
+    check.timestamp(entry, time_key or "timestamp", path)
+    for key in wa.CLICK_KEYS[1:]:
+        if key in entry and not isinstance(entry[key], str):
+            check.add(_join(path, key), f"must be a string, not {_type_name(entry[key])}")
+
+
+def _error_text(error: dict[str, Any]) -> str | None:
+    key = next((k for k in wa.ERROR_TEXT_KEYS if k in error), None)
+    return _str_or_none(error.get(key)) if key is not None else None
 
 
 def _check_whatsapp_error(check: _Check, error: Any, path: str) -> tuple[str | None, str | None]:
     if not isinstance(error, dict):
-        check.add(path, "failed needs an error object with code 1000..1010 and message")
+        check.add(path, "failed needs an error object with code 1000..1010 and title")
         return None, None
     code = error.get("code")
+    number = int(code) if isinstance(code, str) and code.isascii() and code.isdigit() else code
     if "code" not in error:
         check.add(f"{path}.code", "missing (failed needs a code 1000..1010)")
-    elif isinstance(code, bool) or not isinstance(code, int):
-        check.add(f"{path}.code", f"must be a number 1000..1010, not {_type_name(code)}")
-    elif code not in WHATSAPP_FAILURE_CODES:
-        check.add(f"{path}.code", f"must be 1000..1010, not {code}")
-    message = error.get("message")
-    if message is not None and not isinstance(message, str):
-        check.add(f"{path}.message", f"must be a string, not {_type_name(message)}")
-    return _code_text(code), _str_or_none(message)
+    elif isinstance(number, bool) or not isinstance(number, int):
+        shown = repr(code) if isinstance(code, str) else _type_name(code)
+        check.add(f"{path}.code", f"must be 1000..1010, as a number or a string, not {shown}")
+    elif number not in WHATSAPP_FAILURE_CODES:
+        check.add(f"{path}.code", f"must be 1000..1010, not {code!r}")
+    for key in wa.ERROR_TEXT_KEYS:
+        if key in error and not isinstance(error[key], str):
+            check.add(f"{path}.{key}", f"must be a string, not {_type_name(error[key])}")
+    return _code_text(code), _error_text(error)
 
 
 def _str_or_none(value: Any) -> str | None:
@@ -285,8 +344,6 @@ def check_whatsapp_inbound(data: dict[str, Any]) -> list[Problem]:
         check.add("type", f"must be one of {', '.join(INBOUND_TYPES)}; {shown}")
     elif kind == "text":
         _check_part(check, data, "text", ("body",))
-    elif kind == "button":
-        _check_part(check, data, "button", ("payload", "text"))
     elif kind == "location":
         _check_location(check, data.get("location"))
     else:
@@ -313,26 +370,45 @@ def _check_location(check: _Check, location: Any) -> None:
     if not isinstance(location, dict):
         check.add("location", "must be an object with latitude and longitude")
         return
-    for key, bound in (("latitude", 90), ("longitude", 180)):
+    for name, bound in wa.LOCATION_COORDINATES:
+        spellings = wa.INBOUND_LOCATION_KEYS[name]
+        key = next((k for k in spellings if k in location), spellings[0])
         value = location.get(key)
-        if isinstance(value, bool) or not isinstance(value, int | float):
-            check.add(f"location.{key}", f"must be a number, not {_type_name(value)}")
-        elif not -bound <= value <= bound:
-            check.add(f"location.{key}", f"must be within -{bound}..{bound}")
+        number = _coordinate(value)
+        if number is None:
+            check.add(
+                f"location.{key}", f"must be a number (or one as a string), not {_type_name(value)}"
+            )
+        elif not -bound <= number <= bound:
+            check.add(f"location.{key}", f"must be within -{bound:g}..{bound:g}")
+    for key in ("name", "address", "url"):
+        if key in location and not isinstance(location[key], str):
+            check.add(f"location.{key}", f"must be a string, not {_type_name(location[key])}")
+
+
+def _coordinate(value: Any) -> float | None:
+    if isinstance(value, bool) or not isinstance(value, int | float | str):
+        return None
+    try:
+        number = float(value)
+    except ValueError:
+        return None
+    return number if math.isfinite(number) else None
 
 
 def _check_media(check: _Check, data: dict[str, Any], kind: str) -> None:
-    nested = data.get(kind)
-    holder, path = (nested, kind) if isinstance(nested, dict) else (data, "")
-    url = check.text(holder, "mediaURL", path)
+    names = wa.INBOUND_OBJECT_KEYS.get(kind, (kind,))
+    path = next((k for k in names if k in data), names[0])
+    holder = data.get(path)
+    if not isinstance(holder, dict):
+        check.add(path, f"must be an object with {wa.MEDIA_URL_KEY}")
+        return
+    url = check.text(holder, wa.MEDIA_URL_KEY, path)
     if isinstance(url, str) and url.strip() and not url.startswith(("https://", "http://")):
-        check.add(_join(path, "mediaURL"), "must be an absolute http(s) URL")
-    mime = check.text(holder, "mimeType", path)
-    if isinstance(mime, str) and mime.strip() and "/" not in mime:
-        check.add(_join(path, "mimeType"), f"must be a MIME type such as image/jpeg, not {mime!r}")
-    caption = holder.get("caption")
-    if caption is not None and not isinstance(caption, str):
-        check.add(_join(path, "caption"), f"must be a string, not {_type_name(caption)}")
+        check.add(_join(path, wa.MEDIA_URL_KEY), "must be an absolute http(s) URL")
+    for key in (*wa.MIME_TYPE_KEYS, "caption"):
+        if key in holder and not isinstance(holder[key], str):
+            check.add(_join(path, key), f"must be a string, not {_type_name(holder[key])}")
 
 
 def check_sms_report(data: list[Any]) -> tuple[list[Problem], list[Delivery]]:
@@ -455,6 +531,8 @@ def format_report(report: Report, json_lines: bool = False) -> str:
     if len(shown) > _SHOWN_PAYLOAD:
         shown = shown[:_SHOWN_PAYLOAD] + f"... ({len(shown)} characters)"
     lines.append(f"  {shown}" if shown else "  (empty body)")
+    answer = json.dumps(report.answer, ensure_ascii=False, separators=(",", ":"))
+    lines.append(f"  answered {report.answer_status} {answer}")
     return "\n".join(lines)
 
 
@@ -551,7 +629,7 @@ class Listener(App):
         self._output(report)
         if self.count is not None and received >= self.count:
             self.request_stop()
-        return HttpResponse.json(200, {"status": "success"})
+        return HttpResponse.json(report.answer_status, report.answer)
 
     def _output(self, report: Report) -> None:
         if self._emit is None or self._emit_broken:

@@ -15,7 +15,10 @@ contract has it:
 * Content-Type not JSON (WhatsApp) or form (SMS): 415; body not JSON / not UTF-8: 400 (both
   with failure 2004 in the body).
 * payload problems: 200 failure, 2001 template or parameters, 2002 the recipient number, 2004
-  anything else. Every problem found goes into the message; the code is the first one's.
+  anything else. Every problem found goes into the message; the code is the first one's. What
+  ``/whatsapp`` accepts and refuses, and with which code, is ``kctl.servers.whatsapp_adapter``;
+  with ``templates`` it also holds each payload against the template approved for its
+  business number.
 
 Recipients steer the outcome by their last four digits: ``0429`` gets 429 (Retry-After: 1),
 ``0500`` gets 500, ``2002`` gets failure 2002, ``1006`` is accepted and then reported failed:
@@ -29,8 +32,9 @@ limit; more get 400 before any of them is looked at.
 
 Accepted messages get delivery reports, ``dlr_delay`` seconds apart, at the callback URL from
 the request (``delivery-report-callback-url`` for WhatsApp, ``callback_url`` for SMS, the
-optional ``callback_url`` form field for the direct route): WhatsApp ``sent`` then ``delivered``
-(or ``failed``), SMS one ``delivered`` (or ``failed``) event. ``kctl.servers.callbacks`` posts
+optional ``callback_url`` form field for the direct route): WhatsApp ``sent``, ``delivered``,
+``read`` (or ``sent``, ``failed``), then ``Clicked`` for a template with a URL button; SMS one
+``delivered`` (or ``failed``) event. ``kctl.servers.callbacks`` posts
 them: only to loopback unless ``allow_external_callbacks``, from bounded queues, a few
 connections per receiver. A refused or failed callback is logged, never fatal, and shutdown
 cancels callbacks still pending (one log line) instead of waiting for them.
@@ -58,7 +62,6 @@ from kctl.contract import whatsapp as wa
 from kctl.contract.channels import FORM_TYPE, JSON_TYPE, Channel, channel_of
 from kctl.contract.numbers import (
     is_dlt_id,
-    is_payload_version,
     is_sender,
     is_template_name,
     is_wire_number,
@@ -74,14 +77,15 @@ from kctl.servers.callbacks import (
     Plan,
 )
 from kctl.servers.http import App, HttpRequest, HttpResponse, HttpServer
+from kctl.servers.whatsapp_adapter import TemplateBook, check_payload, template_book
 from kctl.urls import is_https_url
 
 if TYPE_CHECKING:
     import ssl
 
+    from kctl.config.model import Provider
     from kctl.servers.listener import Listener
 
-HEADER_TYPES = frozenset(wa.HEADER_TYPES)
 SMS_TYPES = frozenset(sms.MESSAGE_TYPES)
 
 # by the recipient's last four digits
@@ -138,113 +142,6 @@ def _is_number(value: Any) -> bool:
 
 
 # --- payload checks (pure) --------------------------------------------------------------------
-
-
-def whatsapp_payload_problems(payload: Any) -> list[tuple[int, str]]:
-    """(code, message) for each way ``payload`` breaks CleverTap's Generic WhatsApp request."""
-    if not isinstance(payload, dict):
-        return [(2004, "body must be a JSON object")]
-    problems: list[tuple[int, str]] = []
-    version = payload.get("payloadVersion")
-    if not isinstance(version, str) or not is_payload_version(version):
-        problems.append((2004, 'payloadVersion must be a version string such as "0.1"'))
-    msg_id = payload.get("msgId")
-    if not isinstance(msg_id, str) or not msg_id.strip():
-        problems.append((2004, "msgId is missing"))
-    elif len(msg_id) > wa.MSG_ID_LIMIT:
-        problems.append((2004, f"msgId is over {wa.MSG_ID_LIMIT} characters"))
-    to = payload.get("to")
-    if not _is_number(to):
-        problems.insert(
-            0, (2002, "to must be the recipient's number: country code and number, digits only")
-        )
-    if not _is_number(payload.get("wabaNumber")):
-        problems.append((2004, "wabaNumber must be the business number, digits only"))
-    is_template = payload.get("isTemplate")
-    if not isinstance(is_template, bool):
-        problems.append((2004, "isTemplate must be true or false"))
-    if is_template is True:
-        problems += _template_problems(payload.get("template"))
-    problems += _component_problems(payload.get("components"))
-    return problems
-
-
-def _template_problems(template: Any) -> list[tuple[int, str]]:
-    if not isinstance(template, dict):
-        return [(2001, "template must be an object with namespace and languageCode")]
-    problems: list[tuple[int, str]] = []
-    name = template.get("namespace")
-    if not isinstance(name, str) or not is_template_name(name):
-        problems.append(
-            (2001, "template.namespace must be the template name (a-z, 0-9, underscore)")
-        )
-    language = template.get("languageCode")
-    if not isinstance(language, str) or language not in wa.LANGUAGES:
-        problems.append((2001, "template.languageCode is not a WhatsApp language code"))
-    return problems
-
-
-def _component_problems(components: Any) -> list[tuple[int, str]]:
-    if not isinstance(components, list):
-        return [(2004, "components must be a list")]
-    problems: list[tuple[int, str]] = []
-    bodies = 0
-    for i, component in enumerate(components):
-        where = f"components[{i}]"
-        if not isinstance(component, dict) or not isinstance(component.get("type"), str):
-            problems.append((2004, f"{where} must be an object with a type"))
-            continue
-        kind = component["type"]
-        if kind == "body":
-            bodies += 1
-            problems += _body_problems(component.get("body"), f"{where}.body")
-        elif kind == "header":
-            problems += _header_problems(component.get("header"), f"{where}.header")
-    if bodies == 0:
-        problems.append((2001, "components has no body"))
-    elif bodies > 1:
-        problems.append((2004, "components has more than one body"))
-    return problems
-
-
-def _body_problems(body: Any, where: str) -> list[tuple[int, str]]:
-    if not isinstance(body, dict):
-        return [(2001, f"{where} must be an object with text and parameters")]
-    text = body.get("text")
-    if not isinstance(text, str) or not text.strip():
-        return [(2001, f"{where}.text is missing")]
-    problems: list[tuple[int, str]] = []
-    if len(text) > wa.BODY_LIMIT:
-        problems.append((2001, f"{where}.text is over {wa.BODY_LIMIT} characters"))
-    left = [m.group(0) for m in wa.PLACEHOLDER.finditer(text)]
-    if left:
-        problems.append((2001, f"{where}.text still has {left[0]}: a parameter is missing"))
-    parameters = body.get("parameters", [])
-    if not isinstance(parameters, list):
-        return [*problems, (2001, f"{where}.parameters must be a list")]
-    for n, parameter in enumerate(parameters):
-        spot = f"{where}.parameters[{n}]"
-        if not isinstance(parameter, dict) or parameter.get("type") != "text":
-            problems.append((2001, f'{spot} must be {{"type": "text", "text": ...}}'))
-            continue
-        value = parameter.get("text")
-        if not isinstance(value, str) or not value:
-            problems.append((2001, f"{spot}.text is missing"))
-        elif value not in text:
-            problems.append((2001, f"{spot}.text does not appear in the body text"))
-    return problems
-
-
-def _header_problems(header: Any, where: str) -> list[tuple[int, str]]:
-    if not isinstance(header, dict) or header.get("type") not in HEADER_TYPES:
-        return [(2001, f"{where}.type must be one of {', '.join(sorted(HEADER_TYPES))}")]
-    if header["type"] == "text":
-        text = header.get("text")
-        if not isinstance(text, str) or not text.strip():
-            return [(2001, f"{where}.text is missing")]
-        if len(text) > wa.HEADER_TEXT_LIMIT:
-            return [(2001, f"{where}.text is over {wa.HEADER_TEXT_LIMIT} characters")]
-    return []
 
 
 def sms_form_problems(fields: dict[str, str]) -> list[tuple[int, str]]:
@@ -315,18 +212,21 @@ class Sandbox(App):
         max_pending_reports: int = MAX_PENDING,
         max_pending_per_receiver: int = MAX_PENDING_PER_RECEIVER,
         callback_tls: ssl.SSLContext | None = None,
+        templates: TemplateBook | None = None,
     ) -> None:
         """``callback_timeout`` bounds each attempt to post one report; ``history`` is how
         many messages and callback results are kept; ``max_pending_reports`` and
         ``max_pending_per_receiver`` bound the messages whose reports wait to be posted (in
         all, and to one receiver); ``callback_tls`` replaces the CA bundle for https
-        callbacks."""
+        callbacks; ``templates`` are the WhatsApp templates approved for each business number
+        (None: any template is taken as approved)."""
         if max_concurrency is not None and max_concurrency < 1:
             raise UsageError(f"--max-concurrency must be at least 1, not {max_concurrency}")
         self.api_key = api_key or None
         self.sid = sid or None
         self.max_concurrency = max_concurrency
         self.latency = latency  # simulated processing time per request, seconds
+        self.templates = templates
         self._log = log or (lambda _line: None)
         self._state = threading.Condition()
         self._messages: History[Accepted] = History(history)
@@ -574,11 +474,16 @@ class Sandbox(App):
             payload = request.json()
         except ValueError:
             raise _Reject(2004, "body is not valid JSON", 400) from None
-        problems = whatsapp_payload_problems(payload)
-        if problems:
-            raise _reject_for(problems)
+        checked = check_payload(payload, self.templates)
+        if checked.problems:
+            raise _reject_for([(refusal.code, message) for refusal, message in checked.problems])
         return self._accept_adapter(
-            Channel.WHATSAPP, payload["msgId"], payload["to"], callback, payload["payloadVersion"]
+            Channel.WHATSAPP,
+            checked.msg_id,
+            checked.to,
+            callback,
+            checked.payload_version,
+            clicked_url=checked.clicked_url,
         )
 
     def _sms(self, request: HttpRequest) -> tuple[HttpResponse, str, list[Plan]]:
@@ -604,6 +509,8 @@ class Sandbox(App):
         to: str,
         callback: str,
         payload_version: str = "0.1",
+        *,
+        clicked_url: str | None = None,
     ) -> tuple[HttpResponse, str, list[Plan]]:
         """Answer a checked adapter request: a magic recipient's error, or success and a plan
         for its delivery reports."""
@@ -611,7 +518,7 @@ class Sandbox(App):
         self._raise_magic(magic, "adapter")
         fails = magic == MAGIC_BLACKLISTED
         self._remember(Accepted(channel, message_id, to, callback, fails))
-        plan = Plan(channel, message_id, callback, fails, payload_version)
+        plan = Plan(channel, message_id, callback, fails, payload_version, clicked_url)
         summary = f"success {_id_name(channel)}={message_id} to={to}"
         return HttpResponse.json(200, {"status": "success"}), summary, [plan]
 
@@ -777,16 +684,22 @@ def local_pair(
     json_lines: bool = False,
     dlr_delay: float = 0.2,
     max_concurrency: int | None = None,
+    provider: Provider | None = None,
 ) -> Iterator[LocalPair]:
     """Start a Sandbox and a Listener, each on its own thread and loop; stop both on exit.
 
     The sandbox checks no particular api-key or sid (any non-empty value passes), so a config
-    pointed at it needs no real secrets.
+    pointed at it needs no real secrets. The templates of ``provider`` (WhatsApp) are the ones
+    it takes as approved, so a payload that does not fit its template is refused as Kaleyra
+    would refuse it.
     """
     from kctl.servers.listener import Listener
 
     listener = Listener(emit, json_lines=json_lines)
-    sandbox = Sandbox(max_concurrency=max_concurrency, dlr_delay=dlr_delay, log=log)
+    templates = template_book([provider]) if provider is not None else None
+    sandbox = Sandbox(
+        max_concurrency=max_concurrency, dlr_delay=dlr_delay, log=log, templates=templates
+    )
     with (
         HttpServer(listener, log=log).start_in_thread() as listening,
         HttpServer(sandbox, log=log).start_in_thread() as serving,
