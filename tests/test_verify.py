@@ -9,8 +9,10 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from tests.servers import RecordedRequest, Reply, serve
-from tests.support import Kctl
+from tests.support import REPO, Kctl
 
 SUCCESS = Reply.json({"status": "success"})
 CONFIG = """\
@@ -178,3 +180,11 @@ def test_the_table_shows_each_check(kctl: Kctl, tmp_path: Path) -> None:
     for shown in ("provider save", "template save", "order_update (en)", "5 of 5 checks passed"):
         assert shown in result.stdout
     assert "\x1b[" not in result.stdout  # no colour when not a terminal
+
+
+@pytest.mark.parametrize("name", ["whatsapp.yaml", "account.yaml", "sms-india.yaml"])
+def test_the_example_configs_pass_every_check_against_the_sandbox(kctl: Kctl, name: str) -> None:
+    code, doc = run_json(kctl, REPO / "configs" / name, "--sandbox")
+    assert code == 0, doc
+    assert doc["failed"] == 0
+    assert doc["passed"] == len(doc["checks"]) > 0

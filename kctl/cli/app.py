@@ -537,7 +537,8 @@ def verify(
             from kctl.send.run import sandboxed
             from kctl.servers.sandbox import local_pair
 
-            pair = stack.enter_context(local_pair())
+            # the sandbox approves exactly the config's templates, as Kaleyra would have
+            pair = stack.enter_context(local_pair(providers=account.providers))
             account = account.with_providers(
                 sandboxed(p, pair.sandbox_url, pair.listener_url) for p in account.providers
             )

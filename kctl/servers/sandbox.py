@@ -52,7 +52,7 @@ import hmac
 import threading
 import uuid
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, assert_never
@@ -685,18 +685,20 @@ def local_pair(
     dlr_delay: float = 0.2,
     max_concurrency: int | None = None,
     provider: Provider | None = None,
+    providers: Iterable[Provider] = (),
 ) -> Iterator[LocalPair]:
     """Start a Sandbox and a Listener, each on its own thread and loop; stop both on exit.
 
     The sandbox checks no particular api-key or sid (any non-empty value passes), so a config
-    pointed at it needs no real secrets. The templates of ``provider`` (WhatsApp) are the ones
-    it takes as approved, so a payload that does not fit its template is refused as Kaleyra
-    would refuse it.
+    pointed at it needs no real secrets. The templates of ``provider`` and ``providers``
+    (WhatsApp) are the ones it takes as approved, so a payload that does not fit its template
+    is refused as Kaleyra would refuse it.
     """
     from kctl.servers.listener import Listener
 
     listener = Listener(emit, json_lines=json_lines)
-    templates = template_book([provider]) if provider is not None else None
+    known = [*providers, *([provider] if provider is not None else [])]
+    templates = template_book(known) if known else None
     sandbox = Sandbox(
         max_concurrency=max_concurrency, dlr_delay=dlr_delay, log=log, templates=templates
     )
