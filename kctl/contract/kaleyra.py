@@ -50,6 +50,7 @@ BODY_TYPES = (FORM_TYPE, MULTIPART_TYPE, JSON_TYPE)
 # courier's mocks answer 200 and courier takes any 2xx).
 ACCEPTED = 202
 
+
 # "channel" as Kaleyra's samples write it (whatsapp, sms); courier and one Kaleyra page write
 # WhatsApp. Compared without case; kctl sends the lower case.
 def channel_of(value: str) -> Channel | None:
