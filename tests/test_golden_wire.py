@@ -18,13 +18,17 @@ import httpx
 import pytest
 
 from kctl.config.model import Account, load_account
+from kctl.contract import sms
 from kctl.send.build import Message, build_request
+from kctl.send.whatsapp import TemplateValues
 from kctl.send.wire import Via
 from kctl.servers.http import HttpServer, ServerThread
 from kctl.servers.sandbox import Sandbox
 
 GOLDEN = Path(__file__).resolve().parent / "golden"
 MESSAGE_ID = "kctl-golden-0001"
+# SMS forms carry a $$MessageID in CleverTap's dotted shape (CT-SMS's own example)
+SMS_MESSAGE_ID = sms.MESSAGE_ID_EXAMPLE
 
 
 @dataclass(frozen=True)
@@ -33,6 +37,16 @@ class Shape:
     provider: str
     message: Message
     via: Via = Via.ADAPTER
+    message_id: str = MESSAGE_ID
+    callback_url: str | None = None  # direct mode: where Kaleyra reports
+
+
+def build(account: Account, shape: Shape) -> bytes:
+    provider = account.provider(shape.provider)
+    request = build_request(
+        provider, shape.message, shape.via, shape.message_id, callback_url=shape.callback_url
+    )
+    return request.body
 
 
 SHAPES = [
@@ -51,11 +65,24 @@ SHAPES = [
         "sms_adapter_text.form",
         "sms",
         Message("+919812345678", body="Your order has shipped. - ACME", type="TXN"),
+        message_id=SMS_MESSAGE_ID,
     ),
     Shape(
         "sms_adapter_dlt_template.form",
         "sms",
         Message("+919812345678", "login_otp", params=("482913",)),
+        message_id=SMS_MESSAGE_ID,
+    ),
+    Shape(
+        "sms_adapter_custom_replacements.form",
+        "sms_custom",
+        Message(
+            "+919812345678",
+            "order_shipped",
+            params=("A-1042", "Friday, 5 pm"),
+            variables=(("hid", "123"),),
+        ),
+        message_id=SMS_MESSAGE_ID,
     ),
     Shape(
         "direct_whatsapp_template.form",
@@ -69,6 +96,37 @@ SHAPES = [
         Message("+919812345678", "login_otp", params=("482913",)),
         Via.DIRECT,
     ),
+    Shape(
+        "direct_sms_callback.form",
+        "sms",
+        Message("+919812345678", body="Your order has shipped. - ACME", type="txn"),
+        Via.DIRECT,
+        callback_url="http://127.0.0.1:9/sms/kaleyra",
+    ),
+    Shape(
+        "direct_whatsapp_quoted_params.form",
+        "wa",
+        Message("+919812345678", "order_update", params=("Asha, Rao", 'the "1,234" box')),
+        Via.DIRECT,
+        callback_url="http://127.0.0.1:9/whatsapp/kaleyra",
+    ),
+    Shape(
+        "direct_whatsapp_media_template.form",
+        "wa_direct",
+        Message("+919812345678", "invoice_ready", params=("Asha", "INV-2048")),
+        Via.DIRECT,
+    ),
+    Shape(
+        "direct_whatsapp_header_and_url.form",
+        "wa_direct",
+        Message(
+            "+919812345678",
+            "parcel_update",
+            params=("Asha",),
+            values=TemplateValues(header_param="AB12", url_suffixes=("AB12",)),
+        ),
+        Via.DIRECT,
+    ),
 ]
 
 
@@ -79,11 +137,11 @@ def account() -> Account:
 
 @pytest.mark.parametrize("shape", SHAPES, ids=lambda s: s.fixture)
 def test_builder_produces_the_fixture(account: Account, shape: Shape) -> None:
-    request = build_request(account.provider(shape.provider), shape.message, shape.via, MESSAGE_ID)
+    body = build(account, shape)
     path = GOLDEN / shape.fixture
     if os.environ.get("KCTL_UPDATE_GOLDEN"):
-        path.write_bytes(request.body)
-    assert request.body == path.read_bytes()
+        path.write_bytes(body)
+    assert body == path.read_bytes()
 
 
 @pytest.fixture(scope="module")
@@ -99,14 +157,21 @@ def test_sandbox_accepts_the_fixture(
 ) -> None:
     app, running = sandbox
     # the request exactly as built, pointed at the sandbox; the body is the fixture's bytes
-    request = build_request(account.provider(shape.provider), shape.message, shape.via, MESSAGE_ID)
+    request = build_request(
+        account.provider(shape.provider),
+        shape.message,
+        shape.via,
+        shape.message_id,
+        callback_url=shape.callback_url,
+    )
     path = request.url.split("127.0.0.1:9", 1)[1]
     headers = {**dict(request.headers), "Content-Type": request.content_type}
     body = (GOLDEN / shape.fixture).read_bytes()
     reply = httpx.post(running.url + path, headers=headers, content=body, timeout=5)
     if shape.via is Via.DIRECT:
-        assert reply.is_success, reply.text
+        assert reply.status_code == 202, reply.text
         assert not reply.json().get("error")
+        assert reply.json()["id"] == app.messages[-1].message_id
     else:
         assert reply.status_code == 200, reply.text
         assert reply.json()["status"] == "success"

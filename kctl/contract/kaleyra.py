@@ -71,13 +71,14 @@ MEDIA_FIELDS = ("media_url", "media")
 # --- params: the body's values in one field -----------------------------------------------------
 #
 # The text-template page sends params=param1,param2 and the media-template page sends "A","B":
-# no page states a rule. kctl sends the plain form unless a value holds a comma or a double
-# quote, and then quotes every value, doubling a quote inside one (CSV's rule, RFC 4180). The
-# sandbox reads either form with the same rule.
+# no page states a rule. kctl sends the plain form unless a value holds a comma, a double
+# quote or a line break, and then quotes every value, doubling a quote inside one (CSV's rule,
+# RFC 4180). The sandbox reads either form with the same rule.
+_NEEDS_QUOTES = re.compile(r'[,"\r\n]')
 
 
 def join_params(values: tuple[str, ...]) -> str:
-    if not any("," in v or '"' in v for v in values):
+    if not any(_NEEDS_QUOTES.search(v) for v in values):
         return ",".join(values)
     return ",".join('"' + v.replace('"', '""') + '"' for v in values)
 

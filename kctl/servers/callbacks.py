@@ -1,9 +1,10 @@
 """Delivery reports from ``kctl sandbox``: when to post them, posting them, what became of them.
 
 The sandbox hands ``Courier.submit`` one ``Plan`` per accepted message. Its reports (WhatsApp
-``sent`` then ``delivered`` or ``failed``; SMS one ``delivered`` or ``failed``) are posted
+``sent`` then ``delivered`` or ``failed``; SMS one ``delivered`` or ``failed``) are sent
 ``delay`` seconds apart to the callback URL from the request, and each outcome is kept as a
-``CallbackResult``.
+``CallbackResult``: posted in CleverTap's formats for the adapter routes, and for Kaleyra's own
+route as Kaleyra reports, a GET with ``id`` and ``status`` (``report_request``).
 
 * Refused first, from the URL's text alone: only loopback hosts unless ``allow_external``, so a
   refused URL costs no DNS lookup and no connection.

@@ -1,13 +1,15 @@
 """``kctl listen``: stand in for CleverTap's callback endpoints and check what arrives.
 
-Every POST, on any path, is answered ``200 {"status":"success"}`` at once, classified and
-checked against CleverTap's formats (SPEC 4), then emitted: a readable block, or one JSON object
-per line. Nothing is ever refused: a listener that rejected odd reports would hide the very
-problems it is there to show.
+Every POST and GET, on any path, is classified and checked against CleverTap's formats (SPEC 4),
+emitted (a readable block, or one JSON object per line) and answered as CleverTap answers
+(``answer``): 200 with its success body, or, for an SMS report CleverTap would refuse, 400
+naming the missing keys. Every callback is recorded and shown either way: a listener that hid
+odd reports would hide the very problems it is there to show.
 
 Kinds: ``whatsapp-dlr`` (an object with ``statuses``), ``whatsapp-inbound`` (an object with
 ``from``/``type``/``wabaNumber``), ``sms-dlr`` (a JSON array of events, or a lone event object,
-which is flagged), ``unknown``.
+which is flagged), ``kaleyra-status`` (Kaleyra's own status callback to a direct send's
+``callback_url``: a GET, a form POST or a JSON object with ``id`` and ``status``), ``unknown``.
 
 Judgement calls where CleverTap's documents are vague: a WhatsApp ``timestamp`` may be epoch
 seconds (integer or digit string) or ISO 8601 with a zone; 13 digits is flagged as milliseconds.
@@ -544,18 +546,13 @@ def answer(report: Report) -> HttpResponse:
     """What CleverTap answers (SPEC 4.5, 4.7): 200 and its success body, or 400 naming the
     keys it could not use. Kaleyra-native callbacks are refused only without id or status,
     as courier's Kaleyra handler does: an unknown status word is shown, not refused."""
-    refused = False
-    match report.kind:
-        case "sms-dlr":
-            refused = not report.ok
-        case "kaleyra-status":
-            refused = not report.deliveries and any(
-                p.message in ("missing", "is empty") or p.path == "(body)" for p in report.problems
-            )
-        case _:
-            refused = False
-    if refused:
+    if report.kind == SMS_DLR and not report.ok:
         return HttpResponse.json(CALLBACK_BAD_REQUEST, callback_error(report.missing_fields))
+    if report.kind == KALEYRA_STATUS:
+        fields = report.payload if isinstance(report.payload, dict) else {}
+        missing = kaleyra_missing(fields)
+        if missing:
+            return HttpResponse.json(CALLBACK_BAD_REQUEST, callback_error(missing))
     return HttpResponse.json(200, CALLBACK_OK)
 
 

@@ -4,7 +4,10 @@ Routes (SPEC 2):
 
 * ``POST /whatsapp``: the CleverTap Generic WhatsApp adapter (JSON).
 * ``POST /sms``: the CleverTap Generic SMS adapter (form).
-* ``POST /v1/{sid}/messages``: Kaleyra's own API (form), for ``--via direct``.
+* ``POST /v1/{sid}/messages``: Kaleyra's own API, for ``--via direct`` and for clients such as
+  courier: urlencoded, multipart or JSON bodies (or a GET's query), the api-key as a header or
+  a form field, ``channel`` in any case, WhatsApp ``text``, ``media``, ``template`` and
+  ``mediatemplate`` messages, SMS. It answers 202 like Kaleyra (``kctl.contract.kaleyra``).
 
 Answers follow CleverTap's provider contract (SPEC 4). Problems with the HTTP exchange itself
 get an HTTP status; problems with what the message says get HTTP 200 and a failure code, as the
@@ -25,15 +28,19 @@ SMS codes are 900-920 and DND is SMS's blacklist). More requests in flight than
 no time at all unless ``latency`` (simulated processing time) is set or a test ``hold()``s it.
 
 The direct route takes at most ``MAX_RECIPIENTS`` comma-separated recipients, Kaleyra's own
-limit; more get 400 before any of them is looked at.
+limit; more get 400 before any of them is looked at. Recipient n of a request gets the id
+``<uuid>:<n>``; the reply's top-level ``id`` is the first recipient's, and each recipient's
+status callbacks carry its own.
 
 Accepted messages get delivery reports, ``dlr_delay`` seconds apart, at the callback URL from
-the request (``delivery-report-callback-url`` for WhatsApp, ``callback_url`` for SMS, the
-optional ``callback_url`` form field for the direct route): WhatsApp ``sent`` then ``delivered``
-(or ``failed``), SMS one ``delivered`` (or ``failed``) event. ``kctl.servers.callbacks`` posts
-them: only to loopback unless ``allow_external_callbacks``, from bounded queues, a few
-connections per receiver. A refused or failed callback is logged, never fatal, and shutdown
-cancels callbacks still pending (one log line) instead of waiting for them.
+the request: WhatsApp ``sent`` then ``delivered`` (or ``failed``), SMS one ``delivered`` (or
+``failed``). The adapter routes report in CleverTap's formats (SPEC 4.4, 4.5) to
+``delivery-report-callback-url`` (WhatsApp) or ``callback_url`` (SMS); the direct route reports
+Kaleyra's way, a GET with ``id`` and ``status``, to the request's ``callback_url`` (or SMS's
+``callback`` object, by its method). ``kctl.servers.callbacks`` sends them: only to loopback
+unless ``allow_external_callbacks``, from bounded queues, a few connections per receiver. A
+refused or failed callback is logged, never fatal, and shutdown cancels callbacks still pending
+(one log line) instead of waiting for them.
 
 ``messages`` and ``callbacks`` keep the latest ``history`` entries each; ``messages_total`` and
 ``callbacks_total`` count them all.
