@@ -123,6 +123,8 @@ def test_shorturl_and_tophone_are_optional(
     running: tuple[Listener, ServerThread], client: httpx.Client
 ) -> None:
     _, server = running
+    assert sms.OPTIONAL_KEYS["clicked"] == ("shorturl",)
+    assert sms.OPTIONAL_KEYS["replied"] == ("toPhone",)
     click = {k: v for k, v in ITEMS["clicked"].items() if k != "shorturl"}
     reply = {k: v for k, v in ITEMS["replied"].items() if k != "toPhone"}
     body = [{"event": "clicked", "data": [click]}, {"event": "replied", "data": [reply]}]

@@ -435,6 +435,29 @@ def test_bad_sms_fields_fail_with_the_right_code(
     assert failure(response) == (200, code)
 
 
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"type": "Default"},  # any case
+        {"type": "otp"},
+        {"body": ""},  # DLT: the template id alone
+        {"sender": ""},
+        # CleverTap's ids are dotted and may be long; the provider echoes whatever it gets
+        {"message_id": "9999999999.1200000000.1654002362.20220531.0.wzrk_default.-1." * 2},
+        {"hid": "123", "variables": '["4242"]'},  # custom replacements, filled
+    ],
+)
+def test_sms_variants_clevertap_sends_are_accepted(
+    start_sandbox: SandboxFactory, client: httpx.Client, change: dict[str, str]
+) -> None:
+    _, server = start_sandbox()
+    fields = {k: v for k, v in {**sms_fields(), **change}.items() if v}
+    response = client.post(
+        f"{server.url}/sms", data=fields, headers=sms_headers("http://127.0.0.1:9")
+    )
+    assert response.json() == {"status": "success"}
+
+
 def test_a_repeated_sms_field_is_refused(
     start_sandbox: SandboxFactory, client: httpx.Client
 ) -> None:

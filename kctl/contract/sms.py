@@ -155,15 +155,14 @@ EVENT_KEYS: dict[str, tuple[str, ...]] = {
     "clicked": ("url",),
     "replied": ("incomingText",),
 }
-# optional keys with a meaning (anything else is ignored, as CleverTap ignores it)
+# optional keys with a meaning (anything else is ignored, as CleverTap ignores it; it trims
+# incomingText at 512 characters rather than refusing a longer one)
 OPTIONAL_KEYS: dict[str, tuple[str, ...]] = {
     "delivered": (),
     "failed": (),
     "clicked": ("shorturl",),
     "replied": ("toPhone",),
 }
-# CleverTap trims a reply's text at this many characters
-INCOMING_TEXT_LIMIT = 512
 
 # failure codes of a ``failed`` event (strings on the wire; the page's table shows them bare,
 # every JSON sample quotes them), with what each means. 911 is not in CleverTap's list.
