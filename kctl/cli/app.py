@@ -547,7 +547,7 @@ def listen_command(
         float | None, typer.Option("--timeout", help="Exit after this many seconds.", min=0)
     ] = None,
 ) -> None:
-    """Receive delivery reports and inbound messages; flag what breaks CleverTap's formats."""
+    """Receive callbacks (CleverTap's formats, Kaleyra's own); check and answer as CleverTap."""
     from kctl.servers.http import HttpServer
     from kctl.servers.listener import Listener, stream_emitter
 

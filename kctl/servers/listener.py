@@ -453,6 +453,13 @@ def check_kaleyra_callback(fields: dict[str, str]) -> tuple[list[Problem], list[
     return check.problems, check.deliveries
 
 
+def _field_text(value: Any) -> str:
+    """A JSON value as a form field would carry it (null as nothing)."""
+    if value is None:
+        return ""
+    return value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
+
+
 def _is_kaleyra_status(payload: dict[str, Any]) -> bool:
     return kaleyra.CALLBACK_STATUS in payload and bool(
         {kaleyra.CALLBACK_ID, "message_id"} & payload.keys()
@@ -527,7 +534,7 @@ def build_report(
         found, deliveries = check_whatsapp_report(payload)
         problems += found
     elif isinstance(payload, dict) and _is_kaleyra_status(payload):
-        fields = {k: v if isinstance(v, str) else json.dumps(v) for k, v in payload.items()}
+        fields = {k: _field_text(v) for k, v in payload.items()}
         return _kaleyra_report(when, method, path, fields, problems)
     elif isinstance(payload, dict) and {"from", "type", "wabaNumber"} & payload.keys():
         kind = WHATSAPP_INBOUND
