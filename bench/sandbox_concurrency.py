@@ -154,7 +154,8 @@ def encode_direct(port: int, callbacks: str, n: int) -> bytes:
 
 
 async def post_all(port: int, requests: list[bytes], timeout: float) -> list[str]:
-    """Send each request on its own connection, all at once; the status lines that are not 200."""
+    """Send each request on its own connection, all at once; the status lines that are not 202
+    (Kaleyra's answer to an accepted message)."""
 
     async def one(data: bytes) -> str | None:
         async with asyncio.timeout(timeout):
@@ -167,7 +168,7 @@ async def post_all(port: int, requests: list[bytes], timeout: float) -> list[str
                 writer.close()
                 await writer.wait_closed()
         status_line = reply.partition(b"\r\n")[0].decode("latin-1")
-        return None if status_line.startswith("HTTP/1.1 200 ") else status_line or "no answer"
+        return None if status_line.startswith("HTTP/1.1 202 ") else status_line or "no answer"
 
     answers = await asyncio.gather(*(one(data) for data in requests))
     return [a for a in answers if a is not None]

@@ -288,7 +288,7 @@ def test_shutdown_with_a_full_queue_is_prompt_and_records_every_cancellation(
                 data={"to": to, "sender": "KLRHXA", "body": "hi", "callback_url": callback},
                 headers={"api-key": "k"},
             )
-            assert response.status_code == 200
+            assert response.status_code == 202
         assert (sandbox.pending_reports, sandbox.dropped_reports) == (1000, 2000)
     finally:
         started = time.monotonic()
@@ -543,9 +543,15 @@ def test_the_callback_url_path_is_sent_escaped_on_one_line(
             },
             headers={"api-key": "k"},
         )
-        assert response.status_code == 200
+        assert response.status_code == 202
         [request] = receiver.wait_for_requests(1, 5.0)
-    assert request.target == "/a%20b/%C3%A9?x=1%202&y=%41Host:%20evil"
+    # Kaleyra's own report: a GET with id and status after the URL's own query
+    message_id = response.json()["id"]
+    assert request.method == "GET"
+    assert request.target == (
+        "/a%20b/%C3%A9?x=1%202&y=%41Host:%20evil"
+        f"&id={message_id.replace(':', '%3A')}&status=Delivered"
+    )
     assert request.header_names().count("Host") == 1
 
 

@@ -18,6 +18,7 @@ import httpx
 import pytest
 
 from kctl.config.model import Account, WhatsAppProvider, load_account
+from kctl.contract import sms
 from kctl.contract import whatsapp as wa
 from kctl.send.build import Message, build_request, whatsapp_json_request
 from kctl.send.whatsapp import CardValues, Freeform, TemplateValues, validation_payload
@@ -27,9 +28,10 @@ from kctl.servers.sandbox import Sandbox
 from kctl.servers.whatsapp_adapter import template_book
 
 GOLDEN = Path(__file__).resolve().parent / "golden"
-MESSAGE_ID = "kctl-golden-0001"
 # CleverTap's msgId shape: digits joined by "|"
 WA_MESSAGE_ID = "10000001|1767225600|20260101|10000001"
+# SMS forms carry a $$MessageID in CleverTap's dotted shape (CT-SMS's own example)
+SMS_MESSAGE_ID = sms.MESSAGE_ID_EXAMPLE
 TO = "+919812345678"
 
 
@@ -39,6 +41,7 @@ class Shape:
     provider: str
     message: Message | None  # None: the validation payload CleverTap sends at provider save
     via: Via = Via.ADAPTER
+    callback_url: str | None = None  # direct mode: where Kaleyra reports
 
     def request(self, account: Account) -> Request:
         provider = account.provider(self.provider)
@@ -46,8 +49,10 @@ class Shape:
             assert isinstance(provider, WhatsAppProvider)
             payload = validation_payload(provider, TO.removeprefix("+"))
             return whatsapp_json_request(provider, payload, wa.VALIDATION_MSG_ID)
-        message_id = WA_MESSAGE_ID if isinstance(provider, WhatsAppProvider) else MESSAGE_ID
-        return build_request(provider, self.message, self.via, message_id)
+        message_id = WA_MESSAGE_ID if isinstance(provider, WhatsAppProvider) else SMS_MESSAGE_ID
+        return build_request(
+            provider, self.message, self.via, message_id, callback_url=self.callback_url
+        )
 
 
 SHAPES = [
@@ -125,6 +130,16 @@ SHAPES = [
         Message(TO, "login_otp", params=("482913",)),
     ),
     Shape(
+        "sms_adapter_custom_replacements.form",
+        "sms_custom",
+        Message(
+            TO,
+            "order_shipped",
+            params=("A-1042", "Friday, 5 pm"),
+            variables=(("hid", "123"),),
+        ),
+    ),
+    Shape(
         "direct_whatsapp_template.form",
         "wa",
         Message(TO, "order_update", params=("Asha", "1234")),
@@ -134,6 +149,37 @@ SHAPES = [
         "direct_sms.form",
         "sms",
         Message(TO, "login_otp", params=("482913",)),
+        Via.DIRECT,
+    ),
+    Shape(
+        "direct_sms_callback.form",
+        "sms",
+        Message(TO, body="Your order has shipped. - ACME", type="txn"),
+        Via.DIRECT,
+        callback_url="http://127.0.0.1:9/sms/kaleyra",
+    ),
+    Shape(
+        "direct_whatsapp_quoted_params.form",
+        "wa",
+        Message(TO, "order_update", params=("Asha, Rao", 'the "1,234" box')),
+        Via.DIRECT,
+        callback_url="http://127.0.0.1:9/whatsapp/kaleyra",
+    ),
+    Shape(
+        "direct_whatsapp_media_template.form",
+        "wa_direct",
+        Message(TO, "invoice_ready", params=("Asha", "INV-2048")),
+        Via.DIRECT,
+    ),
+    Shape(
+        "direct_whatsapp_header_and_url.form",
+        "wa_direct",
+        Message(
+            TO,
+            "parcel_update",
+            params=("Asha",),
+            values=TemplateValues(header_param="AB12", url_suffixes=("AB12",)),
+        ),
         Via.DIRECT,
     ),
 ]
@@ -174,8 +220,10 @@ def test_sandbox_accepts_the_fixture(
     reply = httpx.post(running.url + path, headers=headers, content=body, timeout=5)
     accepted = app.messages[-1] if app.messages else None
     if shape.via is Via.DIRECT:
-        assert reply.is_success, reply.text
+        assert reply.status_code == 202, reply.text  # Kaleyra's API answers 202
         assert not reply.json().get("error")
+        assert accepted is not None
+        assert reply.json()["id"] == accepted.message_id
     else:
         assert reply.status_code == 200, reply.text
         assert reply.json() == {"status": "success"}

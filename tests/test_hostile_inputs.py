@@ -162,7 +162,7 @@ def test_show_secrets_dry_run_curl_still_expands_references(kctl: Kctl, direct_c
 @pytest.mark.parametrize(
     ("args", "words"),
     [
-        (("--body", "hi", "--type", "bogus"), "--type BOGUS is not a message type"),
+        (("--body", "hi", "--type", "bogus"), "--type bogus is not a message type"),
         (("--body", " "), "--body is empty"),
         (("--body", "hi", "--lang", "en"), "--lang is for WhatsApp providers"),
         (("--body", "hi", "--timeout", "inf"), "--timeout"),

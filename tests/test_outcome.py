@@ -177,12 +177,27 @@ KALEYRA_OK = {
         (
             Reply.json(KALEYRA_OK, status=202),
             0,
-            "accepted (HTTP 202, message id 9b2f6c1e-3c1a-4a8e-9a5e-0f1e2d3c4b5a:0)",
+            "accepted (HTTP 202, message id 9b2f6c1e-3c1a-4a8e-9a5e-0f1e2d3c4b5a,"
+            " data[0].message_id 9b2f6c1e-3c1a-4a8e-9a5e-0f1e2d3c4b5a:0)",
             None,
             None,
         ),
-        (Reply.json({"id": "x", "error": None}), 0, "accepted (HTTP 200, no error)", None, None),
-        (Reply.json({"id": "x"}), 0, "accepted (HTTP 200, no error)", None, None),
+        (
+            Reply.json({"id": "x", "error": None}),
+            0,
+            "accepted (HTTP 200, message id x)",
+            None,
+            None,
+        ),
+        (Reply.json({"id": "x"}), 0, "accepted (HTTP 200, message id x)", None, None),
+        (Reply.json({"error": {}}, status=202), 0, "accepted (HTTP 202, no error)", None, None),
+        (
+            Reply.json({"data": [{"message_id": "u:0"}], "error": {}}, status=202),
+            0,
+            "accepted (HTTP 202, message id u:0)",
+            None,
+            None,
+        ),
         (
             Reply.json({"data": [], "error": {"code": "E413", "message": "Invalid number"}}),
             5,

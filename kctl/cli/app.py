@@ -323,7 +323,16 @@ def send_test(
     ] = None,
     sender: Annotated[str | None, typer.Option("--sender", help="SMS sender ID.")] = None,
     message_type: Annotated[
-        str | None, typer.Option("--type", help="SMS message type: OTP, MKT, TXN, DEFAULT.")
+        str | None,
+        typer.Option("--type", help="SMS message type, any case: OTP, MKT, TXN, DEFAULT."),
+    ] = None,
+    var: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--var",
+            help="Value of an SMS custom replacement, NAME=VALUE (repeatable): --var hid=123"
+            " fills $$hid.",
+        ),
     ] = None,
     via: Annotated[
         Via, typer.Option("--via", help="adapter: as CleverTap sends it; direct: Kaleyra's API.")
@@ -377,7 +386,7 @@ def send_test(
 ) -> None:
     """Send the request CleverTap would send (or Kaleyra's API, --via direct) and show the reply."""
     from kctl.config.model import load_account
-    from kctl.send.build import Message
+    from kctl.send.build import Message, parse_variables
     from kctl.send.run import Finished, SendFailed, SendOptions, run_send_test
     from kctl.send.values import freeform, template_values
     from kctl.send.wire import Via as SendVia
@@ -389,8 +398,9 @@ def send_test(
         params=tuple(param or ()),
         body=body,
         sender=sender,
-        type=message_type.upper() if message_type else None,
+        type=message_type,
         force=force,
+        variables=parse_variables(var or []),
         values=template_values(
             header_param=header_param,
             media_url=media_url,
@@ -423,8 +433,8 @@ def send_test(
         verify=str(ca_bundle) if ca_bundle else True,
         show_secrets=show_secrets,
     )
-    if wait_dlr is not None and (dry_run or via is Via.direct):
-        raise UsageError("--wait-dlr goes with a real send through the adapter (--via adapter)")
+    if wait_dlr is not None and dry_run:
+        raise UsageError("--wait-dlr goes with a real send, not --dry-run")
     if (listen_url or listen_port) and wait_dlr is None:
         raise UsageError("--listen-url and --listen-port go with --wait-dlr")
     chosen = load_account(config).provider(provider)
@@ -679,8 +689,8 @@ def listen_command(
         float | None, typer.Option("--timeout", help="Exit after this many seconds.", min=0)
     ] = None,
 ) -> None:
-    """Receive delivery reports and inbound messages; answer as CleverTap does (200, or 400
-    naming the missing fields) and flag what breaks its formats."""
+    """Receive callbacks (CleverTap's formats, Kaleyra's own); answer as CleverTap does (200, or
+    400 naming the missing fields) and flag what breaks its formats."""
     from kctl.servers.http import HttpServer
     from kctl.servers.listener import Listener, stream_emitter
 

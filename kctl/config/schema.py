@@ -36,6 +36,7 @@ class Scalar:
     enum_code: str = "KC005"  # the rule code for a value outside ``enum``
     phone: bool = False  # an unquoted number here gets a "quote it" hint
     nullable: bool = False  # an empty value is left to the rules (e.g. KC202)
+    fold_case: bool = False  # ``enum`` matches in any case (SMS message types)
     schema: dict[str, Any] = field(default_factory=dict)  # extra JSON Schema keywords
 
 
@@ -62,6 +63,7 @@ class Obj:
     # free-form mappings (headers, parameters): the spec of any key not in ``fields``
     extra: Scalar | None = None
     noun: str = "key"  # what a missing entry is called in messages: key, header, parameter
+    schema: dict[str, Any] = field(default_factory=dict)  # extra JSON Schema keywords
 
     @cached_property
     def required(self) -> tuple[str, ...]:
@@ -78,7 +80,7 @@ PHONE = Scalar("string", phone=True, schema={"pattern": PHONE_PATTERN})
 URL = Scalar("string", schema={"pattern": URL_PATTERN, "format": "uri"})
 DLT_ID = Scalar("string", schema={"pattern": DLT_ID_PATTERN})
 TEMPLATE_NAME = Scalar("string", schema={"pattern": TEMPLATE_NAME_PATTERN})
-MESSAGE_TYPE = Scalar("string", enum=sms.MESSAGE_TYPES, enum_code="KC303")
+MESSAGE_TYPE = Scalar("string", enum=sms.MESSAGE_TYPES, enum_code="KC303", fold_case=True)
 
 HEADER = Obj(
     "TemplateHeader",
@@ -215,13 +217,18 @@ _COMMON: dict[str, Field] = {
 _FREE_TEXT = Scalar("string", nullable=True)
 
 
-def _free_map(names: tuple[str, ...], noun: str, missing_code: str) -> Obj:
+def _free_map(
+    names: tuple[str, ...],
+    noun: str,
+    missing_code: str,
+    schema: dict[str, Any] | None = None,
+) -> Obj:
     """Headers and form parameters: any name allowed, the channel's own names required."""
     fields = {
         name: Field(_FREE_TEXT, f"{name} {noun}", required=True, missing_code=missing_code)
         for name in names
     }
-    return Obj("", fields, extra=_FREE_TEXT, noun=noun)
+    return Obj("", fields, extra=_FREE_TEXT, noun=noun, schema=schema or {})
 
 
 WHATSAPP_PROVIDER = Obj(
@@ -256,7 +263,14 @@ SMS_PROVIDER = Obj(
             required=True,
         ),
         "parameters": Field(
-            _free_map(sms.REQUIRED_PARAMETERS, "parameter", "KC301"),
+            # "body or template_id" is KC301's rule (kctl.config.rules.sms); the schema says it
+            # for editors
+            _free_map(
+                sms.REQUIRED_PARAMETERS,
+                "parameter",
+                "KC301",
+                {"anyOf": [{"required": [name]} for name in sms.CONTENT_PARAMETERS]},
+            ),
             "Form fields CleverTap sends ($$ placeholders)",
             required=True,
         ),
@@ -428,7 +442,7 @@ class StructureChecker:
     def check_scalar(self, node: Node, spec: Scalar, f: Field | None, path: str) -> None:
         value = node.value
         if node.kind == SCALAR and type(value) in _PYTHON_TYPES.get(spec.type, ()):
-            if spec.enum and value not in spec.enum:
+            if spec.enum and (value.upper() if spec.fold_case else value) not in spec.enum:
                 self.bad_enum(node, spec, path)
             elif type(value) is float and not math.isfinite(value):
                 self.add("KC005", node, path, f"{path} must be a finite number, not {node.raw}")
@@ -480,7 +494,11 @@ def json_schema() -> dict[str, Any]:
         out: dict[str, Any] = {"type": spec.type}
         if spec.nullable:
             out["type"] = [spec.type, "null"]
-        if spec.enum:
+        if spec.enum and spec.fold_case:
+            # JSON Schema has no case-insensitive enum, and ECMA regexes no inline (?i)
+            letters = ("".join(f"[{c.upper()}{c.lower()}]" for c in e) for e in spec.enum)
+            out["pattern"] = "^(?:" + "|".join(letters) + ")$"
+        elif spec.enum:
             out["enum"] = list(spec.enum)
         out.update(spec.schema)
         return out
@@ -512,6 +530,7 @@ def json_schema() -> dict[str, Any]:
         required = [name for name, f in spec.fields.items() if f.required]
         if required:
             body["required"] = required
+        body.update(spec.schema)
         if spec in PROVIDERS.values():
             channel = next(ch for ch, s in PROVIDERS.items() if s is spec)
             body["properties"]["channel"] = {"const": channel, "description": "Channel"}

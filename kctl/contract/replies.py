@@ -40,23 +40,28 @@ TEMPLATE_MISMATCH = 2001
 INVALID_NUMBER = 2002
 OTHER_ERROR = 2004
 
-# --- what CleverTap answers a callback (SPEC 4.5, 4.7) ---------------------------------------
-#
-# CleverTap documents these answers for SMS callbacks only; its WhatsApp page says nothing about
-# what a status or inbound callback gets back. kctl listen answers WhatsApp callbacks the same
-# way, on the reading that both arrive at the same kind of per-customer callback endpoint.
 
-CALLBACK_PROCESSED = {"status": "success", "message": "Callback processed successfully"}
-CALLBACK_BAD_REQUEST_STATUS = 400
+# --- what CleverTap answers a callback (SPEC 4.5, 4.7) ------------------------------------------
+#
+# Only CleverTap's Generic SMS page documents these answers; its WhatsApp page says nothing, so
+# listen gives WhatsApp callbacks the same ones. The page's fuller samples add
+# "data": {"processed_events", "timestamp"} to the 200 and "timestamp" to the 400's details;
+# listen sends the bodies below, which every sample contains.
+
+CALLBACK_OK: dict[str, str] = {
+    "status": "success",
+    "message": "Callback processed successfully",
+}
+CALLBACK_BAD_REQUEST = 400
 CALLBACK_BAD_REQUEST_MESSAGE = "Bad request. Some mandatory parameter was missing."
 
 
-def callback_bad_request(missing_fields: list[str], timestamp: int) -> dict[str, object]:
-    """The 400 body naming what is missing or malformed (the page's sample also carries the
-    time it answered, in epoch seconds)."""
+def callback_error(missing: list[str]) -> dict[str, object]:
+    """CleverTap's 400 answer to a callback with mandatory keys missing (or malformed:
+    CleverTap answers a wrong format the same way, naming the keys it could not use)."""
     return {
         "status": "error",
         "message": CALLBACK_BAD_REQUEST_MESSAGE,
-        "error_code": CALLBACK_BAD_REQUEST_STATUS,
-        "details": {"missing_fields": missing_fields, "timestamp": timestamp},
+        "error_code": CALLBACK_BAD_REQUEST,
+        "details": {"missing_fields": list(missing)},
     }

@@ -431,10 +431,13 @@ _RULES = (
         scope=Scope.SMS_PARAMETERS,
         explanation=(
             "An SMS provider's form parameters must include"
-            f" {', '.join(sms.REQUIRED_PARAMETERS)}, each with a value. They carry the"
-            " recipient ($$To), the sender ID, the text ($$Body) and CleverTap's message id"
-            " ($$MessageID), which the provider echoes as meta in every delivery report so"
-            " that CleverTap can match the report to its message."
+            f" {' and '.join(sms.REQUIRED_PARAMETERS)}, and"
+            f" {' or '.join(sms.CONTENT_PARAMETERS)}, each with a value. to carries the"
+            f" recipient ({sms.TO}) and message_id CleverTap's message id ({sms.MESSAGE_ID}),"
+            " which the provider echoes as meta in every delivery report so that CleverTap can"
+            f" match the report to its message. The text comes as {sms.BODY}, or, for India's"
+            f" DLT, as the registered template's id ({sms.TEMPLATE_ID}): CleverTap does not"
+            " save a configuration that has neither."
         ),
         bad=_yaml(
             "parameters:",
@@ -452,14 +455,18 @@ _RULES = (
     ),
     Rule(
         "KC302",
-        "Unknown $$ placeholder",
+        "Malformed $$ replacement",
         E,
         scope=Scope.SMS,
         explanation=(
-            "A $$ token in a parameter value is not one of the replacements kctl knows from"
-            f" CleverTap's contract and Kaleyra's set-up: {' '.join(sms.REPLACEMENTS)}. Names"
-            " are case-sensitive, and a misspelt token is not filled in: it reaches Kaleyra"
-            " as literal text instead of the value it was meant to carry."
+            "A $$ token in a parameter value is neither one of the system replacements"
+            f" ({' '.join(sms.REPLACEMENTS)}) nor a well-formed custom one. A custom"
+            " replacement is $$ followed by a letter, then letters, digits or underscores"
+            " ($$hid); CleverTap asks for its value when a campaign is created, and send-test"
+            " takes it as --var hid=VALUE. A bare $$, a name starting with a digit, or a"
+            " system name in the wrong case ($$body) is reported: names are case-sensitive,"
+            " and such a token would reach Kaleyra as literal text or wait for a value nobody"
+            " gives."
         ),
         bad=_yaml("parameters:", "  long_url: $$LongUrl"),
         good=_yaml("parameters:", "  long_url: $$LongURL"),
@@ -471,12 +478,13 @@ _RULES = (
         scope=Scope.SMS,
         explanation=(
             "An SMS message type (a provider's message_type or a template's type) must be"
-            f" one of {', '.join(sms.MESSAGE_TYPES)}, in capitals. Kaleyra picks the route"
-            " by the type (one-time password, marketing, transactional), and a message on"
-            " the wrong route can be delayed or refused."
+            f" one of {', '.join(sms.MESSAGE_TYPES)}, in any case (Default is DEFAULT); kctl"
+            " sends it in capitals. Kaleyra picks the route by the type (one-time password,"
+            " marketing, transactional), and a message on the wrong route can be delayed or"
+            " refused."
         ),
-        bad="message_type: otp",
-        good="message_type: OTP",
+        bad="message_type: PROMO",
+        good="message_type: MKT",
     ),
     Rule(
         "KC304",

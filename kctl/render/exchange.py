@@ -142,6 +142,7 @@ def exchange_document(
             "verdict": verdict.verdict,
             "hint": verdict.hint,
             "error_code": verdict.error_code,
+            "message_id": verdict.message_id,
         }
     doc["exit_code"] = verdict.exit_code if verdict is not None else 0
     if extra:

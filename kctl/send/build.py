@@ -7,7 +7,8 @@ no secrets resolved here (``kctl.send.resolve`` does that, once, right before se
 from __future__ import annotations
 
 import json
-import uuid
+import secrets
+import time
 from dataclasses import dataclass, field, replace
 from typing import Any, assert_never
 from urllib.parse import quote, urlencode
@@ -25,6 +26,7 @@ from kctl.contract.channels import FORM_TYPE, JSON_TYPE
 from kctl.contract.numbers import phone_problem, wire_number
 from kctl.errors import UsageError
 from kctl.secrets import parse_reference
+from kctl.send import direct
 from kctl.send.whatsapp import (
     Freeform,
     TemplateValues,
@@ -50,6 +52,30 @@ class Message:
     # WhatsApp send-time values besides the body's params
     values: TemplateValues = field(default_factory=TemplateValues)
     freeform: Freeform | None = None  # a WhatsApp session message instead of a template
+    # SMS: the values of the provider's custom $$ replacements, by name without "$$"
+    variables: tuple[tuple[str, str], ...] = ()
+
+
+def parse_variables(items: list[str]) -> tuple[tuple[str, str], ...]:
+    """``--var NAME=VALUE`` options (NAME with or without its "$$"), checked."""
+    out: dict[str, str] = {}
+    for item in items:
+        name, sep, value = item.partition("=")
+        name = name.strip().removeprefix("$$")
+        if not sep or sms.CUSTOM_NAME.fullmatch(name) is None:
+            raise UsageError(
+                f"--var '{item}' is not NAME=VALUE",
+                "e.g. --var hid=123 for the custom replacement $$hid",
+            )
+        if f"$${name}" in sms.REPLACEMENTS:
+            raise UsageError(
+                f"--var {name}: $${name} is a system replacement, which kctl fills itself",
+                "--var gives the values of custom replacements such as $$hid",
+            )
+        if name in out:
+            raise UsageError(f"--var {name} is given twice")
+        out[name] = value
+    return tuple(out.items())
 
 
 def new_message_id(provider: Provider) -> str:
@@ -58,15 +84,34 @@ def new_message_id(provider: Provider) -> str:
         case WhatsAppProvider():
             return new_msg_id()
         case SmsProvider():
-            return f"kctl-{uuid.uuid4().hex}"
+            return new_sms_message_id()
         case _:
             assert_never(provider)
 
 
+def new_sms_message_id() -> str:
+    """A unique $$MessageID in CleverTap's dotted shape. CleverTap's own fields (account,
+    campaign) are unknown here, so those two are random: 10**18 ids per second."""
+    now = time.time()
+    return sms.message_id(
+        account=secrets.randbelow(9 * 10**8) + 10**9,
+        campaign=secrets.randbelow(9 * 10**8) + 10**9,
+        epoch=int(now),
+        day=time.strftime("%Y%m%d", time.gmtime(now)),
+    )
+
+
 def build_request(
-    provider: Provider, message: Message, via: Via, message_id: str | None = None
+    provider: Provider,
+    message: Message,
+    via: Via,
+    message_id: str | None = None,
+    callback_url: str | None = None,
 ) -> Request:
-    """The request for ``message`` through ``via``; UsageError when the options do not fit."""
+    """The request for ``message`` through ``via``; UsageError when the options do not fit.
+
+    ``callback_url`` is for direct mode, where kctl (not CleverTap's form) says where Kaleyra
+    reports; in adapter mode the provider's headers do."""
     message_id = message_id or new_message_id(provider)
     match provider:
         case WhatsAppProvider():
@@ -76,7 +121,7 @@ def build_request(
                 case Via.ADAPTER:
                     return whatsapp_adapter_request(provider, message, message_id)
                 case Via.DIRECT:
-                    return whatsapp_direct_request(provider, message)
+                    return whatsapp_direct_request(provider, message, callback_url)
                 case _:
                     assert_never(via)
         case SmsProvider():
@@ -86,7 +131,7 @@ def build_request(
                 case Via.ADAPTER:
                     return sms_adapter_request(provider, message, message_id)
                 case Via.DIRECT:
-                    return sms_direct_request(provider, message, message_id)
+                    return sms_direct_request(provider, message, callback_url)
                 case _:
                     assert_never(via)
         case _:
@@ -117,6 +162,12 @@ def check_whatsapp_options(provider: WhatsAppProvider, message: Message) -> None
     ):
         if value is not None:
             raise UsageError(f"{flag} is for SMS providers; '{provider.nickname}' is WhatsApp")
+    if message.variables:
+        raise UsageError(
+            f"--var fills an SMS provider's custom $$ replacements; '{provider.nickname}' is"
+            " WhatsApp",
+            "WhatsApp custom key-values are --prop KEY=VALUE",
+        )
 
 
 def check_sms_options(provider: SmsProvider, message: Message) -> None:
@@ -130,7 +181,7 @@ def check_sms_options(provider: SmsProvider, message: Message) -> None:
         )
     if message.body is not None and not message.body.strip():
         raise UsageError("--body is empty")
-    if message.type is not None and message.type not in sms.MESSAGE_TYPES:
+    if message.type is not None and sms.message_type(message.type) is None:
         raise UsageError(
             f"--type {message.type} is not a message type",
             "one of " + ", ".join(sms.MESSAGE_TYPES),
@@ -193,28 +244,23 @@ def whatsapp_json_request(
     )
 
 
-def whatsapp_direct_request(provider: WhatsAppProvider, message: Message) -> Request:
+def whatsapp_direct_request(
+    provider: WhatsAppProvider, message: Message, callback_url: str | None
+) -> Request:
     if message.freeform is not None:
         raise UsageError(
             "--via direct sends templates; send session messages through the adapter",
             "drop --via direct",
         )
     template = _whatsapp_template(provider, message)
-    if any("," in p for p in message.params):
-        raise UsageError(
-            "--via direct: Kaleyra's 'params' field is comma-separated, so a --param"
-            " value cannot contain ','",
-            "test this template through the adapter (--via adapter) instead",
-        )
-    fields = [
-        ("channel", provider.channel.value),
-        ("from", provider.business_number),
-        ("to", message.to),
-        ("type", "template"),
-        ("template_name", template.name),
-        ("params", ",".join(message.params)),
-        ("lang_code", template.language),
-    ]
+    fields = direct.whatsapp_template_fields(
+        provider,
+        template,
+        to=message.to,
+        params=message.params,
+        values=message.values,
+        callback_url=callback_url,
+    )
     return _direct(provider, fields)
 
 
@@ -236,30 +282,77 @@ def sms_text(provider: SmsProvider, message: Message) -> tuple[str, SmsTemplate 
     return message.body, None
 
 
+def _message_type(provider: SmsProvider, message: Message, template: SmsTemplate | None) -> str:
+    chosen = message.type or (template.type if template else None) or provider.message_type
+    # the rules and --type checks let only known types through, in any case: send capitals
+    return (sms.message_type(chosen) or chosen) if chosen else ""
+
+
 def sms_values(provider: SmsProvider, message: Message, message_id: str) -> dict[str, str]:
-    """What each $$ replacement stands for in this send."""
+    """What each $$ replacement the provider's parameters use stands for in this send (keys
+    with "$$"); UsageError when a value they need is missing, or given with no place to go."""
     text, template = sms_text(provider, message)
+    used = {t for _, pattern in provider.parameters for t in sms.TOKEN.findall(pattern)}
+    if sms.BODY not in used and template is None:
+        raise UsageError(
+            f"provider '{provider.nickname}' sends no {sms.BODY}, only {sms.TEMPLATE_ID}:"
+            " free text has nowhere to go",
+            "send a DLT template: --template NAME --param VALUE...",
+        )
+    dlt_id = (template.dlt_template_id or "") if template else ""
+    if sms.BODY not in used and template is not None and not dlt_id:
+        raise UsageError(
+            f"provider '{provider.nickname}' sends no {sms.BODY}, and template"
+            f" '{template.name}' has no dlt_template_id for {sms.TEMPLATE_ID}",
+            "add dlt_template_id to the template, or body: $$Body to the parameters",
+        )
     sender = message.sender or provider.sender
-    if not sender:
+    if sms.SENDER in used and not sender:
         raise UsageError("no sender ID: pass --sender or set 'sender' in the provider")
-    message_type = message.type or (template.type if template else None) or provider.message_type
-    return {
-        "$$To": wire_number(message.to),
-        "$$Sender": sender,
-        "$$Body": text,
-        "$$TemplateID": (template.dlt_template_id or "") if template else "",
-        "$$MessageID": message_id,
-        "$$CampaignID": sms.TEST_CAMPAIGN_ID,
-        "$$TYPE": message_type or "",
-        "$$LongURL": "",
+    values = {
+        sms.TO: wire_number(message.to),
+        sms.SENDER: sender or "",
+        sms.BODY: text,
+        sms.TEMPLATE_ID: dlt_id,
+        sms.TEMPLATE_VARIABLES: sms.encode_template_variables(message.params),
+        sms.MESSAGE_ID: message_id,
+        sms.CAMPAIGN_ID: sms.TEST_CAMPAIGN_ID,
+        sms.TYPE: _message_type(provider, message, template),
+        sms.LONG_URL: "",
     }
+    values.update(_custom_values(provider, message))
+    return values
+
+
+def _custom_values(provider: SmsProvider, message: Message) -> dict[str, str]:
+    """The custom replacements' values: CleverTap asks for each when a campaign is created,
+    and a send without one is refused, like a campaign without it."""
+    wanted = list(
+        dict.fromkeys(n for _, pattern in provider.parameters for n in sms.custom_names(pattern))
+    )
+    given = dict(message.variables)
+    missing = [name for name in wanted if name not in given]
+    if missing:
+        raise UsageError(
+            f"provider '{provider.nickname}' has custom replacements without a value: "
+            + ", ".join(f"$${name}" for name in missing),
+            "give each one: " + " ".join(f"--var {name}=VALUE" for name in missing),
+        )
+    unused = [name for name in given if name not in wanted]
+    if unused:
+        raise UsageError(
+            "no parameter of provider"
+            f" '{provider.nickname}' uses " + ", ".join(f"$${name}" for name in unused),
+            "custom replacements: " + (", ".join(f"$${n}" for n in wanted) or "none"),
+        )
+    return {f"$${name}": value for name, value in given.items()}
 
 
 def sms_adapter_request(provider: SmsProvider, message: Message, message_id: str) -> Request:
     values = sms_values(provider, message, message_id)
     fields: list[tuple[str, str]] = []
     for name, pattern in provider.parameters:
-        value = sms.REPLACEMENT.sub(lambda m: values.get(m.group(0), m.group(0)), pattern)
+        value = sms.fill(pattern, values)
         if value:  # CleverTap leaves out a parameter whose value is empty
             fields.append((name, value))
     auth = None
@@ -277,16 +370,24 @@ def sms_adapter_request(provider: SmsProvider, message: Message, message_id: str
     )
 
 
-def sms_direct_request(provider: SmsProvider, message: Message, message_id: str) -> Request:
-    values = sms_values(provider, message, message_id)
-    fields = [
-        ("to", message.to),
-        ("sender", values["$$Sender"]),
-        ("body", values["$$Body"]),
-        ("type", values["$$TYPE"]),
-        ("template_id", values["$$TemplateID"]),
-    ]
-    return _direct(provider, [(k, v) for k, v in fields if v])
+def sms_direct_request(
+    provider: SmsProvider, message: Message, callback_url: str | None
+) -> Request:
+    if message.variables:
+        raise UsageError(
+            "--var fills the provider's custom $$ replacements, which only the adapter gets",
+            "drop --via direct, or the --var options",
+        )
+    text, template = sms_text(provider, message)
+    fields = direct.sms_fields(
+        text=text,
+        template=template,
+        to=message.to,
+        sender=message.sender or provider.sender,
+        message_type=_message_type(provider, message, template) or None,
+        callback_url=callback_url,
+    )
+    return _direct(provider, fields)
 
 
 # --- direct mode: Kaleyra's own API, to tell an account problem from an adapter problem -----
@@ -302,10 +403,11 @@ def direct_url(provider: Provider) -> str:
 
 
 def _direct(provider: Provider, fields: list[tuple[str, str]]) -> Request:
+    # no message_id: Kaleyra makes the id, and send-test reads it from the reply
     return Request(
         method="POST",
         url=direct_url(provider),
-        headers=(("api-key", provider.header("api-key") or ""),),
+        headers=((kaleyra.API_KEY, provider.header("api-key") or ""),),
         body=urlencode(fields).encode("utf-8"),
         content_type=FORM_TYPE,
         label=f"direct {provider.channel}, provider {provider.nickname}",

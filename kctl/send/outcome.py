@@ -22,7 +22,7 @@ without raising.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from kctl.contract.replies import DEADLINE_S
@@ -58,6 +58,8 @@ class Outcome:
     hint: str | None
     error_code: int | None  # the provider's numeric error code, when it gave one
     error_message: str | None  # the provider's own words, when it gave some
+    # direct mode: the id Kaleyra gave the message, which its status callbacks carry back
+    message_id: str | None = None
 
 
 def classify(response: Response, mode: Via | str) -> Outcome:
@@ -179,9 +181,13 @@ def _classify_direct_success(http: str, body: _Body, err: _ProviderError) -> Out
             "Kaleyra took the HTTP request but reported an error; see error in the response",
             err,
         )
-    message_id = _kaleyra_message_id(body.data)
+    message_id = kaleyra_message_id(body.data)
     detail = f"message id {message_id}" if message_id else "no error"
-    return _accepted(f"accepted ({http}, {detail})", None)
+    listed = _listed_message_id(body.data)
+    if listed and message_id and listed != message_id:
+        detail += f", data[0].message_id {listed}"
+    accepted = _accepted(f"accepted ({http}, {detail})", None)
+    return replace(accepted, message_id=message_id)
 
 
 # --- the body -----------------------------------------------------------------------------------
@@ -270,11 +276,25 @@ def _has_error(error: Any) -> bool:
     return error not in (None, "", {}, [], False)
 
 
-def _kaleyra_message_id(data: dict[str, Any]) -> str | None:
+def _listed_message_id(data: dict[str, Any]) -> str | None:
     items = data.get("data")
     first = items[0] if isinstance(items, list) and items else items
-    if isinstance(first, dict) and isinstance(first.get("message_id"), str):
-        return _one_line(first["message_id"])
+    value = first.get("message_id") if isinstance(first, dict) else None
+    return _one_line(value) if isinstance(value, str) and value.strip() else None
+
+
+def kaleyra_message_id(data: dict[str, Any]) -> str | None:
+    """The message id in a reply of Kaleyra's messages API: the top-level ``id`` (what its
+    status callbacks carry back, as courier reads it), else the first ``data[].message_id``
+    (SPEC) or ``data[].id`` (a third-party SMS client reads that)."""
+    candidates: list[Any] = [data.get("id")]
+    items = data.get("data")
+    first = items[0] if isinstance(items, list) and items else items
+    if isinstance(first, dict):
+        candidates += [first.get("message_id"), first.get("id")]
+    for value in candidates:
+        if isinstance(value, str) and value.strip():
+            return _one_line(value)
     return None
 
 

@@ -150,13 +150,13 @@ def sandboxed(provider: Provider, sandbox_url: str, listener_url: str) -> Provid
 
 
 def build(
-    provider: Provider, message: Message, options: SendOptions
+    provider: Provider, message: Message, options: SendOptions, callback_url: str | None = None
 ) -> tuple[Built, Request | None]:
     """The Built event, and the request to send (None on a dry run)."""
     from kctl.render.curl import curl_command
     from kctl.send.resolve import literal_secrets, resolve_request
 
-    request = build_request(provider, message, options.via, options.message_id)
+    request = build_request(provider, message, options.via, options.message_id, callback_url)
     # the curl export keeps references, so it runs without printing any secret
     curl = curl_command(request, show_secrets=options.show_secrets)
     if options.dry_run:  # needs no secrets: references are shown as written
@@ -182,21 +182,34 @@ def run_send_test(
     """The events of one send-test; the last one is always ``Finished``."""
     with contextlib.ExitStack() as stack:
         listener: Listener | None = None
+        reports_to: str | None = None  # the listener's base URL, as Kaleyra must reach it
         if sandbox:
             from kctl.servers.sandbox import local_pair
 
             # the config's templates are the ones the sandbox takes as approved
             pair = stack.enter_context(local_pair(provider=provider))
             provider = sandboxed(provider, pair.sandbox_url, pair.listener_url)
-            listener = pair.listener
+            listener, reports_to = pair.listener, pair.listener_url
         elif wait_dlr is not None:
             from kctl.servers.http import HttpServer
             from kctl.servers.listener import Listener
 
             listener = Listener()
             server = stack.enter_context(HttpServer(listener, port=listen_port).start_in_thread())
-            provider = with_callback(provider, listen_url or server.url)
-        yield from _exchange(provider, message, options, wait_dlr, listener)
+            reports_to = listen_url or server.url
+            provider = with_callback(provider, reports_to)
+        callback_url = None
+        if options.via is Via.DIRECT and wait_dlr is not None and reports_to is not None:
+            callback_url = direct_callback(provider, reports_to)
+        yield from _exchange(
+            provider, message, options, wait_dlr, listener, callback_url=callback_url
+        )
+
+
+def direct_callback(provider: Provider, listener_url: str) -> str:
+    """Where Kaleyra reports a direct send's status: the listener, which takes Kaleyra's own
+    GET callbacks (CleverTap's callback URL would not understand them)."""
+    return f"{listener_url.rstrip('/')}/{provider.channel}/kaleyra"
 
 
 def _exchange(
@@ -205,11 +218,13 @@ def _exchange(
     options: SendOptions,
     wait_dlr: float | None,
     listener: Listener | None,
+    *,
+    callback_url: str | None = None,
 ) -> Iterator[Event]:
     from kctl.send.outcome import classify
     from kctl.send.transport import exchange
 
-    built, to_send = build(provider, message, options)
+    built, to_send = build(provider, message, options, callback_url)
     yield built
     if to_send is None:
         yield Finished(0, "dry run: nothing was sent")
@@ -227,7 +242,16 @@ def _exchange(
     if not (outcome.accepted and wait_dlr is not None and listener is not None):
         yield Finished(outcome.exit_code, outcome.verdict)
         return
-    yield from _await_report(listener, built.request.message_id, wait_dlr)
+    # adapter mode: CleverTap's id, made by kctl; direct mode: the id in Kaleyra's reply
+    message_id = built.request.message_id or outcome.message_id
+    if not message_id:
+        yield Finished(
+            DeliveryNotConfirmed.exit_code,
+            "the reply carries no message id (id or data[].message_id): no delivery report"
+            " can be matched to it",
+        )
+        return
+    yield from _await_report(listener, message_id, wait_dlr)
 
 
 def _await_report(listener: Listener, message_id: str, seconds: float) -> Iterator[Event]:

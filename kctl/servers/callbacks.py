@@ -4,7 +4,8 @@ The sandbox hands ``Courier.submit`` one ``Plan`` per accepted message. Its repo
 ``sent``, ``delivered``, ``read``, then ``Clicked`` when the message had a URL button whose URL
 the sandbox knows, or ``sent``, ``failed``; SMS one ``delivered`` or ``failed``) are posted
 ``delay`` seconds apart to the callback URL from the request, and each outcome is kept as a
-``CallbackResult``.
+``CallbackResult``: posted in CleverTap's formats for the adapter routes, and for Kaleyra's own
+route as Kaleyra reports, a GET with ``id`` and ``status`` (``report_request``).
 
 * Refused first, from the URL's text alone: only loopback hosts unless ``allow_external``, so a
   refused URL costs no DNS lookup and no connection.
@@ -31,9 +32,9 @@ from collections import deque
 from collections.abc import Callable, Coroutine, Iterable
 from dataclasses import dataclass, field
 from typing import Any, Generic, Literal, TypeVar, assert_never
-from urllib.parse import SplitResult, quote, unquote, urlsplit
+from urllib.parse import SplitResult, quote, unquote, urlencode, urlsplit, urlunsplit
 
-from kctl.contract import sms, whatsapp
+from kctl.contract import kaleyra, sms, whatsapp
 from kctl.contract.channels import Channel
 from kctl.urls import is_loopback_host
 
@@ -85,6 +86,9 @@ class Plan:
     fails: bool  # the last report says failed
     payload_version: str = whatsapp.REPORT_PAYLOAD_VERSION
     clicked_url: str | None = None  # WhatsApp: a URL button's URL, reported clicked at the end
+    # None: CleverTap's report format (POST, JSON); "GET" or "POST": Kaleyra's own callback
+    # to a direct request's callback URL, with the message's id and status
+    native_method: str | None = None
 
     @property
     def statuses(self) -> tuple[str, ...]:
@@ -166,6 +170,24 @@ def report_body(plan: Plan, status: str) -> Any:
             assert_never(plan.channel)
 
 
+def report_request(plan: Plan, status: str) -> tuple[str, str, bytes]:
+    """(method, URL, JSON body) of the report of ``status``: CleverTap's format to an adapter's
+    callback URL, Kaleyra's to a direct request's (SPEC 4.8: GET with id and status; a POST
+    callback gets the two as a JSON object)."""
+    if plan.native_method is None:
+        body = json.dumps(report_body(plan, status), separators=(",", ":")).encode("utf-8")
+        return "POST", plan.url, body
+    params = {
+        kaleyra.CALLBACK_ID: plan.message_id,
+        kaleyra.CALLBACK_STATUS: kaleyra.reported_status(plan.channel, status),
+    }
+    if plan.native_method == "POST":
+        return "POST", plan.url, json.dumps(params, separators=(",", ":")).encode("utf-8")
+    parts = urlsplit(plan.url)
+    query = f"{parts.query}&{urlencode(params)}" if parts.query else urlencode(params)
+    return "GET", urlunsplit(parts._replace(query=query, fragment="")), b""
+
+
 class History(Generic[T]):
     """The latest ``limit`` items and how many were added in all; safe from any thread."""
 
@@ -216,7 +238,7 @@ class _ReplyHead:
         return next((v for k, v in self.headers if k == name), None)
 
 
-def _request_head(parts: SplitResult, length: int) -> bytes:
+def _request_head(parts: SplitResult, method: str, length: int) -> bytes:
     host = parts.hostname or ""
     if not host.isascii():
         host = host.encode("idna").decode("ascii")  # UnicodeError for a name IDNA refuses
@@ -227,15 +249,11 @@ def _request_head(parts: SplitResult, length: int) -> bytes:
     target = quote(parts.path or "/", safe=_TARGET_SAFE)
     if parts.query:
         target += "?" + quote(parts.query, safe=_TARGET_SAFE)
-    lines = [
-        f"POST {target} HTTP/1.1",
-        f"Host: {shown}",
-        "User-Agent: kctl-sandbox",
-        "Content-Type: application/json",
-        f"Content-Length: {length}",
-        # a compressed reply could inflate without limit, and nothing here reads it anyway
-        "Accept-Encoding: identity",
-    ]
+    lines = [f"{method} {target} HTTP/1.1", f"Host: {shown}", "User-Agent: kctl-sandbox"]
+    if method != "GET":
+        lines += ["Content-Type: application/json", f"Content-Length: {length}"]
+    # a compressed reply could inflate without limit, and nothing here reads it anyway
+    lines.append("Accept-Encoding: identity")
     if parts.username is not None:
         pair = f"{unquote(parts.username)}:{unquote(parts.password or '')}"
         lines.append(f"Authorization: Basic {base64.b64encode(pair.encode()).decode()}")
@@ -612,11 +630,11 @@ class Courier:
         plan = job.plan
         status = plan.statuses[job.step]
         what = f"delivery report {status!r} for {plan.message_id} to {plan.url}"
-        body = json.dumps(report_body(plan, status), separators=(",", ":")).encode("utf-8")
+        method, url, body = report_request(plan, status)
         deadline = asyncio.get_running_loop().time() + self.timeout
         try:
             async with asyncio.timeout_at(deadline):
-                conn, head = await self._exchange(plan.url, body, conn)
+                conn, head = await self._exchange(method, url, body, conn)
         except _ERRORS as e:
             if conn is not None:
                 conn.close()
@@ -663,10 +681,10 @@ class Courier:
         )
 
     async def _exchange(
-        self, url: str, body: bytes, conn: _Connection | None
+        self, method: str, url: str, body: bytes, conn: _Connection | None
     ) -> tuple[_Connection, _ReplyHead]:
         parts = urlsplit(url)
-        request = _request_head(parts, len(body)) + body
+        request = _request_head(parts, method, len(body)) + body
         if conn is not None and conn.is_open:
             try:
                 return conn, await conn.exchange(request)

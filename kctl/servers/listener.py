@@ -1,15 +1,16 @@
 """``kctl listen``: stand in for CleverTap's callback endpoints and check what arrives.
 
-Every POST, on any path, is classified and checked against CleverTap's formats (SPEC 4.4, 4.5),
-answered as CleverTap answers, then emitted with its answer: a readable block, or one JSON
-object per line. The answer is 200 ``{"status":"success","message":"Callback processed
-successfully"}`` when the callback is acceptable, else 400 with CleverTap's bad-request body
-naming every field that is missing or malformed in ``details.missing_fields``
-(``kctl.contract.replies``). Every report is kept and printed either way.
+Every POST and GET, on any path, is classified and checked against CleverTap's formats (SPEC 4.4,
+4.5) or Kaleyra's own callbacks, answered as CleverTap answers, then emitted with its answer: a
+readable block, or one JSON object per line. The answer is 200 with CleverTap's success body when
+the callback is acceptable, else 400 with its bad-request body naming the keys it could not use
+in ``details.missing_fields`` (``kctl.contract.replies``). Every report is kept and printed
+either way: a listener that hid odd reports would hide the very problems it is there to show.
 
 Kinds: ``whatsapp-dlr`` (an object with ``statuses``), ``whatsapp-inbound`` (an object with
 ``from``/``type``/``wabaNumber``), ``sms-dlr`` (a JSON array of events, or a lone event object,
-which is flagged), ``unknown``.
+which is flagged), ``kaleyra-status`` (Kaleyra's own status callback to a direct send's
+``callback_url``: a GET, a form POST or a JSON object with ``id`` and ``status``), ``unknown``.
 
 Every variant CleverTap's WhatsApp page documents passes (``kctl.contract.whatsapp`` lists
 them): ``payloadVersion`` or ``payloadversion``, a string or a number; ``msgId`` or ``msg_id``;
@@ -28,33 +29,37 @@ import math
 import re
 import threading
 import time
-from collections.abc import Callable, Collection, Iterable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import IO, Any
+from urllib.parse import urlsplit
 
-from kctl.contract import replies
+from kctl.contract import kaleyra, sms
 from kctl.contract import whatsapp as wa
 from kctl.contract.numbers import is_payload_version
+from kctl.contract.replies import CALLBACK_BAD_REQUEST, CALLBACK_OK, callback_error
 from kctl.servers.http import App, HttpRequest, HttpResponse
 
 WHATSAPP_DLR = "whatsapp-dlr"
 WHATSAPP_INBOUND = "whatsapp-inbound"
 SMS_DLR = "sms-dlr"
+KALEYRA_STATUS = "kaleyra-status"
 UNKNOWN = "unknown"
 KIND_LABELS = {
     WHATSAPP_DLR: "WhatsApp delivery report",
     WHATSAPP_INBOUND: "WhatsApp inbound message",
     SMS_DLR: "SMS delivery report",
+    KALEYRA_STATUS: "Kaleyra status callback",
     UNKNOWN: "unrecognised body",
 }
 
 WHATSAPP_STATUSES = wa.STATUSES
-SMS_EVENTS = ("delivered", "failed", "clicked", "replied")
+SMS_EVENTS = sms.EVENTS
 # what --wait-dlr waits for: the report that settles a message, not "sent"
 FINAL_STATUSES = wa.FINAL_STATUSES
 WHATSAPP_FAILURE_CODES = frozenset(wa.FAILURE_CODES)
-SMS_FAILURE_CODES = range(900, 921)
+SMS_FAILURE_CODES = sms.FAILURE_CODE_RANGE
 INBOUND_TYPES = wa.INBOUND_TYPES
 MSG_ID_LIMIT = wa.MSG_ID_LIMIT
 
@@ -97,16 +102,30 @@ class Report:
         return not self.problems
 
     @property
+    def missing(self) -> list[str] | None:
+        """The keys CleverTap's 400 would name, or None when CleverTap answers 200. A
+        Kaleyra-native callback is refused only without id or status, as courier's Kaleyra
+        handler does: an unknown status word is shown, not refused."""
+        if self.kind == KALEYRA_STATUS:
+            fields = self.payload if isinstance(self.payload, dict) else {}
+            return kaleyra_missing(fields) or None
+        return None if self.ok else self.missing_fields()
+
+    @property
     def answer_status(self) -> int:
         """The HTTP status CleverTap answers this callback with."""
-        return 200 if self.ok else replies.CALLBACK_BAD_REQUEST_STATUS
+        return 200 if self.missing is None else CALLBACK_BAD_REQUEST
 
     @property
     def answer(self) -> dict[str, Any]:
         """The body CleverTap answers this callback with."""
-        if self.ok:
-            return dict(replies.CALLBACK_PROCESSED)
-        return replies.callback_bad_request(missing_fields(self.problems), int(self.received_at))
+        missing = self.missing
+        return dict(CALLBACK_OK) if missing is None else callback_error(missing)
+
+    def missing_fields(self) -> list[str]:
+        """The keys the problems are about (CleverTap's 400 names them "missing_fields"),
+        each once, in order; problems with the body or headers as a whole name none."""
+        return list(dict.fromkeys(f for p in self.problems if (f := _field_of(p.path))))
 
     def delivery(self, message_id: str, statuses: Collection[str] | None = None) -> Delivery | None:
         """The first delivery for ``message_id`` (with a status in ``statuses``, if given)."""
@@ -136,11 +155,6 @@ class Report:
         }
 
 
-def missing_fields(problems: Iterable[Problem]) -> list[str]:
-    """The fields CleverTap's 400 names: where each problem is, each once, in order."""
-    return list(dict.fromkeys(p.path for p in problems))
-
-
 def _delivery_json(d: Delivery) -> dict[str, str | None]:
     return {
         "message_id": d.message_id,
@@ -148,6 +162,15 @@ def _delivery_json(d: Delivery) -> dict[str, str | None]:
         "code": d.code,
         "description": d.description,
     }
+
+
+def _field_of(path: str) -> str | None:
+    """The key a problem path ends in: "[0].data[0].meta" -> "meta"."""
+    if path.startswith("("):
+        return None
+    last = path.rsplit(".", 1)[-1]
+    name = last.split("[", 1)[0]
+    return name or None
 
 
 def _iso(epoch: float) -> str:
@@ -412,7 +435,12 @@ def _check_media(check: _Check, data: dict[str, Any], kind: str) -> None:
 
 
 def check_sms_report(data: list[Any]) -> tuple[list[Problem], list[Delivery]]:
-    """Problems in an SMS delivery report (a JSON array of events), and its deliveries."""
+    """Problems in an SMS delivery report (a JSON array of events), and its deliveries.
+
+    Per SPEC 4.5: every event has ``event`` and ``data``, every item ``ts`` (integer epoch
+    seconds) and ``meta``, and each event its own mandatory keys (``sms.EVENT_KEYS``). Other
+    keys are ignored, as CleverTap ignores them.
+    """
     check = _Check()
     if not data:
         check.add("(body)", "must be a non-empty array of events")
@@ -448,21 +476,102 @@ def _check_sms_item(check: _Check, item: Any, path: str, event: Any) -> None:
     elif ts >= _MILLIS_FROM:
         check.add(f"{path}.ts", "looks like epoch milliseconds; use epoch seconds")
     meta = check.text(item, "meta", path)
-    description = item.get("description")
-    if "description" not in item:
-        check.add(f"{path}.description", "missing")
-    elif not isinstance(description, str):
-        check.add(f"{path}.description", f"must be a string, not {_type_name(description)}")
+    wanted = sms.EVENT_KEYS.get(event, ()) if isinstance(event, str) else ()
     code = item.get("code")
-    if event == "failed":
+    if "code" in wanted:
         if "code" not in item:
             check.add(f"{path}.code", 'missing (failed needs a code "900".."920")')
         elif not isinstance(code, str):
             check.add(f"{path}.code", f'must be a string such as "901", not {_type_name(code)}')
         elif not code.isascii() or not code.isdigit() or int(code) not in SMS_FAILURE_CODES:
             check.add(f"{path}.code", f'must be "900".."920", not {code!r}')
+    description = item.get("description")
+    if "description" in wanted:
+        if "description" not in item:
+            check.add(f"{path}.description", "missing")
+        elif not isinstance(description, str):
+            check.add(f"{path}.description", f"must be a string, not {_type_name(description)}")
+    for key in ("url", "incomingText"):
+        if key in wanted:
+            check.text(item, key, path)
     if isinstance(meta, str) and meta and isinstance(event, str):
         check.deliveries.append(Delivery(meta, event, _code_text(code), _str_or_none(description)))
+
+
+def kaleyra_missing(fields: dict[str, str]) -> list[str]:
+    """The mandatory keys of a Kaleyra-native callback that are missing or empty: the
+    message's ``id`` (``message_id`` in Kaleyra's v2 JSON) and its ``status``."""
+    message_id = fields.get(kaleyra.CALLBACK_ID) or fields.get("message_id") or ""
+    return [
+        key
+        for key, value in (
+            (kaleyra.CALLBACK_ID, message_id),
+            (kaleyra.CALLBACK_STATUS, fields.get(kaleyra.CALLBACK_STATUS) or ""),
+        )
+        if not value.strip()
+    ]
+
+
+def check_kaleyra_callback(fields: dict[str, str]) -> tuple[list[Problem], list[Delivery]]:
+    """Problems in a callback in Kaleyra's own format (a direct send's ``callback_url``), and
+    the delivery it tells of."""
+    check = _Check()
+    missing = kaleyra_missing(fields)
+    for key in missing:
+        check.add(key, "missing or empty")
+    message_id = fields.get(kaleyra.CALLBACK_ID) or fields.get("message_id") or ""
+    word = fields.get(kaleyra.CALLBACK_STATUS) or ""
+    status = kaleyra.status_of(word)
+    if kaleyra.CALLBACK_STATUS not in missing and status is None:
+        known = ", ".join(kaleyra.STATUS_WORDS)
+        check.add(kaleyra.CALLBACK_STATUS, f"{word!r} is none of Kaleyra's words ({known})")
+    if not missing and status is not None:
+        check.deliveries.append(Delivery(message_id, status, None, None))
+    return check.problems, check.deliveries
+
+
+def _field_text(value: Any) -> str:
+    """A JSON value as a form field would carry it (null as nothing)."""
+    if value is None:
+        return ""
+    return value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
+
+
+def _is_kaleyra_status(payload: dict[str, Any]) -> bool:
+    return kaleyra.CALLBACK_STATUS in payload and bool(
+        {kaleyra.CALLBACK_ID, "message_id"} & payload.keys()
+    )
+
+
+def _kaleyra_report(
+    when: float, method: str, path: str, fields: dict[str, str], problems: list[Problem]
+) -> Report:
+    found, deliveries = check_kaleyra_callback(fields)
+    problems = [*problems, *found]
+    return Report(when, method, path, KALEYRA_STATUS, fields, tuple(problems), tuple(deliveries))
+
+
+def _form_report(
+    when: float, method: str, path: str, body: bytes, *, media_type: str, content_type: str
+) -> Report:
+    """A GET (its query) or a form POST: only Kaleyra calls back that way."""
+    from kctl.servers.forms import BodyError, decode_fields, query_fields
+
+    try:
+        if method == "GET":
+            submitted = query_fields(urlsplit(path).query)
+        else:
+            submitted = decode_fields(media_type, content_type or media_type, body)
+    except BodyError as e:
+        return Report(when, method, path, KALEYRA_STATUS, "", (Problem("(body)", str(e)),), ())
+    fields = dict(submitted.pairs)
+    problems = []
+    if len(fields) < len(submitted.pairs):
+        problems.append(Problem("(body)", "a field is given more than once; the first counts"))
+        fields = {}
+        for name, value in submitted.pairs:
+            fields.setdefault(name, value)
+    return _kaleyra_report(when, method, path, fields, problems)
 
 
 def build_report(
@@ -471,9 +580,16 @@ def build_report(
     media_type: str,
     body: bytes,
     received_at: float | None = None,
+    *,
+    content_type: str = "",
 ) -> Report:
-    """Classify and check one received request (pure apart from the clock)."""
+    """Classify and check one received request (pure apart from the clock); ``path`` has the
+    query string, ``content_type`` the whole header (a multipart boundary)."""
     when = time.time() if received_at is None else received_at
+    if method == "GET" or media_type in (kaleyra.FORM_TYPE, kaleyra.MULTIPART_TYPE):
+        return _form_report(
+            when, method, path, body, media_type=media_type, content_type=content_type
+        )
     problems: list[Problem] = []
     deliveries: list[Delivery] = []
     try:
@@ -494,6 +610,9 @@ def build_report(
         kind = WHATSAPP_DLR
         found, deliveries = check_whatsapp_report(payload)
         problems += found
+    elif isinstance(payload, dict) and _is_kaleyra_status(payload):
+        fields = {k: _field_text(v) for k, v in payload.items()}
+        return _kaleyra_report(when, method, path, fields, problems)
     elif isinstance(payload, dict) and {"from", "type", "wabaNumber"} & payload.keys():
         kind = WHATSAPP_INBOUND
         problems += check_whatsapp_inbound(payload)
@@ -615,13 +734,19 @@ class Listener(App):
         return found[0] if found else None
 
     async def handle(self, request: HttpRequest) -> HttpResponse:
-        if request.method != "POST":
+        if request.method not in ("POST", "GET"):
             return HttpResponse.json(
                 405,
-                {"status": "failure", "error": {"message": "kctl listen takes POST only"}},
-                (("Allow", "POST"),),
+                {"status": "failure", "error": {"message": "kctl listen takes POST and GET"}},
+                (("Allow", "POST, GET"),),
             )
-        report = build_report(request.method, request.target, request.media_type, request.body)
+        report = build_report(
+            request.method,
+            request.target,
+            request.media_type,
+            request.body,
+            content_type=request.header("content-type") or "",
+        )
         with self._state:
             self._reports.append(report)
             received = len(self._reports)

@@ -4,7 +4,10 @@ Routes (SPEC 2):
 
 * ``POST /whatsapp``: the CleverTap Generic WhatsApp adapter (JSON).
 * ``POST /sms``: the CleverTap Generic SMS adapter (form).
-* ``POST /v1/{sid}/messages``: Kaleyra's own API (form), for ``--via direct``.
+* ``POST /v1/{sid}/messages``: Kaleyra's own API, for ``--via direct`` and for clients such as
+  courier: urlencoded, multipart or JSON bodies (or a GET's query), the api-key as a header or
+  a form field, ``channel`` in any case, WhatsApp ``text``, ``media``, ``template`` and
+  ``mediatemplate`` messages, SMS. It answers 202 like Kaleyra (``kctl.contract.kaleyra``).
 
 Answers follow CleverTap's provider contract (SPEC 4). Problems with the HTTP exchange itself
 get an HTTP status; problems with what the message says get HTTP 200 and a failure code, as the
@@ -28,16 +31,20 @@ SMS codes are 900-920 and DND is SMS's blacklist). More requests in flight than
 no time at all unless ``latency`` (simulated processing time) is set or a test ``hold()``s it.
 
 The direct route takes at most ``MAX_RECIPIENTS`` comma-separated recipients, Kaleyra's own
-limit; more get 400 before any of them is looked at.
+limit; more get 400 before any of them is looked at. Recipient n of a request gets the id
+``<uuid>:<n>``; the reply's top-level ``id`` is the first recipient's, and each recipient's
+status callbacks carry its own.
 
 Accepted messages get delivery reports, ``dlr_delay`` seconds apart, at the callback URL from
-the request (``delivery-report-callback-url`` for WhatsApp, ``callback_url`` for SMS, the
-optional ``callback_url`` form field for the direct route): WhatsApp ``sent``, ``delivered``,
-``read`` (or ``sent``, ``failed``), then ``Clicked`` for a template with a URL button; SMS one
-``delivered`` (or ``failed``) event. ``kctl.servers.callbacks`` posts
-them: only to loopback unless ``allow_external_callbacks``, from bounded queues, a few
-connections per receiver. A refused or failed callback is logged, never fatal, and shutdown
-cancels callbacks still pending (one log line) instead of waiting for them.
+the request: WhatsApp ``sent``, ``delivered``, ``read`` (or ``sent``, ``failed``), then
+``Clicked`` for a template with a URL button; SMS one ``delivered`` (or ``failed``). The adapter
+routes report in CleverTap's formats (SPEC 4.4, 4.5) to ``delivery-report-callback-url``
+(WhatsApp) or ``callback_url`` (SMS); the direct route reports Kaleyra's way, a GET with ``id``
+and ``status``, to the request's ``callback_url`` (or SMS's ``callback`` object, by its method).
+``kctl.servers.callbacks`` sends them: only to loopback unless ``allow_external_callbacks``,
+from bounded queues, a few connections per receiver. A refused or failed callback is logged,
+never fatal, and shutdown cancels callbacks still pending (one log line) instead of waiting for
+them.
 
 ``messages`` and ``callbacks`` keep the latest ``history`` entries each; ``messages_total`` and
 ``callbacks_total`` count them all.
@@ -49,6 +56,7 @@ import asyncio
 import base64
 import binascii
 import hmac
+import json
 import threading
 import uuid
 from collections import Counter
@@ -59,7 +67,7 @@ from typing import TYPE_CHECKING, Any, assert_never
 
 from kctl.contract import kaleyra, sms
 from kctl.contract import whatsapp as wa
-from kctl.contract.channels import FORM_TYPE, JSON_TYPE, Channel, channel_of
+from kctl.contract.channels import FORM_TYPE, JSON_TYPE, Channel
 from kctl.contract.numbers import (
     is_dlt_id,
     is_sender,
@@ -76,6 +84,7 @@ from kctl.servers.callbacks import (
     History,
     Plan,
 )
+from kctl.servers.forms import BodyError, Fields, Upload, decode_fields, query_fields
 from kctl.servers.http import App, HttpRequest, HttpResponse, HttpServer
 from kctl.servers.whatsapp_adapter import TemplateBook, check_payload, template_book
 from kctl.urls import is_https_url
@@ -87,6 +96,7 @@ if TYPE_CHECKING:
     from kctl.servers.listener import Listener
 
 SMS_TYPES = frozenset(sms.MESSAGE_TYPES)
+HEADER_TYPES = frozenset(wa.HEADER_TYPES)
 
 # by the recipient's last four digits
 MAGIC_RATE_LIMITED = "0429"
@@ -145,34 +155,44 @@ def _is_number(value: Any) -> bool:
 
 
 def sms_form_problems(fields: dict[str, str]) -> list[tuple[int, str]]:
-    """(code, message) for each way ``fields`` break CleverTap's Generic SMS request."""
+    """(code, message) for each way ``fields`` break CleverTap's Generic SMS request, as
+    Kaleyra's set-up names its parameters."""
     problems: list[tuple[int, str]] = []
     to = fields.get("to", "")
     if not to:
         problems.append((2002, "to is missing"))
     elif not _is_number(to):
         problems.append((2002, "to must be the recipient's number, digits only (no '+')"))
-    sender = fields.get("sender", "")
-    if not sender:
-        problems.append((2004, "sender is missing"))
-    elif not is_sender(sender):
-        problems.append((2004, "sender must be a sender ID (letters and digits) or a number"))
-    body = fields.get("body", "")
-    if not body.strip():
-        problems.append((2004, "body is missing"))
-    elif "{#var#}" in body:
-        problems.append((2001, "body still has {#var#}: a template parameter is missing"))
-    message_id = fields.get("message_id", "")
-    if not message_id:
+    problems += sms_content_problems(fields)
+    # CleverTap's message id has a dotted shape, but the provider echoes whatever it gets
+    if not fields.get("message_id", ""):
         problems.append((2004, "message_id is missing (the delivery report must echo it)"))
-    elif len(message_id) > wa.MSG_ID_LIMIT:
-        problems.append((2004, f"message_id is over {wa.MSG_ID_LIMIT} characters"))
+    for name, value in fields.items():
+        left = sms.TOKEN.search(value)
+        if left is not None:
+            problems.append(
+                (2004, f"{name} still holds {left.group(0)}: CleverTap did not fill it in")
+            )
+    return problems
+
+
+def sms_content_problems(fields: dict[str, str]) -> list[tuple[int, str]]:
+    """Problems with an SMS's sender, text, DLT template id and type (both SMS routes)."""
+    problems: list[tuple[int, str]] = []
+    sender = fields.get("sender")
+    if sender is not None and not is_sender(sender):
+        problems.append((2004, "sender must be a sender ID (letters and digits) or a number"))
+    body = fields.get("body")
     template_id = fields.get("template_id")
+    if not (body or "").strip() and not template_id:
+        problems.append((2004, "body (or, for DLT, template_id) is missing"))
+    elif body is not None and sms.VARIABLE in body:
+        problems.append((2001, "body still has {#var#}: a template parameter is missing"))
     if template_id is not None and not is_dlt_id(template_id):
         problems.append((2001, "template_id must be a DLT template id, 12 to 19 digits"))
     message_type = fields.get("type")
-    if message_type is not None and message_type not in SMS_TYPES:
-        problems.append((2004, f"type must be one of {', '.join(sorted(SMS_TYPES))}"))
+    if message_type is not None and sms.message_type(message_type) is None:
+        problems.append((2004, f"type must be one of {', '.join(sms.MESSAGE_TYPES)} (any case)"))
     return problems
 
 
@@ -363,11 +383,12 @@ class Sandbox(App):
             )
             self._log_request(request, response, "no such route")
             return response
-        if request.method != "POST":
+        allowed = ("POST", "GET") if family == "direct" else ("POST",)
+        if request.method not in allowed:
             response = HttpResponse.json(
                 405,
-                {"error": {"code": "E405", "message": "use POST"}},
-                (("Allow", "POST"),),
+                {"error": {"code": "E405", "message": f"use {' or '.join(allowed)}"}},
+                (("Allow", ", ".join(allowed)),),
             )
             self._log_request(request, response, "method not allowed")
             return response
@@ -561,38 +582,31 @@ class Sandbox(App):
     def _direct(self, request: HttpRequest) -> tuple[HttpResponse, str, list[Plan]]:
         match = kaleyra.MESSAGES_PATH.fullmatch(request.path)
         assert match is not None
-        key = request.header("api-key")
-        if not key:
-            raise _Reject("E401", "missing api-key header", 401)
-        if self.api_key is not None and not hmac.compare_digest(
-            key.encode(), self.api_key.encode()
-        ):
-            raise _Reject("E401", "invalid api-key", 401)
-        if self.sid is not None and match.group(1) != self.sid:
-            raise _Reject("E401", "the api-key does not belong to this SID", 401)
-        if request.media_type != FORM_TYPE:
-            raise _Reject("E415", f"Content-Type must be {FORM_TYPE}", 415)
+        submitted = _direct_fields(request)
         try:
-            fields = _unique_fields(request.form())
-        except ValueError:
-            raise _Reject("E400", "body is not UTF-8 form data", 400) from None
+            fields = _unique_fields(submitted.pairs)
         except _Reject as e:
             raise _Reject("E400", e.message, 400) from None
+        # Kaleyra's pages send the key as a header, courier as a form field
+        form_key = fields.pop(kaleyra.API_KEY, None)
+        self._check_direct_key(request.header(kaleyra.API_KEY) or form_key, match.group(1))
         # counted with one C-speed pass before anything is done per recipient
         listed = fields.get("to", "").count(",") + 1
         if listed > MAX_RECIPIENTS:
             raise _Reject(
                 "E400", f"to lists {listed} recipients; at most {MAX_RECIPIENTS} a request", 400
             )
-        named = fields.get("channel", "sms").lower()
-        channel = channel_of(named)
+        named = fields.get("channel", "sms")
+        channel = kaleyra.channel_of(named)
         if channel is None:
             raise _Reject("E400", f"channel {named!r} is not sms or whatsapp", 400)
         match channel:
             case Channel.WHATSAPP:
-                problems = self._direct_whatsapp_problems(fields)
+                problems = _direct_whatsapp_problems(fields, submitted.uploads)
+                callback = _direct_callback(fields, kaleyra.CALLBACK_URL)
             case Channel.SMS:
-                problems = self._direct_sms_problems(fields)
+                problems = _direct_sms_problems(fields)
+                callback = _direct_callback(fields, kaleyra.SMS_CALLBACK, kaleyra.CALLBACK_URL)
             case _:
                 assert_never(channel)
         if problems:
@@ -600,67 +614,135 @@ class Sandbox(App):
         recipients = [r.strip().lstrip("+") for r in fields["to"].split(",")]
         for recipient in recipients:
             self._raise_magic(_magic(recipient), "direct")
-        callback = fields.get("callback_url") or None
-        batch = uuid.uuid4()
+        url, method = callback if callback is not None else (None, None)
+        if url is None and kaleyra.CALLBACK_PROFILE in fields:
+            self._log(
+                f"{kaleyra.CALLBACK_PROFILE} {fields[kaleyra.CALLBACK_PROFILE]!r}: the sandbox"
+                " has no callback profiles, so no status is reported"
+            )
+        batch = str(uuid.uuid4())
         data = []
         plans = []
         accepted = []
         for n, recipient in enumerate(recipients):
-            message_id = f"{batch}:{n}"
+            message_id = kaleyra.message_id(batch, n)
             fails = _magic(recipient) == MAGIC_BLACKLISTED
             data.append({"message_id": message_id, "recipient": f"+{recipient}"})
-            accepted.append(Accepted(f"direct {channel}", message_id, recipient, callback, fails))
-            if callback is not None:
-                plans.append(Plan(channel, message_id, callback, fails))
+            accepted.append(Accepted(f"direct {channel}", message_id, recipient, url, fails))
+            if url is not None:
+                plans.append(Plan(channel, message_id, url, fails, native_method=method))
         self._remember(*accepted)
         reply: dict[str, Any] = {
-            "id": f"{batch}:{len(recipients)}",
+            "id": data[0]["message_id"],
             "channel": channel,
             "type": fields.get("type", _default_direct_type(channel)),
             "totalCount": len(recipients),
             "data": data,
-            "status": "accepted",
             "error": {},
         }
         ids = ", ".join(d["message_id"] for d in data)
-        return HttpResponse.json(200, reply), f"accepted {channel} id={ids}", plans
+        summary = f"accepted {channel} ({submitted.encoding}) id={ids}"
+        return HttpResponse.json(kaleyra.ACCEPTED, reply), summary, plans
 
-    @staticmethod
-    def _direct_recipients_problems(value: str | None, single: bool) -> list[str]:
-        if not value:
-            return ["to is missing"]
-        recipients = [r.strip() for r in value.split(",")]
-        if single and len(recipients) > 1:
-            return ["to must be one number"]
-        if not all(_is_number(r.removeprefix("+")) for r in recipients):
-            return ["to must be E.164 numbers ('+' optional), comma-separated"]
-        return []
+    def _check_direct_key(self, key: str | None, sid: str) -> None:
+        if not key:
+            raise _Reject("E401", "missing api-key (header or form field)", 401)
+        if self.api_key is not None and not hmac.compare_digest(
+            key.encode(), self.api_key.encode()
+        ):
+            raise _Reject("E401", "invalid api-key", 401)
+        if self.sid is not None and sid != self.sid:
+            raise _Reject("E401", "the api-key does not belong to this SID", 401)
 
-    def _direct_whatsapp_problems(self, fields: dict[str, str]) -> list[str]:
-        problems = self._direct_recipients_problems(fields.get("to"), single=True)
-        if not _is_number(fields.get("from", "").removeprefix("+")):
-            problems.append("from must be the WhatsApp business number")
-        kind = fields.get("type")
-        if kind == "template":
-            name = fields.get("template_name", "")
-            if not is_template_name(name):
+
+def _direct_fields(request: HttpRequest) -> Fields:
+    """The fields of a request to Kaleyra's messages route: the query of a GET (one of
+    Kaleyra's template pages shows that form), else the body in any format Kaleyra takes."""
+    try:
+        if request.method == "GET":
+            return query_fields(request.query)
+        if request.media_type not in kaleyra.BODY_TYPES:
+            raise _Reject(
+                "E415", "Content-Type must be one of " + ", ".join(kaleyra.BODY_TYPES), 415
+            )
+        return decode_fields(request.media_type, request.header("content-type") or "", request.body)
+    except BodyError as e:
+        raise _Reject("E400", str(e), 400) from None
+
+
+def _direct_recipients_problems(value: str | None, single: bool) -> list[str]:
+    if not value:
+        return ["to is missing"]
+    recipients = [r.strip() for r in value.split(",")]
+    if single and len(recipients) > 1:
+        return ["to must be one number"]
+    if not all(_is_number(r.removeprefix("+")) for r in recipients):
+        return ["to must be E.164 numbers ('+' optional), comma-separated"]
+    return []
+
+
+def _direct_whatsapp_problems(fields: dict[str, str], uploads: list[Upload]) -> list[str]:
+    problems = _direct_recipients_problems(fields.get("to"), single=True)
+    if not _is_number(fields.get("from", "").removeprefix("+")):
+        problems.append("from must be the WhatsApp business number")
+    kind = fields.get("type")
+    media = [u for u in uploads if u.name == "media"]
+    media_url = fields.get("media_url")
+    if media_url is not None and not is_url(media_url):
+        problems.append("media_url must be an absolute http(s) URL")
+    match kind:
+        case kaleyra.TEXT:
+            if not fields.get("body", "").strip():
+                problems.append("body is missing")
+        case kaleyra.MEDIA:
+            if not media and not media_url:
+                problems.append("type media needs a media file part or media_url")
+        case kaleyra.TEMPLATE | kaleyra.MEDIA_TEMPLATE:
+            if not is_template_name(fields.get("template_name", "")):
                 problems.append("template_name is missing or not a template name")
             if fields.get("lang_code", "en") not in wa.LANGUAGES:
                 problems.append("lang_code is not a WhatsApp language code")
-        elif kind == "text":
-            if not fields.get("body", "").strip():
-                problems.append("body is missing")
-        else:
-            problems.append("type must be template or text")
-        return problems
+            if kaleyra.split_params(fields.get("params", "")) is None:
+                problems.append('params is not comma-separated values (quoted as "A","B")')
+            if kind == kaleyra.MEDIA_TEMPLATE and not media and not media_url:
+                problems.append("type mediatemplate needs media_url or a media file part")
+        case _:
+            problems.append("type must be one of " + ", ".join(kaleyra.WHATSAPP_TYPES))
+    return problems
 
-    def _direct_sms_problems(self, fields: dict[str, str]) -> list[str]:
-        problems = self._direct_recipients_problems(fields.get("to"), single=False)
-        problems += [
-            message
-            for _, message in sms_form_problems({**fields, "to": "10000000", "message_id": "x"})
-        ]
-        return problems
+
+def _direct_sms_problems(fields: dict[str, str]) -> list[str]:
+    problems = _direct_recipients_problems(fields.get("to"), single=False)
+    return problems + [message for _, message in sms_content_problems(fields)]
+
+
+def _direct_callback(fields: dict[str, str], *names: str) -> tuple[str, str] | None:
+    """(URL, method) of the status callback the request asks for, from the first of ``names``
+    it has: ``callback_url`` (reported by GET) or SMS's ``callback`` JSON object."""
+    for name in names:
+        value = fields.get(name)
+        if not value:
+            continue
+        if name == kaleyra.CALLBACK_URL:
+            if not is_url(value):
+                raise _Reject("E400", f"{name} must be an absolute http(s) URL", 400)
+            return value, "GET"
+        try:
+            spec = json.loads(value)
+        except ValueError:
+            spec = None
+        url = spec.get("url") if isinstance(spec, dict) else None
+        method = spec.get("method", "GET") if isinstance(spec, dict) else None
+        if not isinstance(url, str) or not is_url(url):
+            raise _Reject("E400", f'{name} must be a JSON object with "url"', 400)
+        if not isinstance(method, str) or method.upper() not in kaleyra.CALLBACK_METHODS:
+            raise _Reject("E400", f"{name}.method must be GET or POST", 400)
+        return url, method.upper()
+    return None
+
+
+def is_url(value: str) -> bool:
+    return value.startswith(("https://", "http://")) and len(value) > len("https://")
 
 
 # --- in-process pair for send-test --sandbox ------------------------------------------------------

@@ -6,7 +6,6 @@ from kctl.config.loader import Node
 from kctl.config.rules.base import Reporter, first_seen
 from kctl.config.rules.headers import check_secret_value
 from kctl.config.rules.templates import check_template_name
-from kctl.config.schema import suggestion
 from kctl.contract import sms
 from kctl.contract.numbers import is_dlt_id
 
@@ -78,22 +77,52 @@ def check_auth(reporter: Reporter, auth: Node, path: str) -> None:
             reporter.add("KC306", node or auth, f"{path}.{key}", f"basic auth needs a {key}")
 
 
+# the parameters that must carry one replacement each (a missing key is the schema's KC301)
+_CARRIES = {"to": sms.TO, "message_id": sms.MESSAGE_ID}
+_NEEDED = frozenset(sms.REQUIRED_PARAMETERS + sms.CONTENT_PARAMETERS)
+
+
 def check_parameters(reporter: Reporter, params: Node, path: str) -> None:
-    for entry in params.entries():
+    entries = params.entries()
+    used: set[str] = set()
+    for entry in entries:
         node = entry.value
-        value = node.text()
+        value = node.text() or ""
         sub = f"{path}.{entry.key}"
-        if entry.key in sms.REQUIRED_PARAMETERS and not (value or "").strip():
+        tokens = sms.TOKEN.findall(value)
+        used.update(tokens)
+        if entry.key in _NEEDED and not value.strip():
             reporter.add("KC301", node, sub, f"required parameter '{entry.key}' is empty")
-        for token in sms.ANY_REPLACEMENT.findall(value or ""):
-            if token not in sms.REPLACEMENTS:
-                reporter.add(
-                    "KC302",
-                    node,
-                    sub,
-                    f"unknown placeholder '{token}'",
-                    suggestion(token, sms.REPLACEMENTS) or "known: " + " ".join(sms.REPLACEMENTS),
-                )
+        elif entry.key in _CARRIES and _CARRIES[entry.key] not in tokens:
+            reporter.add(
+                "KC301",
+                node,
+                sub,
+                f"parameter '{entry.key}' does not carry {_CARRIES[entry.key]}",
+                f"write {entry.key}: {_CARRIES[entry.key]}; CleverTap fills it in per message",
+            )
+        for token in tokens:
+            problem = sms.token_problem(token)
+            if problem is not None:
+                reporter.add("KC302", node, sub, *problem)
+    # CleverTap saves a configuration only with $$Body or $$TemplateID in it
+    content = " or ".join(f"'{name}'" for name in sms.CONTENT_PARAMETERS)
+    if not any(e.key in sms.CONTENT_PARAMETERS for e in entries):
+        reporter.add(
+            "KC301",
+            params,
+            path,
+            f"missing required parameter {content}",
+            f"add body: {sms.BODY}, or for India (DLT) template_id: {sms.TEMPLATE_ID}",
+        )
+    elif not used & set(sms.CONTENT_REPLACEMENTS):
+        reporter.add(
+            "KC301",
+            params,
+            path,
+            f"no parameter carries {' or '.join(sms.CONTENT_REPLACEMENTS)}",
+            f"write body: {sms.BODY} (or template_id: {sms.TEMPLATE_ID})",
+        )
 
 
 def check_dlt_id(reporter: Reporter, node: Node, path: str) -> None:
