@@ -1,7 +1,7 @@
 """The HTTP server under kctl sandbox and kctl listen, as a hostile client sees it.
 
 Raw bytes over real sockets on 127.0.0.1: request framing a strict parser refuses, a cap on
-open connections.
+open connections, output that must never block the server.
 """
 
 from __future__ import annotations
@@ -31,7 +31,7 @@ from kctl.servers.http import (
     ServerThread,
     default_max_connections,
 )
-from kctl.servers.listener import Listener
+from kctl.servers.listener import Listener, StreamEmitter
 from kctl.servers.sandbox import Sandbox
 
 REPO = Path(__file__).resolve().parent.parent
@@ -341,3 +341,120 @@ def test_a_flood_of_idle_connections_costs_one_log_line(cap: str, words: str) ->
     assert process.returncode == 0
     assert len(errors.items) == 1, errors.items
     assert "Traceback" not in "".join(errors.items)
+
+
+# --- output never blocks the server ---------------------------------------------------------------
+
+
+def wa_dlr(n: int) -> dict[str, object]:
+    return {
+        "payloadVersion": "0.1",
+        "statuses": [
+            {
+                "msgId": f"m-{n}",
+                "status": "delivered",
+                "timestamp": "1700000000",
+                "recipient": "919812345678",
+                "note": "x" * 1000,  # makes a report about a kilobyte: the pipe fills soon
+            }
+        ],
+    }
+
+
+def test_kctl_listen_with_a_stdout_nobody_reads_keeps_answering_and_stops_on_sigterm() -> None:
+    with subprocess.Popen(
+        [sys.executable, "-m", "kctl", "listen", "--port", "0"],
+        stdout=subprocess.PIPE,  # never read while it runs
+        stderr=subprocess.PIPE,
+        cwd=REPO,
+    ) as process:
+        assert process.stderr is not None
+        assert process.stdout is not None
+        try:
+            ready = process.stderr.readline().decode()
+            url = ready.split(" on ", 1)[1].split()[0]
+            with httpx.Client(trust_env=False, timeout=10) as c:
+                answers = [c.post(f"{url}/dlr", json=wa_dlr(n)).status_code for n in range(1200)]
+            assert answers == [200] * 1200
+            process.send_signal(signal.SIGTERM)
+            assert process.wait(timeout=15) == 0
+        finally:
+            if process.poll() is None:
+                process.kill()
+                process.wait()
+        errors = process.stderr.read().decode()
+        shown = process.stdout.read().decode()
+    notes = [line for line in errors.splitlines() if "reports not shown" in line]
+    lost = sum(int(line.split()[0]) for line in notes)
+    assert lost > 0
+    # what the pipe took was shown, the rest is counted (a report cut short in the pipe may be
+    # in both)
+    assert shown.count(" OK\n") + lost >= 1200
+    assert "Traceback" not in errors
+
+
+def test_a_stalled_reader_costs_dropped_reports_that_are_counted() -> None:
+    read_end, write_end = os.pipe()
+    log = Lines()
+    with os.fdopen(write_end, "w") as stream:
+        emitter = StreamEmitter(stream, log=log, capacity=10)
+        for n in range(500):  # the pipe takes about 64 of these, the queue 10
+            emitter(f"report {n} " + "x" * 1000)
+        shown: list[bytes] = []
+        reader = threading.Thread(
+            target=lambda: shown.extend(iter(lambda: os.read(read_end, 65536), b""))
+        )
+        reader.start()
+        # once the writer got a batch out again the queue has room: these are shown
+        assert wait_until(lambda: bool(log.matching("reports not shown")))
+        for n in range(500, 505):
+            emitter(f"report {n} " + "x" * 1000)
+        emitter.close(timeout=10)  # the reader now keeps up: everything queued goes out
+    reader.join(timeout=10)
+    os.close(read_end)
+    lines = b"".join(shown).decode().splitlines()
+    lost = sum(int(line.split()[0]) for line in log.matching("reports not shown"))
+    assert lost > 0
+    assert len(lines) + lost == 505
+    assert lines[0].startswith("report 0 ")
+    assert lines[-1].startswith("report 504 ")
+
+
+def test_a_closed_output_is_logged_once_and_never_raises() -> None:
+    read_end, write_end = os.pipe()
+    os.close(read_end)
+    log = Lines()
+    with os.fdopen(write_end, "w") as stream:
+        emitter = StreamEmitter(stream, log=log)
+        emitter("first")
+        assert wait_until(lambda: bool(log.items))
+        for _ in range(10):
+            emitter("more")
+        emitter.close()
+    assert len(log.items) == 1
+    assert "cannot print reports any more" in log.items[0]
+
+
+def test_an_emitter_on_a_stream_without_a_descriptor_writes_through_it() -> None:
+    class Collected:
+        encoding = "utf-8"
+
+        def __init__(self) -> None:
+            self.text = ""
+
+        def write(self, text: str) -> int:
+            self.text += text
+            return len(text)
+
+        def flush(self) -> None:
+            return None
+
+        def fileno(self) -> int:
+            raise OSError("no descriptor")
+
+    stream = Collected()
+    emitter = StreamEmitter(stream, log=Lines())  # type: ignore[arg-type]
+    for word in ("one", "two", "three"):
+        emitter(word)
+    emitter.close(timeout=10)
+    assert stream.text == "one\ntwo\nthree\n"
