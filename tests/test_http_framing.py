@@ -1,7 +1,8 @@
 """The HTTP server under kctl sandbox and kctl listen, as a hostile client sees it.
 
 Raw bytes over real sockets on 127.0.0.1: request framing a strict parser refuses, a cap on
-open connections, output that must never block the server.
+open connections, output that must never block the server, and network text that must never
+reach a terminal raw.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from kctl.render.escape import escape_untrusted, escape_untrusted_json
 from kctl.servers.http import (
     HttpRequest,
     HttpResponse,
@@ -458,3 +460,130 @@ def test_an_emitter_on_a_stream_without_a_descriptor_writes_through_it() -> None
         emitter(word)
     emitter.close(timeout=10)
     assert stream.text == "one\ntwo\nthree\n"
+
+
+# --- network text never reaches the terminal raw -------------------------------------------------
+
+HOSTILE_TEXT = "\x1b]0;owned\x07\x1b[2J\x00\x9b31m\r\nfake line\u202e"
+
+
+@pytest.mark.parametrize(
+    ("text", "shown"),
+    [
+        (
+            "plain text, हिंदी, emoji 👨\u200d👩\u200d👧",
+            "plain text, हिंदी, emoji 👨\u200d👩\u200d👧",
+        ),
+        ("\x1b]0;title\x07", "\\x1b]0;title\\x07"),
+        ("a\r\nb\tc\x00", "a\\r\\nb\\tc\\x00"),
+        ("\x7f\x85\x9b\x9d", "\\x7f\\x85\\x9b\\x9d"),
+        ("\u2028\u202e\u2066", "\\u2028\\u202e\\u2066"),
+        ("\udcff", "\\udcff"),
+    ],
+)
+def test_escape_untrusted_shows_controls_as_visible_escapes(text: str, shown: str) -> None:
+    assert escape_untrusted(text) == shown
+
+
+def test_escape_untrusted_json_keeps_the_data() -> None:
+    data = {"t": HOSTILE_TEXT + "हिंदी"}
+    line = escape_untrusted_json(json.dumps(data, ensure_ascii=False))
+    assert not RAW_CONTROL.search(line)
+    assert "\u202e" not in line
+    assert "हिंदी" in line
+    assert json.loads(line) == data
+
+
+def test_listener_text_output_shows_hostile_bytes_escaped() -> None:
+    out = Lines()
+    app = Listener(out)
+    raw_body = "\x1b]0;owned\x07\x1b[2J\x00\x9b31m\r\nfake line\n".encode()
+    json_body = json.dumps(
+        {"statuses": [{"msgId": HOSTILE_TEXT, "status": "sent", "error": HOSTILE_TEXT}]},
+        ensure_ascii=False,
+    ).encode()
+    with HttpServer(app).start_in_thread() as running:
+        for body in (raw_body, json_body):
+            reply = exchange(
+                running.port,
+                b"POST /%%1b%%5d0;x HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                b"Content-Length: %d\r\n\r\n%s" % (len(body), body),
+            )
+            assert statuses(reply) == [200]
+    assert len(out.items) == 2
+    for block in out.items:
+        assert not RAW_CONTROL.search(block), block
+        assert "\u202e" not in block
+    lines = out.items[0].splitlines()
+    assert lines[-1] == "  \\x1b]0;owned\\x07\\x1b[2J\\x00\\x9b31m\\r\\nfake line\\n"
+    assert all(line.startswith("  ") for line in lines[1:])  # nothing forged a line of its own
+    assert "\\x1b]0;owned\\x07" in out.items[1]
+
+
+def test_listener_json_output_is_terminal_safe_and_exact() -> None:
+    out = Lines()
+    app = Listener(out, json_lines=True)
+    payload = {"statuses": [{"msgId": HOSTILE_TEXT, "status": "sent"}]}
+    with HttpServer(app).start_in_thread() as running, httpx.Client(trust_env=False) as c:
+        assert c.post(f"{running.url}/dlr", json=payload).status_code == 200
+    (line,) = out.items
+    assert not RAW_CONTROL.search(line)
+    assert "\u202e" not in line
+    assert json.loads(line)["payload"] == payload
+
+
+def test_kctl_listen_prints_hostile_bytes_escaped() -> None:
+    body = "\x1b]0;owned\x07\x9b2J\x00\r\nfake line".encode()
+    with subprocess.Popen(
+        [sys.executable, "-m", "kctl", "listen", "--port", "0", "--count", "1", "--timeout", "30"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        cwd=REPO,
+    ) as process:
+        assert process.stderr is not None
+        url = process.stderr.readline().decode().split(" on ", 1)[1].split()[0]
+        port = int(url.rsplit(":", 1)[1])
+        head = b"POST /in HTTP/1.1\r\nHost: x\r\nContent-Length: %d\r\n\r\n" % len(body)
+        assert statuses(exchange(port, head + body)) == [200]
+        out, _ = process.communicate(timeout=30)
+    text = out.decode()
+    assert not RAW_CONTROL.search(text)
+    assert "  \\x1b]0;owned\\x07\\x9b2J\\x00\\r\\nfake line\n" in text
+    assert len(text.splitlines()) == 3  # verdict, problem, body: nothing forged a line
+
+
+def test_sandbox_log_lines_show_hostile_text_escaped() -> None:
+    log = Lines()
+    app = Sandbox(dlr_delay=0.01, log=log)
+    listener = Listener()
+    with (
+        HttpServer(listener).start_in_thread() as callbacks,
+        HttpServer(app).start_in_thread() as running,
+        httpx.Client(trust_env=False) as c,
+    ):
+        reply = c.post(
+            f"{running.url}/whatsapp",
+            headers={
+                "api-key": "k",
+                "sid": "s",
+                "kaleyra-host": "https://api.kaleyra.io/",
+                "inbound-message-callback-url": f"{callbacks.url}/in",
+                "delivery-report-callback-url": f"{callbacks.url}/dlr",
+            },
+            json={
+                "payloadVersion": "0.1",
+                "msgId": "\x1b]0;owned\x07\x9b2J\r\nfake",
+                "to": "919812345678",
+                "wabaNumber": "919876543210",
+                "isTemplate": True,
+                "template": {"namespace": "t", "languageCode": "en"},
+                "components": [{"type": "body", "body": {"text": "hi", "parameters": []}}],
+            },
+        )
+        assert reply.json() == {"status": "success"}, reply.text
+        assert wait_until(lambda: len(log.matching("delivery report")) == 2)
+    assert log.items
+    for line in log.items:
+        assert not RAW_CONTROL.search(line), line
+        assert "\n" not in line
+    assert any("msgId=\\x1b]0;owned\\x07\\x9b2J\\r\\nfake" in line for line in log.items)

@@ -29,6 +29,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import IO, Any
 
+from kctl.render.escape import escape_untrusted, escape_untrusted_json
 from kctl.servers.http import App, HttpRequest, HttpResponse
 
 WHATSAPP_DLR = "whatsapp-dlr"
@@ -438,9 +439,10 @@ def build_report(
 
 
 def format_report(report: Report, json_lines: bool = False) -> str:
-    """One JSON line, or a readable block (no trailing newline either way)."""
+    """One JSON line, or a readable block (no trailing newline either way), safe to print."""
     if json_lines:
-        return json.dumps(report.to_json(), ensure_ascii=False, separators=(",", ":"))
+        line = json.dumps(report.to_json(), ensure_ascii=False, separators=(",", ":"))
+        return escape_untrusted_json(line)
     clock = datetime.fromtimestamp(report.received_at).strftime("%H:%M:%S")
     count = len(report.problems)
     verdict = "OK" if report.ok else f"{count} PROBLEM{'S' if count > 1 else ''}"
@@ -458,7 +460,8 @@ def format_report(report: Report, json_lines: bool = False) -> str:
     if len(shown) > _SHOWN_PAYLOAD:
         shown = shown[:_SHOWN_PAYLOAD] + f"... ({len(shown)} characters)"
     lines.append(f"  {shown}" if shown else "  (empty body)")
-    return "\n".join(lines)
+    # each line quotes what the network sent; only the breaks between them are kctl's own
+    return "\n".join(escape_untrusted(line) for line in lines)
 
 
 class StreamEmitter:

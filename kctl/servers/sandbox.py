@@ -54,6 +54,7 @@ from urllib.parse import urlsplit
 
 from kctl.config.rules import WHATSAPP_LANGUAGES
 from kctl.errors import UsageError
+from kctl.render.escape import escape_untrusted
 from kctl.servers.http import App, HttpRequest, HttpResponse, HttpServer
 from kctl.urls import is_https_url, is_loopback_host
 
@@ -364,7 +365,9 @@ class Sandbox(App):
         self.dlr_delay = dlr_delay
         self.latency = latency  # simulated processing time per request, seconds
         self.callback_timeout = callback_timeout
-        self._log = log or (lambda _line: None)
+        raw_log = log or (lambda _line: None)
+        # log lines quote request targets, callback URLs and values sent by the client
+        self._log: Callable[[str], None] = lambda line: raw_log(escape_untrusted(line))
         self._state = threading.Condition()
         self._messages: list[Accepted] = []
         self._callbacks: list[CallbackResult] = []
