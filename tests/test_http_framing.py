@@ -224,6 +224,33 @@ def test_an_upgrade_offer_is_ignored_and_the_body_still_read(framing: str) -> No
     assert answers[1] == {"method": "POST", "target": "/second", "body": "ok"}
 
 
+def test_an_http_1_0_client_gets_no_100_continue() -> None:
+    request = b"POST /old HTTP/1.0\r\nExpect: 100-continue\r\nContent-Length: 2\r\n\r\nok"
+    with HttpServer(echo).start_in_thread() as running:
+        reply = exchange(running.port, request)
+    assert responses(reply) == [(200, b'{"method":"POST","target":"/old","body":"ok"}')]
+
+
+def test_only_the_server_commands_load_the_parser() -> None:
+    # start-up time of the other commands is a product feature
+    probe = (
+        "import sys\n"
+        "from kctl.cli.app import main\n"
+        "try:\n"
+        "    main(sys.argv[1:])\n"
+        "except SystemExit:\n"
+        "    pass\n"
+        "sys.__stderr__.write(repr(sorted(m for m in sys.modules if 'httptools' in m"
+        " or m == 'kctl.servers.http')))\n"
+    )
+    for args in (["--help"], ["validate-config", "--help"], ["listen", "--help"]):
+        done = subprocess.run(
+            [sys.executable, "-c", probe, *args], capture_output=True, text=True, check=False
+        )
+        assert done.stdout, done.stderr  # the command really ran
+        assert done.stderr.strip().splitlines()[-1] == "[]", (args, done.stderr)
+
+
 def test_connect_is_refused() -> None:
     with HttpServer(echo).start_in_thread() as running:
         reply = exchange(running.port, b"CONNECT example.com:443 HTTP/1.1\r\nHost: x\r\n\r\n")

@@ -238,7 +238,7 @@ class _Head:
     version: str  # "HTTP/1.1" or "HTTP/1.0"
     headers: tuple[tuple[str, str], ...]
     keep_alive: bool
-    expects_continue: bool
+    expects_continue: bool  # a 100 Continue is due before the body
     chunked: bool
     length: int  # Content-Length; 0 when absent or chunked
 
@@ -293,7 +293,12 @@ def _head_from(
         token.strip().lower() for k, v in lowered if k == "connection" for token in v.split(",")
     }
     keep_alive = "close" not in connection if version == "1.1" else "keep-alive" in connection
-    expects = any(k == "expect" and v.lower() == "100-continue" for k, v in lowered)
+    # an HTTP/1.0 client cannot read a 100 (RFC 9110 10.1.1), and one with no body needs none
+    expects = (
+        version == "1.1"
+        and (bool(codings) or length > 0)
+        and any(k == "expect" and v.lower() == "100-continue" for k, v in lowered)
+    )
     return _Head(
         method,
         target,
@@ -730,7 +735,7 @@ class HttpServer:
                 if head is None:
                     return  # closed between requests (or mid-head)
                 conn.busy = True
-                if head.expects_continue and head.has_body and not events:
+                if head.expects_continue and not events:
                     writer.write(_CONTINUE)
                 async with asyncio.timeout(limits.body_timeout):
                     complete = await self._next(_Complete, framer, events, reader)
