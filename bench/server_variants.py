@@ -7,7 +7,8 @@ directory) or a directory holding a kctl checkout. Every run uses this checkout'
 ``sandbox_concurrency.py`` with ``PYTHONPATH`` pointing at the variant, so only the server code
 differs. Runs go round-robin, the order rotating each round, so a machine that gets busier
 part-way through weighs on every variant alike. Prints, per variant and request count, the
-medians of throughput and latency over the rounds, and all errors.
+medians of throughput, latency and CPU time per request over the rounds, and all errors. On a
+shared machine the wall-clock figures swing by a third from run to run; CPU time barely moves.
 
     python bench/server_variants.py before=08d3fad after=HEAD
 """
@@ -28,7 +29,7 @@ HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
 BURST = re.compile(
     r"burst: (?P<n>\d+) requests in [\d.]+ s = (?P<rate>[\d,]+) req/s; errors (?P<errors>\d+);"
-    r" latency p50 (?P<p50>\d+) ms, p99 (?P<p99>\d+) ms"
+    r" latency p50 (?P<p50>\d+) ms, p99 (?P<p99>\d+) ms; cpu (?P<cpu>[\d.]+) ms/request"
 )
 HELD = re.compile(r"held: .*all together: (?P<together>\w+); errors (?P<errors>\d+)")
 
@@ -38,6 +39,7 @@ class Figures:
     rates: list[float] = field(default_factory=list)
     p50: list[float] = field(default_factory=list)
     p99: list[float] = field(default_factory=list)
+    cpu: list[float] = field(default_factory=list)  # ms of process CPU time per request
     errors: int = 0  # failed requests, burst and held rounds together
     failed_runs: int = 0  # runs that exited non-zero or printed nothing readable
 
@@ -74,6 +76,7 @@ def run_once(root: Path, requests: int, figures: Figures) -> str:
     figures.rates.append(float(burst["rate"].replace(",", "")))
     figures.p50.append(float(burst["p50"]))
     figures.p99.append(float(burst["p99"]))
+    figures.cpu.append(float(burst["cpu"]))
     figures.errors += int(burst["errors"]) + int(held["errors"])
     return burst.group(0)
 
@@ -106,7 +109,10 @@ def main() -> None:
                     print(f"round {round_no + 1} {labels[i]:>12} n={n}: {line}", flush=True)
 
     print(f"\nmedians of {args.rounds} rounds (burst round); errors over all rounds\n")
-    print(f"{'variant':>12} {'n':>6} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8} {'errors':>7}")
+    print(
+        f"{'variant':>12} {'n':>6} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8}"
+        f" {'cpu ms/req':>11} {'errors':>7}"
+    )
     for n in sizes:
         for label in labels:
             f = results[label, n]
@@ -117,7 +123,7 @@ def main() -> None:
             print(
                 f"{label:>12} {n:>6} {statistics.median(f.rates):>8,.0f}"
                 f" {statistics.median(f.p50):>8.0f} {statistics.median(f.p99):>8.0f}"
-                f" {f.errors:>7}{failed}"
+                f" {statistics.median(f.cpu):>11.2f} {f.errors:>7}{failed}"
             )
 
 
