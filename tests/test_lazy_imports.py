@@ -8,7 +8,9 @@ import sys
 
 import pytest
 
-HEAVY = ("httpx", "httpcore", "keyring", "yaml", "rich", "jsonschema")
+from tests.support import REPO
+
+HEAVY = ("httpx", "httpcore", "keyring", "yaml", "rich", "jsonschema", "pydantic")
 
 PROBE = """
 import json, sys
@@ -47,3 +49,18 @@ def test_fast_paths_import_nothing_heavy(args: list[str]) -> None:
     loaded = set(json.loads(done.stderr.strip().splitlines()[-1]))
     assert loaded.isdisjoint(HEAVY), sorted(loaded & set(HEAVY))
     assert done.stdout or "unknown rule code" in done.stderr  # the command really ran
+
+
+def test_no_command_pays_for_pydantic() -> None:
+    # typer 0.29 builds a pydantic TypeAdapter for every option of the command that runs;
+    # validate-config of one file is the common case it slowed down most
+    done = subprocess.run(
+        [sys.executable, "-c", PROBE, "validate-config", "configs/whatsapp.yaml"],
+        capture_output=True,
+        text=True,
+        check=False,
+        cwd=REPO,
+    )
+    loaded = set(json.loads(done.stderr.strip().splitlines()[-1]))
+    assert "pydantic" not in loaded
+    assert "no problems found" in done.stdout + done.stderr

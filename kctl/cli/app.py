@@ -694,7 +694,9 @@ def listen_command(
     from kctl.servers.http import HttpServer
     from kctl.servers.listener import Listener, stream_emitter
 
-    listener = Listener(stream_emitter(sys.stdout), json_lines=as_json, count=count)
+    # reports go out through a writer thread: a stdout nobody reads must not stall the server
+    emit = stream_emitter(sys.stdout, log=stderr)
+    listener = Listener(emit, json_lines=as_json, count=count, log=stderr)
     server = HttpServer(listener, port=port, log=stderr)
 
     def ready(s: HttpServer) -> None:

@@ -1,9 +1,12 @@
 """A small asyncio HTTP/1.1 server on loopback, for ``kctl sandbox`` and ``kctl listen``.
 
-Stdlib only. It reads a request head (64 KiB at most) and a ``Content-Length`` or chunked body
-(1 MiB at most), calls an async handler, writes the response, and keeps the connection open for
-the next request. Slow or idle clients are cut after a timeout, so a thousand open sockets cost
-a thousand small coroutines and nothing more.
+kctl owns the connection loop: accepting, limits, timeouts, keep-alive and shutdown. llhttp (the
+parser of Node.js, through httptools) owns request framing: the request line, header lines,
+``Content-Length`` and chunked bodies, so a malformed or ambiguous request gets a 400 rather
+than a guess. A request head may be 64 KiB, a body 1 MiB. The server calls an async handler,
+writes its response, and keeps the connection open for the next request. Slow or idle clients
+are cut after a timeout, and connections beyond a cap are refused on arrival with a 503, so a
+thousand open sockets cost a thousand small coroutines and a flood of them costs nothing more.
 
 Two ways to run one:
 
@@ -20,20 +23,26 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import errno
 import http
 import json
-import re
 import signal
+import socket
 import threading
+import time
+from collections import deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from email.utils import formatdate
 from functools import partial
 from types import TracebackType
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 from urllib.parse import parse_qsl, urlsplit
 
+import httptools
+
 from kctl.errors import UsageError
+from kctl.render.escape import escape_untrusted
 from kctl.urls import is_loopback_host
 
 MAX_HEAD = 64 * 1024
@@ -41,11 +50,28 @@ MAX_BODY = 1024 * 1024
 BACKLOG = 2048
 # enough descriptors for a thousand connections on each side of a loopback test, plus slack
 WANTED_OPEN_FILES = 8192
+# where the platform has no open-file limit to derive the connection cap from (Windows)
+FALLBACK_MAX_CONNECTIONS = 4096
 
-_TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
-_BAD_VALUE = re.compile(r"[\r\n\x00]")
+_READ_SIZE = 64 * 1024
+_BAD_VALUE = ("\r", "\n", "\x00")
 _NO_BODY_STATUSES = frozenset({204, 304})
 _LINGER_BYTES = 8 * MAX_BODY
+_CONTINUE = b"HTTP/1.1 100 Continue\r\n\r\n"
+# accepts per wake-up of the listening socket: enough to drain a burst, few enough that
+# connections already open get their turn
+_ACCEPT_BATCH = 256
+_OUT_OF_DESCRIPTORS = frozenset({errno.EMFILE, errno.ENFILE, errno.ENOBUFS, errno.ENOMEM})
+_ACCEPT_RETRY = 0.1  # seconds to pause accepting after the process ran out of descriptors
+_REPEAT_LOG_AFTER = 60.0  # seconds before the same trouble is logged again
+_REFUSAL_BODY = b"kctl: too many open connections; try again shortly\n"
+_REFUSAL = (
+    b"HTTP/1.1 503 Service Unavailable\r\n"
+    b"Content-Type: text/plain; charset=utf-8\r\n"
+    b"Retry-After: 1\r\n"
+    b"Content-Length: " + str(len(_REFUSAL_BODY)).encode() + b"\r\n"
+    b"Connection: close\r\n\r\n" + _REFUSAL_BODY
+)
 
 StopReason = Literal["interrupted", "terminated", "timeout", "done", "stopped"]
 
@@ -141,14 +167,20 @@ class Limits:
     body_timeout: float = 15.0
     write_timeout: float = 15.0
     linger: float = 1.0  # after refusing a request, how long to drain what the client still sends
+    # Connections open at once; more are answered 503 and closed on arrival. None: half the
+    # open-file limit, so a flood of idle clients meets a refusal long before the process runs
+    # out of descriptors (the other half is for everything else in the process: another server,
+    # loopback clients of its own, callback posts, files).
+    max_connections: int | None = None
 
 
 @dataclass(slots=True)
 class ServerStats:
-    connections: int = 0  # accepted, in all
+    connections: int = 0  # accepted and served, in all
     open_connections: int = 0
     peak_connections: int = 0
     requests: int = 0  # answered, including the server's own 4xx
+    refused_connections: int = 0  # over max_connections: answered 503 on arrival
 
 
 def raise_open_file_limit(wanted: int = WANTED_OPEN_FILES) -> int | None:
@@ -173,6 +205,20 @@ def raise_open_file_limit(wanted: int = WANTED_OPEN_FILES) -> int | None:
     return soft
 
 
+def default_max_connections(open_file_limit: int | None) -> int:
+    """The connection cap ``Limits.max_connections=None`` stands for, given the open-file limit."""
+    if open_file_limit is None or open_file_limit < 0:  # none, or RLIM_INFINITY
+        return FALLBACK_MAX_CONNECTIONS
+    return max(1, open_file_limit // 2)
+
+
+def _size(n: int) -> str:
+    for unit, scale in (("MiB", 1024 * 1024), ("KiB", 1024)):
+        if n >= scale and n % scale == 0:
+            return f"{n // scale} {unit}"
+    return f"{n} bytes"
+
+
 class _BadRequest(Exception):
     def __init__(self, status: int, message: str) -> None:
         super().__init__(message)
@@ -180,9 +226,212 @@ class _BadRequest(Exception):
         self.message = message
 
 
+# --- framing ------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class _Head:
+    """A request line and header lines that passed the parser and kctl's own checks."""
+
+    method: str
+    target: str  # origin-form: a path, maybe with "?query"; or "*"
+    version: str  # "HTTP/1.1" or "HTTP/1.0"
+    headers: tuple[tuple[str, str], ...]
+    keep_alive: bool
+    expects_continue: bool  # a 100 Continue is due before the body
+    chunked: bool
+    length: int  # Content-Length; 0 when absent or chunked
+
+    @property
+    def has_body(self) -> bool:
+        return self.chunked or self.length > 0
+
+
+@dataclass(frozen=True, slots=True)
+class _Complete:
+    body: bytes
+
+
+_Event = _Head | _Complete | _BadRequest
+_E = TypeVar("_E", _Head, _Complete)
+
+
+def _head_from(
+    method: str, target: str, version: str, raw: list[tuple[bytes, bytes]], limits: Limits
+) -> _Head:
+    """Check what the parser leaves to the server; raise _BadRequest with the status to send."""
+    if version not in ("1.1", "1.0"):
+        raise _BadRequest(505, f"unsupported protocol HTTP/{version[:20]}")
+    size = len(method) + len(target) + 14 + sum(len(k) + len(v) + 4 for k, v in raw)
+    if size > limits.max_head:
+        raise _BadRequest(431, f"request head over {_size(limits.max_head)}")
+    # header values are bytes on the wire: latin-1 maps each byte to one character, and the
+    # handlers only ever compare them or show them escaped
+    headers = tuple((k.decode("latin-1"), v.decode("latin-1")) for k, v in raw)
+    lowered = [(k.lower(), v) for k, v in headers]
+    lengths = [v for k, v in lowered if k == "content-length"]
+    codings = [
+        c.strip().lower() for k, v in lowered if k == "transfer-encoding" for c in v.split(",")
+    ]
+    if codings and lengths:  # the classic request-smuggling ambiguity
+        raise _BadRequest(400, "both Transfer-Encoding and Content-Length")
+    if codings and codings != ["chunked"]:
+        raise _BadRequest(501, "only the chunked transfer coding is supported")
+    # the parser has checked that a Content-Length is digits and that repeats agree
+    length = int(lengths[0]) if lengths else 0
+    if length > limits.max_body:
+        raise _BadRequest(413, f"request body over {_size(limits.max_body)}")
+    if target.startswith(("http://", "https://")):  # absolute-form
+        split = urlsplit(target)
+        target = (split.path or "/") + (f"?{split.query}" if split.query else "")
+    if not target.startswith("/") and not (method == "OPTIONS" and target == "*"):
+        raise _BadRequest(400, "request target must start with '/'")
+    hosts = sum(k == "host" for k, _ in lowered)
+    if hosts > 1 or (hosts == 0 and version == "1.1"):  # RFC 9112 3.2
+        raise _BadRequest(400, "an HTTP/1.1 request needs exactly one Host header")
+    connection = {
+        token.strip().lower() for k, v in lowered if k == "connection" for token in v.split(",")
+    }
+    keep_alive = "close" not in connection if version == "1.1" else "keep-alive" in connection
+    # an HTTP/1.0 client cannot read a 100 (RFC 9110 10.1.1), and one with no body needs none
+    expects = (
+        version == "1.1"
+        and (bool(codings) or length > 0)
+        and any(k == "expect" and v.lower() == "100-continue" for k, v in lowered)
+    )
+    return _Head(
+        method,
+        target,
+        f"HTTP/{version}",
+        headers,
+        keep_alive,
+        expects,
+        bool(codings),
+        length,
+    )
+
+
+class _Framer:
+    """One connection's request framing, by llhttp (httptools): bytes in; heads, bodies and
+    refusals out, in order."""
+
+    def __init__(self, limits: Limits) -> None:
+        self._limits = limits
+        self._parser = httptools.HttpRequestParser(self)
+        self._events: list[_Event] = []
+        self._target = b""
+        self._headers: list[tuple[bytes, bytes]] = []
+        self._body = bytearray()
+        self._in_head = True  # between requests, or inside a head
+        self._head_bytes = 0  # fed while the current head is incomplete
+        self._completed = 0
+        self._upgrade: _Head | None = None  # an Upgrade request whose body llhttp left unread
+        self._resuming = False
+        self._failed = False  # a refusal is queued: the connection ends there
+
+    def feed(self, data: bytes) -> list[_Event]:
+        """Events completed by ``data``, in order; a _BadRequest is always the last one."""
+        fed, completed = len(data), self._completed
+        while data:
+            try:
+                self._parser.feed_data(data)
+                data = b""
+            except httptools.HttpParserUpgrade as e:
+                data = self._after_upgrade(data[int(e.args[0]) :])
+            except httptools.HttpParserError as e:
+                self._fail(e)
+                data = b""
+        if not self._failed and self._in_head and self._completed == completed:
+            # llhttp sets no bound on a head, so bytes fed while one is open are counted; in
+            # a read that also finished the request before, the share is unknown and the
+            # exact size is checked once the head is complete
+            self._head_bytes += fed
+            if self._head_bytes > self._limits.max_head:
+                self._refuse(_BadRequest(431, f"request head over {_size(self._limits.max_head)}"))
+        events, self._events = self._events, []
+        return events
+
+    def _fail(self, error: httptools.HttpParserError) -> None:
+        cause = error.__context__
+        if isinstance(cause, _BadRequest):  # raised by one of the callbacks below
+            self._refuse(cause)
+        elif isinstance(error, httptools.HttpParserCallbackError):
+            raise error  # a bug in a callback, not the client's fault
+        else:
+            self._refuse(_BadRequest(400, f"malformed request: {error}"))
+
+    def _refuse(self, refusal: _BadRequest) -> None:
+        self._failed = True
+        self._events.append(refusal)
+
+    def _after_upgrade(self, rest: bytes) -> bytes:
+        """What a fresh parser must read after llhttp stopped at an Upgrade request.
+
+        llhttp stops as if the connection had switched protocols, without reading the body.
+        kctl never takes the offer (RFC 9110 7.8 lets a server ignore it; Java's RestClient
+        sends ``Upgrade: h2c`` on every POST), so the request goes on as plain HTTP/1.1: a
+        head that frames the body as the request did, then the rest of the stream.
+        """
+        self._parser = httptools.HttpRequestParser(self)
+        head, self._upgrade = self._upgrade, None
+        if head is None:
+            return rest
+        self._resuming = True
+        framing = (
+            b"Transfer-Encoding: chunked" if head.chunked else b"Content-Length: %d" % (head.length)
+        )
+        return b"POST / HTTP/1.1\r\nHost: kctl\r\n" + framing + b"\r\n\r\n" + rest
+
+    # llhttp's callbacks, called from inside feed_data; raising stops the parse
+
+    def on_message_begin(self) -> None:
+        self._target = b""
+        self._headers = []
+
+    def on_url(self, url: bytes) -> None:
+        self._target += url
+
+    def on_header(self, name: bytes, value: bytes) -> None:
+        self._headers.append((name, value))
+
+    def on_headers_complete(self) -> None:
+        self._in_head = False
+        if self._resuming:  # the stand-in head of an Upgrade request's body
+            return
+        parser = self._parser
+        head = _head_from(
+            parser.get_method().decode("ascii"),
+            self._target.decode("latin-1"),
+            parser.get_http_version(),
+            self._headers,
+            self._limits,
+        )
+        self._events.append(head)
+        if parser.should_upgrade() and head.has_body:
+            self._upgrade = head
+
+    def on_body(self, body: bytes) -> None:
+        if len(self._body) + len(body) > self._limits.max_body:
+            raise _BadRequest(413, f"request body over {_size(self._limits.max_body)}")
+        self._body += body
+
+    def on_message_complete(self) -> None:
+        self._in_head = True
+        self._head_bytes = 0
+        self._completed += 1
+        if self._upgrade is not None:
+            return  # completed for llhttp only: the body is still to come
+        self._resuming = False
+        self._events.append(_Complete(bytes(self._body)))
+        self._body.clear()
+
+
+# --- the server ---------------------------------------------------------------------------------
+
+
 @dataclass(eq=False, slots=True)
 class _Connection:
-    task: asyncio.Task[None] | None
+    task: asyncio.Task[None] | None = None
     busy: bool = False  # a request is being read past its head, handled or answered
 
 
@@ -212,15 +461,21 @@ class HttpServer:
         self._requested_port = port
         self.backlog = backlog
         self.limits = limits or Limits()
-        self._log = log or (lambda _line: None)
+        self.max_connections = self.limits.max_connections or FALLBACK_MAX_CONNECTIONS
+        raw_log = log or (lambda _line: None)
+        # every line may quote a request target or a header value: nothing from the network
+        # reaches the terminal raw
+        self._log: Callable[[str], None] = lambda line: raw_log(escape_untrusted(line))
         self.stats = ServerStats()
         self.port = 0
-        self._server: asyncio.Server | None = None
+        self._socket: socket.socket | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._connections: set[_Connection] = set()
+        self._accepting = False
         self._closing = False
         self._stopped: asyncio.Event | None = None
         self._stop_reason: StopReason = "stopped"
+        self._quiet_until: dict[str, float] = {}
 
     # --- addresses ----------------------------------------------------------------------------
 
@@ -235,24 +490,24 @@ class HttpServer:
 
     async def start(self) -> None:
         """Bind and start accepting; ``port`` is the bound port afterwards."""
-        raise_open_file_limit()
+        open_files = raise_open_file_limit()
+        self.max_connections = self.limits.max_connections or default_max_connections(open_files)
         self._loop = asyncio.get_running_loop()
         self._stopped = asyncio.Event()
+        family = socket.AF_INET6 if ":" in self.host else socket.AF_INET
         try:
-            self._server = await asyncio.start_server(
-                self._on_connection,
-                self.host,
-                self._requested_port,
-                backlog=self.backlog,
-                limit=self.limits.max_head,
-                reuse_address=True,
+            sock = socket.create_server(
+                (self.host, self._requested_port), family=family, backlog=self.backlog
             )
         except OSError as e:
             raise UsageError(
                 f"cannot listen on {self.host} port {self._requested_port}: {e.strerror or e}",
                 "pick another --port, or 0 for a free one",
             ) from e
-        self.port = int(self._server.sockets[0].getsockname()[1])
+        sock.setblocking(False)
+        self._socket = sock
+        self.port = int(sock.getsockname()[1])
+        self._resume_accepting()
         if self.app is not None:
             await self.app.startup(self)
 
@@ -287,8 +542,9 @@ class HttpServer:
         if self._closing:
             return
         self._closing = True
-        if self._server is not None:
-            self._server.close()
+        self._pause_accepting()
+        if self._socket is not None:
+            self._socket.close()
         for conn in list(self._connections):
             if not conn.busy and conn.task is not None:
                 conn.task.cancel()
@@ -304,8 +560,6 @@ class HttpServer:
                 await self.app.shutdown()
             except Exception as e:  # a broken cleanup must not keep the process alive
                 self._log(f"shutdown error: {e!r}")
-        if self._server is not None:
-            await self._server.wait_closed()
 
     # --- ways to run --------------------------------------------------------------------------
 
@@ -364,34 +618,106 @@ class HttpServer:
         """Run on a fresh event loop in a daemon thread; returns once bound (or raises)."""
         return ServerThread(self, grace).start()
 
+    # --- accepting ------------------------------------------------------------------------------
+    # kctl accepts by itself rather than through asyncio.start_server: asyncio's accept loop
+    # logs a traceback for every failed accept when descriptors run out (thousands a second),
+    # and has no notion of a connection cap.
+
+    def _resume_accepting(self) -> None:
+        if self._accepting or self._closing or self._socket is None or self._loop is None:
+            return
+        self._loop.add_reader(self._socket.fileno(), self._accept)
+        self._accepting = True
+
+    def _pause_accepting(self) -> None:
+        if self._accepting and self._socket is not None and self._loop is not None:
+            self._loop.remove_reader(self._socket.fileno())
+        self._accepting = False
+
+    def _accept(self) -> None:
+        assert self._socket is not None
+        assert self._loop is not None
+        for _ in range(_ACCEPT_BATCH):
+            try:
+                sock, _ = self._socket.accept()
+            except (BlockingIOError, InterruptedError):
+                return
+            except ConnectionAbortedError:
+                continue  # the client gave up while queued
+            except OSError as e:
+                # out of descriptors (or memory): the connection stays queued in the kernel; try
+                # again shortly, by which time some connection may have closed
+                if e.errno in _OUT_OF_DESCRIPTORS:
+                    self._note("descriptors", f"cannot accept connections: {e.strerror or e}")
+                else:
+                    self._note("accept", f"accepting failed: {e!r}")
+                self._pause_accepting()
+                self._loop.call_later(_ACCEPT_RETRY, self._resume_accepting)
+                return
+            if self.stats.open_connections >= self.max_connections:
+                self._refuse(sock)
+                continue
+            conn = _Connection()
+            stats = self.stats
+            stats.connections += 1
+            stats.open_connections += 1
+            stats.peak_connections = max(stats.peak_connections, stats.open_connections)
+            self._connections.add(conn)
+            conn.task = self._loop.create_task(self._on_socket(conn, sock))
+
+    def _refuse(self, sock: socket.socket) -> None:
+        """Answer 503 and close at once: a refusal costs one descriptor for one moment."""
+        self.stats.refused_connections += 1
+        self._note(
+            "cap",
+            f"{self.max_connections} connections open, the most this server keeps: refusing"
+            " new ones (503) until some close",
+        )
+        with contextlib.suppress(OSError), sock:
+            sock.setblocking(False)
+            sock.send(_REFUSAL)
+            sock.shutdown(socket.SHUT_WR)
+            # what the client already sent would turn the close into a reset that can
+            # overtake the 503
+            sock.recv(_READ_SIZE)
+
+    def _note(self, trouble: str, line: str) -> None:
+        """Log ``line``, unless the same trouble was logged within the last minute."""
+        now = time.monotonic()
+        if now < self._quiet_until.get(trouble, 0.0):
+            return
+        self._quiet_until[trouble] = now + _REPEAT_LOG_AFTER
+        self._log(line)
+
     # --- connections --------------------------------------------------------------------------
 
-    async def _on_connection(
-        self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
-    ) -> None:
-        conn = _Connection(asyncio.current_task())
-        stats = self.stats
-        stats.connections += 1
-        stats.open_connections += 1
-        stats.peak_connections = max(stats.peak_connections, stats.open_connections)
-        self._connections.add(conn)
+    async def _on_socket(self, conn: _Connection, sock: socket.socket) -> None:
+        loop = asyncio.get_running_loop()
+        writer: asyncio.StreamWriter | None = None
         try:
+            reader = asyncio.StreamReader(limit=_READ_SIZE)
+            protocol = asyncio.StreamReaderProtocol(reader)
+            transport, _ = await loop.connect_accepted_socket(lambda: protocol, sock)
+            writer = asyncio.StreamWriter(transport, protocol, reader, loop)
             if not self._closing:
                 await self._serve_connection(conn, reader, writer)
         except asyncio.CancelledError:
-            # Shutdown cancelled this connection. Not re-raised: asyncio's streams would log a
-            # cancelled connection task as an "unhandled exception".
+            # Shutdown cancelled this connection. Not re-raised: nothing waits on the task, and
+            # a cancelled task that swallowed no error would only be noise at shutdown.
             pass
-        except (ConnectionError, TimeoutError, asyncio.IncompleteReadError):
+        except (ConnectionError, TimeoutError):
             pass  # the client went away or was too slow: only this connection ends
         except Exception as e:  # never let one connection's bug take the server down
             self._log(f"connection error: {e!r}")
         finally:
             self._connections.discard(conn)
-            stats.open_connections -= 1
-            writer.close()
-            with contextlib.suppress(Exception, asyncio.CancelledError):
-                await writer.wait_closed()
+            self.stats.open_connections -= 1
+            if writer is None:
+                sock.close()
+            else:
+                writer.close()
+                with contextlib.suppress(Exception, asyncio.CancelledError):
+                    await writer.wait_closed()
 
     async def _serve_connection(
         self, conn: _Connection, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
@@ -399,132 +725,51 @@ class HttpServer:
         peername = writer.get_extra_info("peername")
         peer = (str(peername[0]), int(peername[1])) if peername else ("", 0)
         limits = self.limits
+        framer = _Framer(limits)
+        events: deque[_Event] = deque()
         while not self._closing:
             conn.busy = False
             try:
                 async with asyncio.timeout(limits.idle_timeout):
-                    head = await reader.readuntil(b"\r\n\r\n")
-            except asyncio.IncompleteReadError:
-                return  # closed between requests (or mid-head)
-            except asyncio.LimitOverrunError:
-                await self._write_error(reader, writer, 431, "request head over 64 KiB")
-                return
-            conn.busy = True
-            try:
-                request, keep_alive = await self._read_request(head, reader, writer, peer)
+                    head = await self._next(_Head, framer, events, reader)
+                if head is None:
+                    return  # closed between requests (or mid-head)
+                conn.busy = True
+                if head.expects_continue and not events:
+                    writer.write(_CONTINUE)
+                async with asyncio.timeout(limits.body_timeout):
+                    complete = await self._next(_Complete, framer, events, reader)
+                if complete is None:
+                    return  # closed mid-body
             except _BadRequest as e:
+                conn.busy = True
                 await self._write_error(reader, writer, e.status, e.message)
                 return
+            path, _, query = head.target.partition("?")
+            request = HttpRequest(
+                head.method, path, query, head.headers, complete.body, peer, head.version
+            )
             response = await self._respond(request)
-            keep_alive = keep_alive and not self._closing
+            keep_alive = head.keep_alive and not self._closing
             await self._write_response(writer, request, response, keep_alive)
             if not keep_alive:
                 return
 
-    async def _read_request(
-        self,
-        head: bytes,
-        reader: asyncio.StreamReader,
-        writer: asyncio.StreamWriter,
-        peer: tuple[str, int],
-    ) -> tuple[HttpRequest, bool]:
-        lines = head[:-4].decode("latin-1").split("\r\n")
-        while lines and not lines[0]:  # RFC 9112 2.2: ignore empty lines before a request
-            lines.pop(0)
-        if not lines:
-            raise _BadRequest(400, "empty request")
-        parts = lines[0].split(" ")
-        if len(parts) != 3 or not _TOKEN.fullmatch(parts[0]):
-            raise _BadRequest(400, "malformed request line")
-        method, target, version = parts
-        if version not in ("HTTP/1.1", "HTTP/1.0"):
-            raise _BadRequest(505, f"unsupported protocol {version[:20]!r}")
-        if target.startswith(("http://", "https://")):  # absolute-form
-            split = urlsplit(target)
-            target = (split.path or "/") + (f"?{split.query}" if split.query else "")
-        if not target.startswith("/") and not (method == "OPTIONS" and target == "*"):
-            raise _BadRequest(400, "request target must start with '/'")
-        headers: list[tuple[str, str]] = []
-        for line in lines[1:]:
-            if line[:1] in (" ", "\t"):
-                raise _BadRequest(400, "folded header lines are not allowed")
-            name, sep, value = line.partition(":")
-            if not sep or not _TOKEN.fullmatch(name):
-                raise _BadRequest(400, "malformed header line")
-            headers.append((name, value.strip(" \t")))
-        lowered = [(k.lower(), v) for k, v in headers]
-
-        connection = {
-            token.strip().lower() for k, v in lowered if k == "connection" for token in v.split(",")
-        }
-        if version == "HTTP/1.1":
-            keep_alive = "close" not in connection
-        else:
-            keep_alive = "keep-alive" in connection
-
-        body = await self._read_body(lowered, reader, writer)
-        path, _, query = target.partition("?")
-        request = HttpRequest(method, path, query, tuple(headers), body, peer, version)
-        return request, keep_alive
-
-    async def _read_body(
-        self,
-        lowered: list[tuple[str, str]],
-        reader: asyncio.StreamReader,
-        writer: asyncio.StreamWriter,
-    ) -> bytes:
-        limits = self.limits
-        lengths = {v.strip() for k, v in lowered if k == "content-length"}
-        codings = [
-            c.strip().lower() for k, v in lowered if k == "transfer-encoding" for c in v.split(",")
-        ]
-        if codings and lengths:  # the classic request-smuggling ambiguity
-            raise _BadRequest(400, "both Transfer-Encoding and Content-Length")
-        if codings and codings != ["chunked"]:
-            raise _BadRequest(501, "only the chunked transfer coding is supported")
-        length = 0
-        if lengths:
-            if len(lengths) > 1 or not all(v.isdigit() for v in lengths):
-                raise _BadRequest(400, "invalid Content-Length")
-            length = int(lengths.pop())
-            if length > limits.max_body:
-                raise _BadRequest(413, "request body over 1 MiB")
-        expects = any(k == "expect" and v.lower() == "100-continue" for k, v in lowered)
-        if expects and (length or codings):
-            writer.write(b"HTTP/1.1 100 Continue\r\n\r\n")
-        async with asyncio.timeout(limits.body_timeout):
-            if codings:
-                return await self._read_chunked(reader)
-            return await reader.readexactly(length) if length else b""
-
-    async def _read_chunked(self, reader: asyncio.StreamReader) -> bytes:
-        body = bytearray()
-        while True:
-            line = await self._read_line(reader)
-            size_text = line.split(b";", 1)[0].strip()
-            try:
-                size = int(size_text, 16)
-            except ValueError:
-                raise _BadRequest(400, "malformed chunk size") from None
-            if size < 0:
-                raise _BadRequest(400, "malformed chunk size")
-            if size == 0:
-                while await self._read_line(reader):  # trailers, ignored
-                    pass
-                return bytes(body)
-            if len(body) + size > self.limits.max_body:
-                raise _BadRequest(413, "request body over 1 MiB")
-            body += await reader.readexactly(size)
-            if await reader.readexactly(2) != b"\r\n":
-                raise _BadRequest(400, "malformed chunk")
-
     @staticmethod
-    async def _read_line(reader: asyncio.StreamReader) -> bytes:
-        try:
-            line = await reader.readuntil(b"\r\n")
-        except asyncio.LimitOverrunError:
-            raise _BadRequest(400, "chunk line too long") from None
-        return line[:-2]
+    async def _next(
+        kind: type[_E], framer: _Framer, events: deque[_Event], reader: asyncio.StreamReader
+    ) -> _E | None:
+        """The next framing event, which must be a ``kind``; None when the client closed."""
+        while not events:
+            data = await reader.read(_READ_SIZE)
+            if not data:
+                return None
+            events.extend(framer.feed(data))
+        event = events.popleft()
+        if isinstance(event, _BadRequest):
+            raise event
+        assert isinstance(event, kind), f"{kind.__name__} expected, not {event!r}"
+        return event
 
     async def _respond(self, request: HttpRequest) -> HttpResponse:
         try:
@@ -532,7 +777,7 @@ class HttpServer:
         except Exception as e:
             self._log(f"handler error on {request.method} {request.path}: {e!r}")
             return HttpResponse.text(500, "internal error in the kctl server\n")
-        bad = [v for kv in response.headers for v in kv if _BAD_VALUE.search(v)]
+        bad = [v for kv in response.headers for v in kv if any(c in v for c in _BAD_VALUE)]
         if bad:
             self._log(f"handler returned a header with CR/LF/NUL on {request.path}")
             return HttpResponse.text(500, "internal error in the kctl server\n")
@@ -559,7 +804,7 @@ class HttpServer:
             async with asyncio.timeout(self.limits.linger):
                 dropped = 0
                 while dropped < _LINGER_BYTES:
-                    chunk = await reader.read(65536)
+                    chunk = await reader.read(_READ_SIZE)
                     if not chunk:
                         break
                     dropped += len(chunk)

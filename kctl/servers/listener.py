@@ -24,11 +24,14 @@ is flagged as milliseconds.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import math
+import os
 import re
 import threading
 import time
+from collections import deque
 from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -39,6 +42,7 @@ from kctl.contract import kaleyra, sms
 from kctl.contract import whatsapp as wa
 from kctl.contract.numbers import is_payload_version
 from kctl.contract.replies import CALLBACK_BAD_REQUEST, CALLBACK_OK, callback_error
+from kctl.render.escape import escape_untrusted, escape_untrusted_json
 from kctl.servers.http import App, HttpRequest, HttpResponse
 
 WHATSAPP_DLR = "whatsapp-dlr"
@@ -630,9 +634,10 @@ def build_report(
 
 
 def format_report(report: Report, json_lines: bool = False) -> str:
-    """One JSON line, or a readable block (no trailing newline either way)."""
+    """One JSON line, or a readable block (no trailing newline either way), safe to print."""
     if json_lines:
-        return json.dumps(report.to_json(), ensure_ascii=False, separators=(",", ":"))
+        line = json.dumps(report.to_json(), ensure_ascii=False, separators=(",", ":"))
+        return escape_untrusted_json(line)
     clock = datetime.fromtimestamp(report.received_at).strftime("%H:%M:%S")
     count = len(report.problems)
     verdict = "OK" if report.ok else f"{count} PROBLEM{'S' if count > 1 else ''}"
@@ -652,17 +657,120 @@ def format_report(report: Report, json_lines: bool = False) -> str:
     lines.append(f"  {shown}" if shown else "  (empty body)")
     answer = json.dumps(report.answer, ensure_ascii=False, separators=(",", ":"))
     lines.append(f"  answered {report.answer_status} {answer}")
-    return "\n".join(lines)
+    # each line quotes what the network sent; only the breaks between them are kctl's own
+    return "\n".join(escape_untrusted(line) for line in lines)
 
 
-def stream_emitter(stream: IO[str]) -> Callable[[str], None]:
-    """An ``emit`` that writes each item and a newline to ``stream`` and flushes it."""
+class StreamEmitter:
+    """An ``emit`` that never blocks its caller, for a stream nobody may be reading.
 
-    def emit(text: str) -> None:
-        stream.write(text + "\n")
-        stream.flush()
+    ``kctl listen`` prints from its event loop. A blocking write there to a pipe that nobody
+    reads stops everything once the pipe is full: answering, timeouts, even SIGTERM. So each
+    item goes into a bounded queue that a writer thread drains into the stream. While the reader
+    stalls and the queue is full, new items are dropped and counted; the count is logged
+    ("N reports not shown") once output flows again, and on close.
 
-    return emit
+    Where the stream has a descriptor the thread writes to it directly: a thread stuck in a
+    write inside the stream object would hold the stream's lock, and the interpreter could not
+    flush it at exit.
+    """
+
+    def __init__(
+        self,
+        stream: IO[str],
+        *,
+        log: Callable[[str], None] | None = None,
+        capacity: int = 1000,
+        max_chars: int = 4 * 1024 * 1024,
+    ) -> None:
+        self._stream = stream
+        self._log = log or (lambda _line: None)
+        self._capacity = capacity
+        self._max_chars = max_chars
+        self._encoding = getattr(stream, "encoding", None) or "utf-8"
+        try:
+            stream.flush()  # what was written through the stream object goes out first
+            self._fd: int | None = stream.fileno()
+        except (OSError, ValueError, AttributeError):  # io.UnsupportedOperation is both
+            self._fd = None
+        self._state = threading.Condition()
+        self._queue: deque[str] = deque()
+        self._queued_chars = 0
+        self._dropped = 0  # since last logged
+        self._writing = 0  # items in the write under way
+        self._closed = False
+        self._broken = False
+        self._thread = threading.Thread(target=self._drain, name="kctl-output", daemon=True)
+        self._thread.start()
+
+    def __call__(self, text: str) -> None:
+        with self._state:
+            if self._closed or self._broken:
+                return
+            full = len(self._queue) >= self._capacity
+            if self._queue and (full or self._queued_chars + len(text) > self._max_chars):
+                self._dropped += 1
+                return
+            self._queue.append(text)
+            self._queued_chars += len(text)
+            self._state.notify_all()
+
+    def close(self, timeout: float = 1.0) -> None:
+        """Stop taking items; wait up to ``timeout`` s for the queue to drain; log what is lost.
+
+        Bounded on purpose: with a stalled reader the queue never drains, and Ctrl-C or SIGTERM
+        must still end the process promptly. The writer thread is a daemon and ends with it.
+        """
+        with self._state:
+            self._closed = True
+            self._state.notify_all()
+            self._state.wait_for(lambda: not (self._queue or self._writing), timeout)
+            lost = 0 if self._broken else self._dropped + len(self._queue) + self._writing
+            self._dropped = 0
+            self._queue.clear()
+        if lost:
+            self._log(f"{lost} reports not shown: the output was not being read")
+
+    def _drain(self) -> None:
+        while True:
+            with self._state:
+                self._state.wait_for(lambda: self._queue or self._closed)
+                if not self._queue:
+                    return
+                batch = list(self._queue)
+                self._queue.clear()
+                self._queued_chars = 0
+                self._writing = len(batch)
+            try:
+                self._write("".join(f"{text}\n" for text in batch))
+            except (OSError, ValueError) as e:  # a closed pipe or stream
+                with self._state:
+                    self._broken = True
+                    self._writing = 0
+                    self._queue.clear()
+                    self._state.notify_all()
+                self._log(f"cannot print reports any more: {e}")
+                return
+            with self._state:
+                self._writing = 0
+                dropped, self._dropped = self._dropped, 0
+                self._state.notify_all()
+            if dropped:
+                self._log(f"{dropped} reports not shown: the output was not being read")
+
+    def _write(self, text: str) -> None:
+        if self._fd is None:
+            self._stream.write(text)
+            self._stream.flush()
+            return
+        data = memoryview(text.encode(self._encoding, "backslashreplace"))
+        while data:
+            data = data[os.write(self._fd, data) :]
+
+
+def stream_emitter(stream: IO[str], log: Callable[[str], None] | None = None) -> StreamEmitter:
+    """An ``emit`` that prints each item and a newline to ``stream`` without ever blocking."""
+    return StreamEmitter(stream, log=log)
 
 
 # --- the server app -----------------------------------------------------------------------------
@@ -755,6 +863,11 @@ class Listener(App):
         if self.count is not None and received >= self.count:
             self.request_stop()
         return HttpResponse.json(report.answer_status, report.answer)
+
+    async def shutdown(self) -> None:
+        if isinstance(self._emit, StreamEmitter):
+            # off the loop: closing waits (briefly) for the output to catch up
+            await asyncio.to_thread(self._emit.close)
 
     def _output(self, report: Report) -> None:
         if self._emit is None or self._emit_broken:

@@ -75,6 +75,7 @@ from kctl.contract.numbers import (
     is_wire_number,
 )
 from kctl.errors import UsageError
+from kctl.render.escape import escape_untrusted
 from kctl.servers.callbacks import (
     HISTORY,
     MAX_PENDING,
@@ -247,7 +248,9 @@ class Sandbox(App):
         self.max_concurrency = max_concurrency
         self.latency = latency  # simulated processing time per request, seconds
         self.templates = templates
-        self._log = log or (lambda _line: None)
+        raw_log = log or (lambda _line: None)
+        # log lines quote request targets, callback URLs and values sent by the client
+        self._log: Callable[[str], None] = lambda line: raw_log(escape_untrusted(line))
         self._state = threading.Condition()
         self._messages: History[Accepted] = History(history)
         self._courier = Courier(
