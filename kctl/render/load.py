@@ -211,9 +211,7 @@ def _step_table(steps: tuple[StepResult, ...]) -> Table:
         for bucket in BUCKETS:
             bad = bucket != TWO_XX and counts[bucket] > 0
             cells.append(Text(str(counts[bucket]), style="red" if bad else ""))
-        cells.append(
-            Text("held", style="green") if step.holds else Text("over", style="red")
-        )
+        cells.append(Text("held", style="green") if step.holds else Text("over", style="red"))
         table.add_row(*cells)
     return table
 
