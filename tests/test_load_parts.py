@@ -54,6 +54,8 @@ def test_between_lands_on_round_numbers_and_stops_when_close() -> None:
     assert between(240, 480) == 360
     assert between(300, 360) == 330
     assert between(300, 330) is None  # within 10%
+    assert between(90, 120) == 105
+    assert between(90, 105) == 100
     assert between(30, 34) is None
 
 

@@ -75,13 +75,14 @@ def ramp_steps(low: int, high: int, step: int | None = None) -> tuple[int, ...]:
 
 
 def between(good: int, bad: int) -> int | None:
-    """A concurrency halfway from one that held to one that did not, on a round number; None
-    when they are already within 10% (or 5) of each other."""
-    if bad - good <= max(5, good // 10):
+    """A concurrency halfway from one that held to one that did not, on a round number (a
+    multiple of 10, or of 5 when they are close); None when they are already within 10% (or 5)
+    of each other."""
+    gap = bad - good
+    if gap <= max(5, good // 10):
         return None
-    middle = (good + bad) // 2
-    if bad - good >= 40:
-        middle = round(middle, -1)
+    unit = 10 if gap >= 40 else 5 if gap >= 10 else 1
+    middle = round((good + bad) / 2 / unit) * unit
     return middle if good < middle < bad else None
 
 

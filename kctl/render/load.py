@@ -147,6 +147,7 @@ def render_text(started: Started, finished: Finished, color: bool, width: int | 
         width=width or PLAIN_WIDTH,
         highlight=False,
         emoji=False,
+        soft_wrap=True,  # lines of text stay whole; a terminal wraps them itself
     )
     _heading(console, started)
     if finished.steps:
