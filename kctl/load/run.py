@@ -164,7 +164,7 @@ def run_load(provider: Provider, options: LoadOptions) -> Iterator[Event]:
             language=options.language,
             validation=options.validation,
         )
-        masker, payloads = _resolve(payloads, target)
+        masker, payloads = _resolve(payloads)
         endpoint = Endpoint.parse(provider.endpoint)
         heads = [request_head(p.request.method, endpoint, _wire_headers(p)) for p in payloads]
         _check_open_files(max(climb), sandboxed=target.kind == "sandbox")
@@ -284,19 +284,18 @@ def _recipients(provider: Provider, options: LoadOptions, target: Target) -> tup
     return (FICTIONAL_RECIPIENT,)
 
 
-def _resolve(payloads: list[Payload], target: Target) -> tuple[Masker, list[Payload]]:
-    """Secrets resolved once per payload (the sandbox needs none: it has its own)."""
+def _resolve(payloads: list[Payload]) -> tuple[Masker, list[Payload]]:
+    """Secrets resolved once per payload, and the masker that hides them in the report (the
+    payloads share their headers, so one masker serves all)."""
     from kctl.send.resolve import resolve_request
 
-    masks: list[Masker] = []
+    maskers: list[Masker] = []
     resolved = []
     for payload in payloads:
         request, masker = resolve_request(payload.request)
-        masks.append(masker)
+        maskers.append(masker)
         resolved.append(replace(payload, request=request))
-    if target.kind == "sandbox" or not masks:
-        return Masker(), resolved
-    return masks[0], resolved
+    return (maskers[0] if maskers else Masker()), resolved
 
 
 def _check_open_files(concurrency: int, *, sandboxed: bool) -> None:
@@ -439,12 +438,17 @@ def _recommend(
         reason += f"; {plan.FORM_MAX} is the form's highest value"
     configured = provider.max_concurrency
     sent_at = configured or plan.CLEVERTAP_MAX
+    shown = configured if configured else f"empty (CleverTap sends up to {sent_at})"
     note = None
-    if sent_at > held:
-        shown = configured if configured else f"empty (CleverTap sends up to {sent_at})"
+    if sent_at > held and ramp.failed is not None:
         note = (
             f"the config's max_concurrency is {shown}, above the {held} that held:"
             f" set max_concurrency: {value}"
+        )
+    elif sent_at > held:
+        note = (
+            f"the config's max_concurrency is {shown} and the ramp stopped at {held}:"
+            f" ramp up to {sent_at} to see whether that holds"
         )
     return Recommendation(value, held, reason, note)
 
