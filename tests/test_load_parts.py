@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import io
 import json
 
@@ -9,6 +10,8 @@ import pytest
 
 from kctl.config.model import Button, Card, Header, WhatsAppProvider, WhatsAppTemplate, load_account
 from kctl.errors import UsageError
+from kctl.load.client import BODY_KEPT, BadReply, Connection, Endpoint, request_head
+from kctl.load.client import Reply as ClientReply
 from kctl.load.payload import SAMPLE, BodyMaker, load_payloads, template_samples
 from kctl.load.plan import Ramp, between, parse_ramp, ramp_steps, step_requests
 from kctl.load.run import (
@@ -24,6 +27,7 @@ from kctl.load.stats import EDGES, Tally, histogram, percentile
 from kctl.render.load import LiveProgress, render_json, render_text
 from kctl.send.build import Message, build_request, new_message_id
 from kctl.send.wire import Via
+from tests.servers import Reply, serve
 from tests.support import REPO
 
 # --- the ramp -----------------------------------------------------------------------------------
@@ -278,3 +282,102 @@ def test_live_progress_draws_on_a_terminal() -> None:
     assert "step 1: 10 concurrent" in drawn
     assert "5/10" in drawn
     assert "10 concurrent: 10 requests" in drawn  # the line that stays after the bar
+
+
+# --- the client ---------------------------------------------------------------------------------
+
+
+def exchange(reply: Reply, requests: int = 1) -> list[ClientReply | BaseException]:
+    """``requests`` POSTs over one connection to a server that answers ``reply``."""
+
+    async def go(url: str) -> list[ClientReply | BaseException]:
+        endpoint = Endpoint.parse(url)
+        before, after = request_head("POST", endpoint, [(b"Content-Type", b"text/plain")])
+        conn = await Connection.open("127.0.0.1", endpoint, None)
+        got: list[ClientReply | BaseException] = []
+        try:
+            for _ in range(requests):
+                try:
+                    got.append(await conn.exchange(before + b"2" + after + b"hi"))
+                except (OSError, BadReply, asyncio.IncompleteReadError) as e:
+                    got.append(e)
+                    break
+        finally:
+            conn.close()
+            await conn.wait_closed()
+        return got
+
+    with serve(lambda _: reply) as server:
+        return asyncio.run(go(server.url("/sms")))
+
+
+def test_client_keeps_the_connection_for_the_next_request() -> None:
+    first, second = exchange(Reply.json({"status": "success"}), requests=2)
+    assert isinstance(first, ClientReply)
+    assert isinstance(second, ClientReply)
+    assert first.status == 200
+    assert first.keep_alive
+    assert json.loads(second.body) == {"status": "success"}
+
+
+def test_client_reads_chunked_replies() -> None:
+    chunked = Reply(
+        headers=(("Transfer-Encoding", "chunked"),),
+        chunks=(b'5\r\n{"sta\r\n', b'f;x=1\r\ntus":"success"}\r\n', b"0\r\n\r\n"),
+    )
+    (got,) = exchange(chunked)
+    assert isinstance(got, ClientReply)
+    assert json.loads(got.body) == {"status": "success"}
+    assert got.keep_alive
+
+
+def test_client_reads_to_the_end_without_a_length() -> None:
+    untold = Reply(headers=(("Transfer-Encoding", "identity"),), body=b"ok", keep_alive=False)
+    (got,) = exchange(untold)
+    assert isinstance(got, ClientReply)
+    assert (got.body, got.keep_alive) == (b"ok", False)
+
+
+def test_client_caps_a_huge_body_and_drops_the_connection() -> None:
+    (got,) = exchange(Reply(stream_size=3 * 1024 * 1024))
+    assert isinstance(got, ClientReply)
+    assert got.truncated
+    assert not got.keep_alive
+    assert len(got.body) == BODY_KEPT
+
+
+def test_client_reports_a_connection_closed_without_a_reply() -> None:
+    (got,) = exchange(Reply(cut_before_head=True, cut="close"))
+    assert isinstance(got, ConnectionResetError)
+    assert str(got) == "connection closed before a reply"
+
+
+@pytest.mark.parametrize(
+    ("url", "host", "port", "target", "host_header"),
+    [
+        ("http://127.0.0.1:8080/sms?x=1", "127.0.0.1", 8080, "/sms?x=1", "127.0.0.1:8080"),
+        (
+            "https://Adapter.Example.com/wa",
+            "adapter.example.com",
+            443,
+            "/wa",
+            "adapter.example.com",
+        ),
+        ("http://[::1]:9/", "::1", 9, "/", "[::1]:9"),
+        ("https://bücher.example/", "bücher.example", 443, "/", "xn--bcher-kva.example"),
+    ],
+)
+def test_endpoint_is_parsed_from_the_text(
+    url: str, host: str, port: int, target: str, host_header: str
+) -> None:
+    endpoint = Endpoint.parse(url)
+    assert (endpoint.host, endpoint.port, endpoint.target) == (host, port, target)
+    assert endpoint.host_header == host_header
+
+
+@pytest.mark.parametrize(
+    "url", ["ftp://x/", "http:///x", "https://u:p@x.example/", "http://x:99999/"]
+)
+def test_endpoint_refuses_what_it_cannot_load(url: str) -> None:
+    with pytest.raises(UsageError):
+        Endpoint.parse(url)

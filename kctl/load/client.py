@@ -2,7 +2,7 @@
 
 Why not httpx: at CleverTap's concurrency the client's own CPU time becomes part of every
 latency it measures. On the 2-core machine of ``bench/load_client.py``, httpx.AsyncClient with
-a pool of 1,500 connections spent about 4 times the CPU per request of this client, so it
+a pool of 1,500 connections spent about 40 times the CPU per request of this client, so it
 reported the client's queueing as the endpoint's slowness (see the figures in bench/README.md).
 This client does only what a load probe needs: write a prepared request, read one reply head,
 read (and cap) its body, keep the connection when the server lets it.
