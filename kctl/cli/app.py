@@ -491,6 +491,7 @@ def load(
         str | None,
         typer.Option(
             "--ramp",
+            metavar="LOW..HIGH",
             help="Climb from LOW to HIGH concurrency, doubling, and recommend max_concurrency:"
             " --ramp 30..1000.",
         ),
@@ -519,6 +520,7 @@ def load(
         list[str] | None,
         typer.Option(
             "--to",
+            metavar="NUMBER",
             help="Recipient, repeatable (default: the first test recipient); with"
             " --allow-remote only numbers from test_recipients: --to +919812345678.",
         ),
