@@ -584,6 +584,150 @@ def _terminal_width() -> int:
     return shutil.get_terminal_size((100, 24)).columns
 
 
+@app.command("load")
+def load(
+    config: ConfigOption,
+    provider: ProviderOption = None,
+    concurrency: Annotated[
+        int | None,
+        typer.Option(
+            "--concurrency",
+            "-n",
+            help="Requests in flight at once (default: the provider's max_concurrency, else"
+            " CleverTap's 1500): -n 300.",
+        ),
+    ] = None,
+    ramp: Annotated[
+        str | None,
+        typer.Option(
+            "--ramp",
+            metavar="LOW..HIGH",
+            help="Climb from LOW to HIGH concurrency, doubling, and recommend max_concurrency:"
+            " --ramp 30..1000.",
+        ),
+    ] = None,
+    step: Annotated[
+        int | None,
+        typer.Option("--step", help="Climb by this much instead of doubling: --step 100."),
+    ] = None,
+    requests: Annotated[
+        int | None,
+        typer.Option(
+            "--requests",
+            help="Requests per step, at most 100000 (default: 3 per connection, 300 at least).",
+        ),
+    ] = None,
+    duration: Annotated[
+        float, typer.Option("--duration", help="Seconds per step at most (cap 300).")
+    ] = 30.0,
+    timeout: Annotated[
+        float,
+        typer.Option(
+            "--timeout", help="Seconds a request may wait for any answer (CleverTap waits 1)."
+        ),
+    ] = 5.0,
+    to: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--to",
+            metavar="NUMBER",
+            help="Recipient, repeatable (default: the first test recipient); with"
+            " --allow-remote only numbers from test_recipients: --to +919812345678.",
+        ),
+    ] = None,
+    allow_remote: Annotated[
+        bool,
+        typer.Option(
+            "--allow-remote",
+            help="Load a non-loopback endpoint: every request is a real message (needs --to).",
+        ),
+    ] = False,
+    sandbox: Annotated[
+        bool, typer.Option("--sandbox", help="Load kctl's sandbox, started in-process.")
+    ] = False,
+    sandbox_latency: Annotated[
+        float | None,
+        typer.Option(
+            "--sandbox-latency", help="Seconds the sandbox takes per answer: 0.2.", min=0, max=60
+        ),
+    ] = None,
+    sandbox_max_concurrency: Annotated[
+        int | None,
+        typer.Option(
+            "--sandbox-max-concurrency", help="The sandbox answers 429 beyond this: 300.", min=1
+        ),
+    ] = None,
+    template: Annotated[
+        str | None,
+        typer.Option(
+            "--template", "-t", help="Template to send (default: the provider's first one)."
+        ),
+    ] = None,
+    lang: Annotated[
+        str | None, typer.Option("--lang", help="WhatsApp template language code.")
+    ] = None,
+    validation: Annotated[
+        bool,
+        typer.Option(
+            "--validation", help="Send CleverTap's provider-save validation payload (WhatsApp)."
+        ),
+    ] = False,
+    ca_bundle: Annotated[
+        Path | None, typer.Option("--ca-bundle", help="CA certificates to trust (PEM file).")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON document.")] = False,
+) -> None:
+    """Load an endpoint as CleverTap does and judge each answer by its 1 s deadline:
+    kctl load -c wa.yaml --sandbox --sandbox-max-concurrency 300 --ramp 30..1000."""
+    from kctl.config.model import load_account
+    from kctl.load.plan import parse_ramp
+    from kctl.load.run import Finished, LoadOptions, run_load
+    from kctl.render.load import JsonReport, LiveProgress, TextReport
+
+    live = sys.stderr.isatty() and os.environ.get("TERM") != "dumb"
+    options = LoadOptions(
+        concurrency=concurrency,
+        ramp=parse_ramp(ramp) if ramp is not None else None,
+        step=step,
+        requests=requests,
+        duration=duration,
+        timeout=timeout,
+        recipients=tuple(to or ()),
+        allow_remote=allow_remote,
+        sandbox=sandbox,
+        sandbox_latency=sandbox_latency,
+        sandbox_max_concurrency=sandbox_max_concurrency,
+        template=template,
+        language=lang,
+        validation=validation,
+        ca_bundle=str(ca_bundle) if ca_bundle else None,
+        progress=live,
+    )
+    chosen = load_account(config).provider(provider)
+    renderers: list[Any] = []
+    progress = LiveProgress(sys.stderr, color=wants_color(sys.stderr)) if live else None
+    if progress is not None:
+        renderers.append(progress)
+    if as_json:
+        renderers.append(JsonReport(sys.stdout))
+    else:
+        color = wants_color(sys.stdout)
+        width = os.get_terminal_size(sys.stdout.fileno()).columns if sys.stdout.isatty() else None
+        renderers.append(TextReport(sys.stdout, color=color, width=width))
+    code = 0
+    try:
+        for event in run_load(chosen, options):
+            for render in renderers:
+                render(event)
+            if isinstance(event, Finished):
+                code = 130 if event.interrupted else event.exit_code
+    finally:
+        if progress is not None:
+            progress.close()
+    if code:
+        raise typer.Exit(code)
+
+
 PortOption = Annotated[
     int, typer.Option("--port", help="Loopback port (0: any free port).", min=0, max=65535)
 ]
