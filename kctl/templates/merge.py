@@ -26,7 +26,13 @@ from kctl.config.loader import load_text
 from kctl.config.model import WhatsAppProvider, WhatsAppTemplate, provider_from_node
 from kctl.errors import UsageError
 from kctl.templates.meta import template_key
-from kctl.templates.yamlout import TEMPLATE_KEYS, entry_lines, template_data, template_lines
+from kctl.templates.yamlout import (
+    TEMPLATE_KEYS,
+    entry_lines,
+    item_lines,
+    template_data,
+    template_lines,
+)
 
 try:
     from yaml._yaml import CParser as _Parser
@@ -193,8 +199,10 @@ class _Text:
 
     def result(self) -> str:
         out = self.text
-        # last first, so earlier offsets stay valid; an insertion sorts after an edit ending there
-        for edit in sorted(self.edits, key=lambda e: (e.start, e.end), reverse=True):
+        # Last first, so earlier offsets stay valid. Of two insertions at one place the one
+        # recorded first must end up first, so it is applied last.
+        order = sorted(enumerate(self.edits), key=lambda p: (p[1].start, p[1].end, p[0]))
+        for _, edit in reversed(order):
             out = out[: edit.start] + edit.text + out[edit.end :]
         return out
 
@@ -297,7 +305,7 @@ def _replace_template(
                         return
                     start = edit.line_start(key_span.start)
                     edit.replace(start, edit.after_line_break(value_span.end), "")
-                else:
+                elif not _replace_items(edit, value_span, old_value, new_value):
                     lines = entry_lines(key, new_value, col)
                     edit.replace(key_span.start, value_span.end, edit.join(lines)[col:])
             continue
@@ -307,6 +315,38 @@ def _replace_template(
             inserts.setdefault(at, []).extend(entry_lines(key, new_value, col))
     for at, lines in inserts.items():
         edit.insert_lines_after(at, lines)
+
+
+def _replace_items(edit: _Text, listed: Span, old: Any, new: Any) -> bool:
+    """Edit a block list item by item (a button, a card), so comments on the items that did
+    not change stay; False when the list is not one that can be edited so."""
+    items = listed.items
+    if (
+        listed.kind != SEQ
+        or listed.flow
+        or listed.anchored
+        or not isinstance(old, list)
+        or not isinstance(new, list)
+        or len(items) != len(old)
+        or not new
+    ):
+        return False
+    dashes = [edit.text.rfind("-", edit.line_start(i.start), i.start) for i in items]
+    if any(d < 0 or not edit.starts_line(d) for d in dashes):
+        return False
+    for item, before, after in zip(items, old, new, strict=False):
+        if before != after:
+            dash = edit.column(item.start) - 2
+            edit.replace(item.start, item.end, edit.join(item_lines(after, dash))[dash + 2 :])
+    if len(old) > len(new):
+        first_gone = edit.line_start(dashes[len(new)])
+        edit.replace(first_gone, edit.after_line_break(items[-1].end), "")
+    elif len(new) > len(old):
+        dash = edit.column(dashes[0])
+        edit.insert_lines_after(
+            items[-1].end, [ln for v in new[len(old) :] for ln in item_lines(v, dash)]
+        )
+    return True
 
 
 def _previous_present(key: str, present: list[str]) -> str | None:

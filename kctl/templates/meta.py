@@ -282,7 +282,7 @@ class _Reader:
             kind = fmt.lower()
         values = _samples(component, _HEADER_FIELDS, where)
         if kind == "text":
-            values["text"] = _string(component, "text", where, required=True)
+            values["text"] = _string(component, "text", where)
         elif kind in wa.MEDIA_HEADER_TYPES:
             example = component.get("example")
             if example is not None:
@@ -304,14 +304,14 @@ class _Reader:
             text if text is not None else (COPY_CODE_LABEL if kind == "copy_code" else "")
         )
         if kind == "url":
-            url = _string(obj, "url", where, required=True)
+            url = _string(obj, "url", where)
             values["url"] = url
-            if wa.is_dynamic_url(url) and obj.get("example") is not None:
+            if url is not None and wa.is_dynamic_url(url) and obj.get("example") is not None:
                 whole = _first_string(obj["example"], f"{where}.example")
                 prefix = _url_prefix(url)
                 values["example"] = whole[len(prefix) :] if whole.startswith(prefix) else whole
         elif kind == "phone":
-            values["phone_number"] = _string(obj, "phone_number", where, required=True)
+            values["phone_number"] = _string(obj, "phone_number", where)
         elif kind == "copy_code" and obj.get("example") is not None:
             values["example"] = _first_string(obj["example"], f"{where}.example")
         return Button(type=kind, **values)

@@ -151,13 +151,14 @@ def entry_lines(key: str, value: Any, indent: int) -> list[str]:
     return lines
 
 
-def item_lines(value: Any, indent: int) -> list[str]:
-    """One list item, ``- value``, with its dash at column ``indent``."""
+def item_lines(value: Any, indent: int, *, block: bool = False) -> list[str]:
+    """One list item, ``- value``, with its dash at column ``indent``; ``block`` keeps a small
+    mapping off one line."""
     pad = " " * indent
     if not isinstance(value, dict | list):
         return [f"{pad}- {scalar(value)}"]
     inline = f"{pad}- {flow(value)}"
-    if not value or (_is_flat(value) and len(inline) <= WIDTH):
+    if not value or (not block and _is_flat(value) and len(inline) <= WIDTH):
         return [inline]
     if isinstance(value, list):
         lines = [f"{pad}-"]
@@ -174,4 +175,4 @@ def item_lines(value: Any, indent: int) -> list[str]:
 
 def template_lines(t: WhatsAppTemplate, indent: int) -> list[str]:
     """The template as one item of a provider's ``templates:`` list, dash at ``indent``."""
-    return item_lines(template_data(t), indent)
+    return item_lines(template_data(t), indent, block=True)
