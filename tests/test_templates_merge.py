@@ -108,7 +108,8 @@ def test_added_removed_and_changed_fields_touch_nothing_else() -> None:
         '-          - {type: url, text: Visit, url: "https://shop.example.com/orders"}',
         '+          - {type: phone, text: Call, phone_number: "+919812345678"}',
     ]
-    assert "# keep this comment" in merged and "# first button" in merged
+    assert "# keep this comment" in merged
+    assert "# first button" in merged
     assert templates_of(merged)[0] == new
 
 
@@ -117,7 +118,7 @@ def test_new_templates_go_after_the_last_one_with_its_indentation() -> None:
         name="welcome", language="en_US", body="Welcome {{1}}", examples=("Asha",)
     )
     merged = merge_templates(CONFIG, "wa", [brand_new])
-    assert merged.startswith(CONFIG.split("  - nickname: other")[0].rstrip("\n"))
+    assert merged.startswith(CONFIG.split("  - nickname: other", maxsplit=1)[0].rstrip("\n"))
     assert changed_lines(CONFIG, merged) == [
         "+      - name: welcome",
         "+        language: en_US",
@@ -250,7 +251,7 @@ def test_merge_yields_exactly_the_intended_templates(data: st.DataObject) -> Non
     by_key = {template_key(t): t for t in wanted}
     expected = [by_key.get(template_key(t), t) for t in base] + added
     assert _parsed(merged) == expected
-    assert merged.startswith(PROVIDER_HEAD.split("    templates:")[0])
+    assert merged.startswith(PROVIDER_HEAD.split("    templates:", maxsplit=1)[0])
 
 
 _MUTABLE = (

@@ -26,7 +26,7 @@ from kctl.templates.meta import SAMPLE_KEY, MetaFormatError, from_meta, stable_i
 from kctl.templates.yamlout import template_lines
 
 # any text a YAML file can hold (no lone surrogates: UTF-8 has no spelling for them)
-text = st.text(st.characters(exclude_categories=("Cs",)), max_size=40)
+text = st.text(st.characters(exclude_categories=["Cs"]), max_size=40)
 maybe_text = st.none() | text
 coordinate = st.none() | st.floats(allow_nan=False, allow_infinity=False, width=64)
 
