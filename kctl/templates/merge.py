@@ -271,7 +271,8 @@ def _merge_into_provider(
     if listed is not None:
         # "templates: []" or "templates:" becomes a block list; a comment on the line stays
         key = provider.key_span("templates")
-        start = key.end + 1 if key is not None else listed.start  # just past the colon
+        colon = edit.text.find(":", key.end) if key is not None else -1
+        start = colon + 1 if 0 <= colon < listed.start else listed.start
         edit.replace(min(start, listed.start), listed.end, "")
         edit.insert_lines_after(listed.end, lines)
         return
