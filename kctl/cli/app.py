@@ -15,6 +15,7 @@ from typing import Annotated, Any, NoReturn
 import typer
 
 from kctl import __version__
+from kctl.cli.templates import templates_app
 from kctl.contract.channels import Channel as InitChannel
 from kctl.contract.whatsapp import TEMPLATE_STATUSES
 from kctl.errors import KctlError, UsageError
@@ -32,6 +33,7 @@ secrets_app = typer.Typer(
     no_args_is_help=True,
 )
 app.add_typer(secrets_app, name="secrets")
+app.add_typer(templates_app, name="templates")
 
 
 COMPLETE_VAR = "_KCTL_COMPLETE"

@@ -124,6 +124,7 @@ class WhatsAppProvider(_ProviderBase):
     payload_version: str = DEFAULT_PAYLOAD_VERSION
     incoming_url: str | None = None
     auto_reply_untracked: bool = False
+    waba_id: str | None = None  # Kaleyra API v2's WhatsApp Business Account id (templates)
     templates: tuple[WhatsAppTemplate, ...] = ()
 
     def find_template(self, name: str, language: str | None = None) -> WhatsAppTemplate:
@@ -313,6 +314,7 @@ def provider_from_node(node: Node) -> Provider:
                 payload_version=_text(node.get("payload_version")) or DEFAULT_PAYLOAD_VERSION,
                 incoming_url=_text(node.get("incoming_url")),
                 auto_reply_untracked=_flag(node.get("auto_reply_untracked")),
+                waba_id=_text(node.get("waba_id")),
                 templates=tuple(_whatsapp_template(t) for t in _items(node.get("templates"))),
             )
         case Channel.SMS:

@@ -243,6 +243,10 @@ WHATSAPP_PROVIDER = Obj(
             default=DEFAULT_PAYLOAD_VERSION,
         ),
         "incoming_url": Field(URL, "Incoming URL base from Kaleyra support"),
+        "waba_id": Field(
+            Scalar("string", schema={"pattern": r"^[0-9]+$"}),
+            "WhatsApp Business Account id, for Kaleyra's v2 template API (kctl templates)",
+        ),
         "headers": Field(
             _free_map(CHANNELS[Channel.WHATSAPP].headers, "header", "KC201"),
             "Provider headers",

@@ -218,6 +218,8 @@ class Sandbox(App):
     ``wait_in_flight``, ``wait_for_callbacks``) may be used from any thread.
     """
 
+    templates_api: App | None = None  # Kaleyra's template routes (servers/templates_api.py)
+
     def __init__(
         self,
         api_key: str | None = None,
@@ -379,6 +381,8 @@ class Sandbox(App):
     # --- requests ------------------------------------------------------------------------------
 
     async def handle(self, request: HttpRequest) -> HttpResponse:
+        if self.templates_api is not None and kaleyra.is_template_api_path(request.path):
+            return await self.templates_api.handle(request)
         route, family = self._route(request.path)
         if route is None:
             response = HttpResponse.json(
