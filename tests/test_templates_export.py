@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
+import httpx
 import pytest
 
 from kctl.config.model import WhatsAppTemplate
@@ -286,3 +287,47 @@ def test_sandbox_without_template_api_keeps_its_404(kctl: Kctl) -> None:
         got, doc = get(f"{server.url}/v1/HXIN1/whatsapp/templates/status", {"api-key": "k"})
     assert got == 404
     assert "no route" in doc["error"]["message"]
+
+
+def test_a_template_paused_on_the_template_api_fails_its_next_send(tmp_path: Path) -> None:
+    """One approved set: the status Kaleyra's template APIs show is the one a send meets."""
+    from kctl.config.model import WhatsAppProvider, load_account
+    from kctl.send.build import Message, build_request
+    from kctl.send.wire import Via
+    from kctl.servers.http import HttpServer
+    from kctl.servers.sandbox import Sandbox
+    from kctl.servers.templates_api import TemplatesApi, store_for
+    from kctl.servers.whatsapp_adapter import template_book
+
+    providers = load_account(str(REPO / "configs" / "whatsapp.yaml")).providers
+    wa = providers[0]
+    assert isinstance(wa, WhatsAppProvider)
+    store = store_for(providers)
+    app = Sandbox(dlr_delay=60, templates=template_book(providers))
+    app.templates_api = TemplatesApi(store)
+    message = Message("+919812345678", "order_update", params=("Asha", "1234"))
+    with HttpServer(app).start_in_thread() as running, httpx.Client(trust_env=False) as client:
+
+        def send() -> Any:
+            request = build_request(wa, message, Via.ADAPTER)
+            headers = {
+                "api-key": "k",
+                "sid": "HXIN1234567890",
+                "kaleyra-host": "https://api.kaleyra.io/",
+                "inbound-message-callback-url": f"{running.url}/in",
+                "delivery-report-callback-url": f"{running.url}/dlr",
+                "Content-Type": request.content_type,
+            }
+            return client.post(f"{running.url}/whatsapp", headers=headers, content=request.body)
+
+        assert send().json() == {"status": "success"}
+        store.set_status("order_update", "en", "PAUSED")
+        paused = client.get(
+            f"{running.url}/v1/HXIN1234567890/whatsapp/templates/status",
+            params={"name": "order_update"},
+            headers={"api-key": "k"},
+        )
+        assert "Paused" in paused.text
+        refused = send().json()
+        assert refused["error"]["code"] == 2001
+        assert "PAUSED" in refused["error"]["message"]

@@ -794,11 +794,18 @@ def sandbox_command(
     from kctl.servers.sandbox import Sandbox
 
     templates = None
+    templates_api = None
     if config is not None:
         from kctl.config.model import load_account
+        from kctl.servers.templates_api import TemplatesApi, store_for
         from kctl.servers.whatsapp_adapter import template_book
 
-        templates = template_book(load_account(config).providers, template_status or ())
+        providers = load_account(config).providers
+        templates = template_book(providers, template_status or ())
+        # the same templates, with their statuses, on Kaleyra's template APIs (templates pull
+        # and diff read them); a status changed there applies to the next send too
+        store = store_for(providers, template_status or ())
+        templates_api = TemplatesApi(store, api_key=api_key, sid=sid, log=stderr)
     elif template_status:
         raise UsageError(
             "--template-status goes with --config", "the config's templates are the ones it marks"
@@ -812,6 +819,7 @@ def sandbox_command(
         log=stderr,
         templates=templates,
     )
+    app_.templates_api = templates_api
     server = HttpServer(app_, port=port, log=stderr)
 
     def ready(s: HttpServer) -> None:

@@ -95,6 +95,7 @@ if TYPE_CHECKING:
 
     from kctl.config.model import Provider
     from kctl.servers.listener import Listener
+    from kctl.servers.templates_api import TemplatesApi
 
 SMS_TYPES = frozenset(sms.MESSAGE_TYPES)
 HEADER_TYPES = frozenset(wa.HEADER_TYPES)
@@ -218,7 +219,14 @@ class Sandbox(App):
     ``wait_in_flight``, ``wait_for_callbacks``) may be used from any thread.
     """
 
-    templates_api: App | None = None  # Kaleyra's template routes (servers/templates_api.py)
+    templates_api: TemplatesApi | None = None  # Kaleyra's template routes
+
+    def _live_status(self, name: str, language: str) -> str | None:
+        """A template's status as the template APIs hold it now: a test (or a user) pausing it
+        there makes the next send of it fail, as Kaleyra's would."""
+        if self.templates_api is None:
+            return None
+        return self.templates_api.store.status_of(name, language)
 
     def __init__(
         self,
@@ -502,7 +510,7 @@ class Sandbox(App):
             payload = request.json()
         except ValueError:
             raise _Reject(2004, "body is not valid JSON", 400) from None
-        checked = check_payload(payload, self.templates)
+        checked = check_payload(payload, self.templates, self._live_status)
         if checked.problems:
             raise _reject_for([(refusal.code, message) for refusal, message in checked.problems])
         return self._accept_adapter(

@@ -24,8 +24,9 @@ import threading
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from typing import assert_never
 
-from kctl.config.model import WhatsAppTemplate
+from kctl.config.model import Provider, SmsProvider, WhatsAppProvider, WhatsAppTemplate
 from kctl.contract import kaleyra, meta
 from kctl.errors import UsageError
 from kctl.servers.http import App, HttpRequest, HttpResponse
@@ -194,3 +195,27 @@ def _error(
     status: int, code: str, message: str, headers: tuple[tuple[str, str], ...] = ()
 ) -> HttpResponse:
     return HttpResponse.json(status, {"error": {"code": code, "message": message}}, headers)
+
+
+def store_for(providers: Iterable[Provider], statuses: Iterable[str] = ()) -> TemplateStore:
+    """The WhatsApp providers' templates, APPROVED unless ``statuses`` (``NAME[:LANG]=STATUS``,
+    as ``kctl sandbox --template-status`` takes them) say otherwise."""
+    from kctl.servers.whatsapp_adapter import parse_template_status
+
+    marks = [parse_template_status(item) for item in statuses]
+    store = TemplateStore()
+    for provider in providers:
+        match provider:
+            case WhatsAppProvider():
+                templates = provider.templates
+            case SmsProvider():
+                continue  # SMS templates live with DLT, not in Kaleyra's WhatsApp APIs
+            case _:
+                assert_never(provider)
+        for template in templates:
+            status = meta.APPROVED
+            for name, language, marked in marks:
+                if name == template.name and language in (None, template.language):
+                    status = marked
+            store.put(template, status)
+    return store

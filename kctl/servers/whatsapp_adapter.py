@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import contextlib
 import math
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, TypeGuard, assert_never
 
@@ -290,8 +290,16 @@ def unwrap(payload: Any) -> tuple[Any, str | None]:
     )
 
 
-def check_payload(payload: Any, book: TemplateBook | None = None) -> Checked:
-    """Check one request body (parsed JSON) as a Generic WhatsApp adapter does."""
+StatusOf = Callable[[str, str], str | None]
+
+
+def check_payload(
+    payload: Any, book: TemplateBook | None = None, status_of: StatusOf | None = None
+) -> Checked:
+    """Check one request body (parsed JSON) as a Generic WhatsApp adapter does.
+
+    ``status_of(name, language)`` gives a template's status as it is now (the sandbox's
+    template APIs can change it while it runs), overriding the book's."""
     payload, wrapping = unwrap(payload)
     if wrapping is not None:
         return Checked(((ENVELOPE, wrapping),))
@@ -307,7 +315,7 @@ def check_payload(payload: Any, book: TemplateBook | None = None) -> Checked:
     clicked: str | None = None
     match payload.get("isTemplate"):
         case True:
-            clicked = _template_message(walk, payload, book)
+            clicked = _template_message(walk, payload, book, status_of)
         case False:
             _freeform(walk, payload)
         case _:
@@ -370,7 +378,7 @@ def _custom_props(walk: _Walk, props: Any, where: str) -> None:
 
 
 def _template_message(
-    walk: _Walk, payload: Mapping[str, Any], book: TemplateBook | None
+    walk: _Walk, payload: Mapping[str, Any], book: TemplateBook | None, status_of: StatusOf | None
 ) -> str | None:
     template = payload.get("template")
     name = language = None
@@ -389,7 +397,7 @@ def _template_message(
     _components(walk, components)
     if name == wa.VALIDATION_NAMESPACE or not (_is_text(name) and _is_text(language)):
         return _clicked_url(walk, None)
-    approved = _approved(walk, book, payload.get("wabaNumber"), name, language)
+    approved = _approved(walk, book, payload.get("wabaNumber"), name, language, status_of=status_of)
     return _clicked_url(walk, approved)
 
 
@@ -617,7 +625,13 @@ def _carousel(walk: _Walk, cards: Any, where: str) -> None:
 
 
 def _approved(
-    walk: _Walk, book: TemplateBook | None, number: Any, name: Any, language: Any
+    walk: _Walk,
+    book: TemplateBook | None,
+    number: Any,
+    name: Any,
+    language: Any,
+    *,
+    status_of: StatusOf | None,
 ) -> ApprovedTemplate | None:
     if book is None or not isinstance(number, str):
         return None
@@ -637,8 +651,9 @@ def _approved(
             f"template '{name}' ({language}) is not approved for {number}; approved: {labels}",
         )
         return None
-    if template.status != wa.APPROVED:
-        walk.add(NOT_APPROVED, f"template {template.label} is {template.status}, not APPROVED")
+    status = (status_of(name, language) if status_of else None) or template.status
+    if status != wa.APPROVED:
+        walk.add(NOT_APPROVED, f"template {template.label} is {status}, not APPROVED")
         return None
     _compare(walk, template)
     return template
