@@ -21,7 +21,7 @@ import pytest
 
 from kctl.config.model import WhatsAppProvider, load_account
 from kctl.contract.replies import DEADLINE_S
-from kctl.load.payload import template_samples
+from kctl.send.samples import template_samples
 from kctl.send.whatsapp import template_payload
 from tests.servers import RecordedRequest, Reply, serve
 from tests.support import REPO, Kctl

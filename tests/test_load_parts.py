@@ -12,7 +12,7 @@ from kctl.config.model import Button, Card, Header, WhatsAppProvider, WhatsAppTe
 from kctl.errors import UsageError
 from kctl.load.client import BODY_KEPT, BadReply, Connection, Endpoint, request_head
 from kctl.load.client import Reply as ClientReply
-from kctl.load.payload import SAMPLE, BodyMaker, load_payloads, template_samples
+from kctl.load.payload import BodyMaker, load_payloads
 from kctl.load.plan import Ramp, between, parse_ramp, ramp_steps, step_requests
 from kctl.load.run import (
     Finished,
@@ -26,6 +26,7 @@ from kctl.load.run import (
 from kctl.load.stats import EDGES, Tally, histogram, percentile
 from kctl.render.load import LiveProgress, render_json, render_text
 from kctl.send.build import Message, build_request, new_message_id
+from kctl.send.samples import SAMPLE, template_samples
 from kctl.send.wire import Via
 from tests.servers import Reply, serve
 from tests.support import REPO

@@ -89,7 +89,9 @@ def test_every_check_passes_against_an_endpoint_that_answers_in_time(
     assert bodies[1]["components"][0]["body"]["text"] == "Hi Asha, your order 1234 has shipped."
     assert {b["to"] for b in bodies} == {"919000000000"}  # exempt from test_recipients
     tracking = doc["checks"][2]
-    assert tracking["sample_values_for"] == ["header {{1}}"]  # no example for it in the config
+    assert tracking["sample_values_for"] == [
+        "header {{1}}=kctl-sample"
+    ]  # no example for it in the config
     assert bodies[2]["components"][2]["parameters"] == [{"type": "text", "text": "AB12"}]
     assert not any(r.path == "/sms" for r in arrived)  # no real SMS without --send
 

@@ -18,21 +18,18 @@ from dataclasses import dataclass
 from typing import assert_never
 from urllib.parse import urlsplit
 
-from kctl.config.model import Account, Provider, SmsProvider, WhatsAppProvider, WhatsAppTemplate
+from kctl.config.model import Account, Provider, SmsProvider, WhatsAppProvider
 from kctl.contract import whatsapp as wa
 from kctl.errors import KctlError, NetworkFailure
 from kctl.send.build import Message, build_request, whatsapp_json_request
-from kctl.send.whatsapp import CardValues, Location, TemplateValues, new_msg_id, template_payload
+from kctl.send.samples import template_samples
+from kctl.send.whatsapp import new_msg_id, template_payload
 from kctl.send.wire import Request, Via
 
 # CleverTap validates templates by sending them "to a dummy number" it does not publish; kctl
 # uses this one. Like CleverTap's, it is exempt from test_recipients, and it ends in none of the
 # sandbox's magic suffixes, so the sandbox accepts it.
 DUMMY_NUMBER = "+919000000000"
-# what stands in for a send-time value the config gives no example for: visibly a sample
-SAMPLE = "kctl-sample"
-# the limited time offer of a template-save check expires this long after the check
-SAMPLE_OFFER_S = 24 * 3600
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,58 +77,6 @@ class Plan:
     samples: tuple[str, ...] = ()
 
 
-def example_values(template: WhatsAppTemplate) -> tuple[TemplateValues, tuple[str, ...]]:
-    """The values a template-save check fills in: the config's examples, and a marked sample
-    for every value it has none for (listed, so the output can say so)."""
-    samples: list[str] = []
-
-    def sample(what: str, given: str | None = None) -> str:
-        if given:
-            return given
-        samples.append(what)
-        return SAMPLE
-
-    def filled(examples: tuple[str, ...], wanted: int, what: str) -> tuple[str, ...]:
-        if len(examples) == wanted:
-            return examples
-        return tuple(sample(f"{what} {{{{{n}}}}}") for n in range(1, wanted + 1))
-
-    header = template.header
-    header_param = None
-    location = None
-    if header is not None and header.placeholders:
-        header_param = sample("header {{1}}")
-    if header is not None and header.type == "location" and header.latitude is None:
-        location = Location("12.9716", "77.5946")
-        samples.append("location")
-    dynamic = [b for b in template.buttons if b.is_dynamic]
-    coupon = next((b for b in template.buttons if b.type == "copy_code"), None)
-    expiry = None
-    if template.offer is not None:
-        expiry = int((time.time() + SAMPLE_OFFER_S) * 1000)
-    cards = tuple(
-        CardValues(
-            filled(card.examples, wa.placeholder_count(card.body), f"card {i} body"),
-            tuple(
-                sample(f"card {i} button '{b.text}'", b.example)
-                for b in card.buttons
-                if b.is_dynamic
-            ),
-        )
-        for i, card in enumerate(template.carousel, 1)
-    )
-    values = TemplateValues(
-        params=filled(template.examples, wa.placeholder_count(template.body), "body"),
-        header_param=header_param,
-        location=location,
-        url_suffixes=tuple(sample(f"button '{b.text}'", b.example) for b in dynamic),
-        coupon_code=sample(f"button '{coupon.text}'", coupon.example) if coupon else None,
-        offer_expiry_ms=expiry,
-        cards=cards,
-    )
-    return values, tuple(samples)
-
-
 def plans(
     account: Account, nicknames: tuple[str, ...], send_to: str | None, *, force: bool = False
 ) -> list[Plan]:
@@ -168,7 +113,7 @@ def _whatsapp_plans(provider: WhatsAppProvider) -> list[Plan]:
     request = whatsapp_json_request(provider, payload, wa.VALIDATION_MSG_ID)
     out = [Plan(provider, "provider-save", "validation payload", provider.line, request)]
     for template in provider.templates:
-        values, samples = example_values(template)
+        values, samples = template_samples(template)
         msg_id = new_msg_id()
         payload = template_payload(provider, template, values, DUMMY_NUMBER, msg_id)
         request = whatsapp_json_request(provider, payload, msg_id)
