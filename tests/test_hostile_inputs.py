@@ -211,12 +211,56 @@ ALIAS_BOMB = "a: &a [x, x, x, x, x, x, x, x, x]\n" + "".join(
     for i in range(8)
 )
 
+
+def _aliased_account(copies: int, button: str = "{type: phone, text: Call}") -> str:
+    """One provider, template and button, each anchored and then repeated by aliases."""
+
+    def more(name: str, indent: str) -> str:
+        return "".join(f"{indent}- *{name}\n" for _ in range(copies - 1))
+
+    return (
+        "version: 1\nproviders:\n  - &p\n    nickname: K\n    channel: whatsapp\n"
+        "    endpoint: https://a.example.com/w\n    business_number: '+14155550123'\n"
+        "    headers: {api-key: '${K}', sid: S, kaleyra-host: 'https://api.kaleyra.io/',"
+        " inbound-message-callback-url: 'https://c.example.com/i',"
+        " delivery-report-callback-url: 'https://c.example.com/d'}\n"
+        "    templates:\n      - &t\n        name: t\n        language: en\n"
+        f"        body: hi\n        buttons: [&b {button}"
+        + ", *b" * (copies - 1)
+        + "]\n"
+        + more("t", "      ")
+        + more("p", "  ")
+    )
+
+
+# 60 references at each of three levels: 216,000 buttons once expanded (issue 16, item 1)
+ALIAS_EXPANSION = _aliased_account(60)
+ALIAS_CYCLE = (
+    "version: 1\nproviders:\n  - &p\n    nickname: n\n    channel: sms\n"
+    "    headers: {api-key: *p}\n"
+)
+ALIAS_DEPTH = (
+    "version: 1\nx0: &a0 [[[[[[[[[[[[[[[[[[[[x]]]]]]]]]]]]]]]]]]]]\n"
+    + "".join(f"x{i}: &a{i} " + "[" * 20 + f"*a{i - 1}" + "]" * 20 + "\n" for i in range(1, 50))
+    + "providers:\n  - nickname: n\n    channel: sms\n    headers:\n      api-key: *a49\n"
+)
+MERGE_EXPANSION = (
+    "version: 1\nproviders: []\nbase: &m {"
+    + ", ".join(f"k{i}: v" for i in range(20_000))
+    + "}\n"
+    + "".join(f"m{i}: {{<<: *m}}\n" for i in range(500))
+)
+
 HOSTILE = {
     "empty": (b"", 1, "KC006"),
     "binary": (bytes(range(256)) * 4, 1, "KC001"),
     "not-utf8": (b"version: 1\nproviders: [\xff\xfe]\n", 1, "KC001"),
     "nul-byte": (b"version: 1\x00\n", 1, "KC001"),
     "alias-bomb": (ALIAS_BOMB.encode(), 1, "KC00"),
+    "alias-expansion": (ALIAS_EXPANSION.encode(), 1, "KC001 with its aliases expanded"),
+    "alias-cycle": (ALIAS_CYCLE.encode(), 1, "KC001 alias *p refers to a node that contains it"),
+    "alias-depth": (ALIAS_DEPTH.encode(), 1, "KC001 with its aliases expanded the document nests"),
+    "merge-expansion": (MERGE_EXPANSION.encode(), 1, "KC001 with its aliases expanded"),
     "deep-nesting": (b"a: " + b"[" * 20000 + b"]" * 20000 + b"\n", 1, "KC001"),
     "top-level-list": (b"- version: 1\n", 1, "KC005"),
     "top-level-scalar": (b"just text\n", 1, "KC005"),
@@ -241,3 +285,18 @@ def test_hostile_files_end_in_findings(
     assert "Traceback" not in result.stderr
     assert "internal error" not in result.stderr
     assert len(result.stdout) < 20_000  # a hostile file cannot flood the terminal
+
+
+def test_a_shared_block_is_reported_once_where_it_is_written(kctl: Kctl) -> None:
+    config = _aliased_account(3, button="{type: phone, text: Call, colour: red}")
+    result = kctl("validate-config", "--format", "json", "-", input=config)
+    assert result.exit_code == 1, result
+    findings = json.loads(result.stdout)["findings"]
+    at = {(f["code"], f["line"], f["column"]) for f in findings}
+    assert len(at) == len(findings), findings  # nothing repeated for each alias
+    # the button's own mistakes, at the button's anchor on line 14
+    assert ("KC003", 14, 48) in at  # unknown key 'colour'
+    assert ("KC004", 14, 19) in at  # a phone button needs phone_number
+    # listing the same provider or template again is a duplicate
+    assert any(f["code"] == "KC101" and "an alias lists it again" in f["message"] for f in findings)
+    assert any(f["code"] == "KC401" and "an alias lists it again" in f["message"] for f in findings)

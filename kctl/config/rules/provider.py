@@ -6,7 +6,7 @@ from typing import assert_never
 
 from kctl.config.loader import Node
 from kctl.config.rules import headers, sms, whatsapp
-from kctl.config.rules.base import Reporter, first_seen
+from kctl.config.rules.base import Claims, Reporter, first_at
 from kctl.config.rules.phones import check_phone
 from kctl.contract.channels import Channel, channel_of
 from kctl.urls import is_https_url
@@ -26,19 +26,18 @@ def check_account(reporter: Reporter, root: Node) -> None:
     providers = root.get("providers")
     if providers is None or not providers.is_seq:
         return
-    nicknames: dict[str, Node] = {}
-    defaults: dict[str, Node] = {}
+    nicknames, defaults = Claims(), Claims()
     for i, provider in enumerate(providers.items()):
         if not provider.is_map:
             continue
         path = f"providers[{i}]"
         nick = provider.get("nickname")
-        if nick is not None and nick.text() and (first := first_seen(nicknames, nick.value, nick)):
+        if nick is not None and nick.text() and (first := nicknames.earlier(nick.value, nick)):
             reporter.add(
                 "KC101",
                 nick,
                 f"{path}.nickname",
-                f"duplicate provider nickname '{nick.value}' (first at line {first.line})",
+                f"duplicate provider nickname '{nick.value}' {first_at(first, nick)}",
             )
         channel_node = provider.get("channel")
         channel = channel_of(channel_node.text() or "") if channel_node is not None else None
@@ -47,7 +46,8 @@ def check_account(reporter: Reporter, root: Node) -> None:
             channel is not None
             and default is not None
             and default.value is True
-            and (first := first_seen(defaults, channel, default))
+            and (first := defaults.earlier(channel, default))
+            and first is not default  # the same provider again: KC101 says so already
         ):
             reporter.add(
                 "KC107",
@@ -56,7 +56,8 @@ def check_account(reporter: Reporter, root: Node) -> None:
                 f"more than one default {channel} provider (first at line {first.line})",
                 "mark only one provider per channel as default",
             )
-        check_provider(reporter, provider, path, channel)
+        if reporter.first_visit(provider):
+            check_provider(reporter, provider, path, channel)
 
 
 def check_provider(reporter: Reporter, p: Node, path: str, channel: Channel | None) -> None:
