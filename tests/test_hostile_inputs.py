@@ -4,9 +4,11 @@ finding or a one-line error with the SPEC exit code, never a traceback or a secr
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from keyrings.alt.file import PlaintextKeyring
 
 from tests.support import REPO, Kctl
 
@@ -300,3 +302,100 @@ def test_a_shared_block_is_reported_once_where_it_is_written(kctl: Kctl) -> None
     # listing the same provider or template again is a duplicate
     assert any(f["code"] == "KC101" and "an alias lists it again" in f["message"] for f in findings)
     assert any(f["code"] == "KC401" and "an alias lists it again" in f["message"] for f in findings)
+
+
+# --- a damaged keyring file (issue 16, item 2) ------------------------------------------------
+
+KEYRING_PASSWORD = "SmsPassw0rd-Damaged-File-4411"
+KEYRING_API_KEY = "ak-" + "Q" * 40 + "-damaged-keyring-9f3e"
+
+KEYRING_CONFIG = """\
+version: 1
+providers:
+  - nickname: S
+    channel: sms
+    endpoint: http://127.0.0.1:9/sms
+    auth: {type: basic, username: ct, password: "${keyring:kaleyra/sms-pass}"}
+    headers:
+      api-key: ${keyring:kaleyra/api-key}
+      sid: SID1
+      kaleyra-host: https://api.kaleyra.io/
+      callback_url: https://c.example.com/x
+    parameters: {to: $$To, sender: $$Sender, body: $$Body, message_id: $$MessageID}
+    sender: ACME
+"""
+
+
+def _unindented(text: str) -> str:
+    # an editor that strips leading whitespace: the base64 values, which keyrings.alt writes
+    # on indented continuation lines, become lines configparser cannot parse and quotes
+    return "\n".join(line.lstrip() for line in text.splitlines()) + "\n"
+
+
+def _section_twice(text: str) -> str:
+    return text + "\n" + text  # DuplicateSectionError names the section and the line
+
+
+DAMAGES = {"unindented-continuation-lines": _unindented, "section-twice": _section_twice}
+KEYRING_COMMANDS = {
+    "secrets-get": ("secrets", "get", "kaleyra/api-key"),
+    "secrets-set": ("secrets", "set", "kaleyra/other"),
+    "secrets-delete": ("secrets", "delete", "kaleyra/sms-pass"),
+    "send-test-json": (
+        "send-test",
+        "-c",
+        "{config}",
+        "--to",
+        "+14155550123",
+        "--body",
+        "hi",
+        "--json",
+    ),
+    "send-test-verbose": (
+        "send-test",
+        "-c",
+        "{config}",
+        "--to",
+        "+14155550123",
+        "--body",
+        "hi",
+        "--verbose",
+    ),
+    "doctor": ("doctor", "-c", "{config}"),
+    "doctor-json": ("doctor", "-c", "{config}", "--json"),
+}
+
+
+def _spellings(secret: str) -> list[str]:
+    """The secret and every 12-character run of its base64, as keyrings.alt stores it."""
+    import base64
+
+    encoded = base64.b64encode(secret.encode()).decode()
+    return [secret, secret[-12:], *(encoded[i : i + 12] for i in range(len(encoded) - 11))]
+
+
+@pytest.mark.parametrize("damage", DAMAGES.values(), ids=DAMAGES.keys())
+@pytest.mark.parametrize("command", KEYRING_COMMANDS.values(), ids=KEYRING_COMMANDS.keys())
+def test_a_damaged_keyring_file_is_exit_3_without_a_byte_of_its_secrets(
+    kctl: Kctl,
+    file_keyring: PlaintextKeyring,
+    tmp_path: Path,
+    damage: Callable[[str], str],
+    command: tuple[str, ...],
+) -> None:
+    file_keyring.set_password("kctl", "kaleyra/sms-pass", KEYRING_PASSWORD)
+    file_keyring.set_password("kctl", "kaleyra/api-key", KEYRING_API_KEY)
+    store = Path(file_keyring.file_path)
+    store.write_text(damage(store.read_text()))
+    config = tmp_path / "k.yaml"
+    config.write_text(KEYRING_CONFIG)
+    args = [arg.format(config=config) for arg in command]
+    result = kctl(*args, input="new-value-for-other\n")
+    assert result.exit_code == 3, result
+    shown = result.stdout + result.stderr
+    for secret in (KEYRING_PASSWORD, KEYRING_API_KEY):
+        leaked = [s for s in _spellings(secret) if s in shown]
+        assert not leaked, result
+    assert "Traceback" not in shown
+    if command[0] != "doctor":  # doctor's table says it per check
+        assert f"(file {store})" in shown  # where it failed
