@@ -4,12 +4,14 @@ finding or a one-line error with the SPEC exit code, never a traceback or a secr
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 from keyrings.alt.file import PlaintextKeyring
 
+from tests.servers import Reply, serve
 from tests.support import REPO, Kctl
 
 SECRET = "LEAKEDSECRET_ABCDEF99"
@@ -399,3 +401,41 @@ def test_a_damaged_keyring_file_is_exit_3_without_a_byte_of_its_secrets(
     assert "Traceback" not in shown
     if command[0] != "doctor":  # doctor's table says it per check
         assert f"(file {store})" in shown  # where it failed
+
+
+# --- endpoints that answer too slowly or say too much (issue 16, items 3 and 4) ---------------
+
+
+def _loopback_config(tmp_path: Path, url: str) -> str:
+    path = tmp_path / "loopback.yaml"
+    path.write_text(
+        DIRECT.replace("https://adapter.example.com/sms", url).replace("${KSID}", "SID1")
+    )
+    return str(path)
+
+
+def test_a_reply_that_trickles_in_ends_at_the_timeout(kctl: Kctl, tmp_path: Path) -> None:
+    answer = Reply.json({"status": "success"})
+    # one byte every 0.3 s: each read is well inside --timeout, the whole reply takes ~25 s
+    trickling = Reply(headers=answer.headers, body=answer.body, trickle=0.3)
+    with serve(None, trickling) as srv:
+        config = _loopback_config(tmp_path, srv.url("/sms"))
+        started = time.monotonic()
+        result = kctl(
+            "send-test",
+            "-c",
+            config,
+            "--to",
+            "+14155550123",
+            "--body",
+            "hi",
+            "--timeout",
+            "1",
+            env={"KEY": SECRET},
+        )
+        took = time.monotonic() - started
+    assert result.exit_code == 4, result
+    assert f"kctl: error: read timeout: no answer from 127.0.0.1:{srv.port} within 1 s" in (
+        result.stderr
+    )
+    assert took < 10

@@ -252,7 +252,13 @@ def send_test(
     ] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON document.")] = False,
     timeout: Annotated[
-        float, typer.Option("--timeout", help="Seconds per attempt.", min=0.1, max=3600)
+        float,
+        typer.Option(
+            "--timeout",
+            help="Seconds per attempt, all told: connect, send, and the whole reply.",
+            min=0.1,
+            max=3600,
+        ),
     ] = 10.0,
     retries: Annotated[
         int,
