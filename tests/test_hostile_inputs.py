@@ -3,6 +3,7 @@ finding or a one-line error with the SPEC exit code, never a traceback or a secr
 
 from __future__ import annotations
 
+import base64
 import json
 import time
 from collections.abc import Callable
@@ -11,7 +12,7 @@ from pathlib import Path
 import pytest
 from keyrings.alt.file import PlaintextKeyring
 
-from tests.servers import Reply, serve
+from tests.servers import RecordedRequest, Reply, serve
 from tests.support import REPO, Kctl
 
 SECRET = "LEAKEDSECRET_ABCDEF99"
@@ -439,3 +440,51 @@ def test_a_reply_that_trickles_in_ends_at_the_timeout(kctl: Kctl, tmp_path: Path
         result.stderr
     )
     assert took < 10
+
+
+ESCAPED_SECRET = "pw-\x1b[31m-Escaped-Secret-\x85-tail"  # ESC and NEL, a C1 control
+
+
+def _echo_password(request: RecordedRequest) -> Reply:
+    """Echo the basic-auth password back in a header and in the body, as a careless or hostile
+    endpoint might."""
+    token = (request.header("authorization") or "").removeprefix("Basic ")
+    password = base64.b64decode(token).decode().partition(":")[2]
+    return Reply(
+        headers=(("X-Echo", password), ("Content-Type", "text/plain; charset=utf-8")),
+        body=f"you sent {password}\n".encode(),
+    )
+
+
+@pytest.mark.parametrize("mode", ["--verbose", "--json"])
+def test_an_echoed_secret_with_control_characters_is_masked_before_it_is_escaped(
+    kctl: Kctl, tmp_path: Path, mode: str
+) -> None:
+    with serve(_echo_password) as srv:
+        config = tmp_path / "auth.yaml"
+        config.write_text(
+            DIRECT.replace("https://adapter.example.com/sms", srv.url("/sms"))
+            .replace("${KSID}", "SID1")
+            .replace(
+                "    headers:",
+                '    auth: {type: basic, username: ct, password: "${PASS}"}\n    headers:',
+            )
+        )
+        result = kctl(
+            "send-test",
+            "-c",
+            str(config),
+            "--to",
+            "+14155550123",
+            "--body",
+            "hi",
+            mode,
+            env={"KEY": SECRET, "PASS": ESCAPED_SECRET},
+        )
+        assert len(srv.requests) == 1, result
+    assert result.exit_code == 0, result
+    shown = result.stdout + result.stderr
+    for middle in ("Escaped-Secret", "Escaped\\x2dSecret"):
+        assert middle not in shown, result
+    assert "\x1b" not in result.stdout  # and nothing raw reaches the terminal
+    assert shown.count("****") >= 2
