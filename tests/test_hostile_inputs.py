@@ -5,9 +5,14 @@ from __future__ import annotations
 
 import base64
 import json
+import os
+import signal
+import subprocess
+import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
+from xml.etree import ElementTree
 
 import pytest
 from keyrings.alt.file import PlaintextKeyring
@@ -488,3 +493,113 @@ def test_an_echoed_secret_with_control_characters_is_masked_before_it_is_escaped
         assert middle not in shown, result
     assert "\x1b" not in result.stdout  # and nothing raw reaches the terminal
     assert shown.count("****") >= 2
+
+
+# --- signals (issue 16, item 5): real processes, a real signal, bounded waits ----------------
+
+SIGNALS = {
+    "SIGTERM": (signal.SIGTERM, 143, "kctl: terminated"),
+    "SIGINT": (signal.SIGINT, 130, "kctl: interrupted"),
+}
+
+
+def _kctl_process(*args: str, env: dict[str, str] | None = None) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [sys.executable, "-m", "kctl", *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=REPO,
+        env={**os.environ, **(env or {})},
+    )
+
+
+def _finish(process: subprocess.Popen[str]) -> tuple[str, str]:
+    try:
+        return process.communicate(timeout=30)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.communicate()
+
+
+@pytest.mark.parametrize(("signum", "exit_code", "line"), SIGNALS.values(), ids=SIGNALS.keys())
+def test_a_signal_during_send_test_cleans_up_and_writes_the_junit_file(
+    tmp_path: Path, signum: int, exit_code: int, line: str
+) -> None:
+    with serve(None, Reply(delay=60)) as srv:  # answers long after the test gives up
+        config = _loopback_config(tmp_path, srv.url("/sms"))
+        junit = tmp_path / "out" / "send-test.xml"
+        junit.parent.mkdir()
+        process = _kctl_process(
+            "send-test",
+            "-c",
+            config,
+            "--to",
+            "+14155550123",
+            "--body",
+            "hi",
+            "--timeout",
+            "60",
+            "--junit",
+            str(junit),
+            env={"KEY": SECRET},
+        )
+        try:
+            assert srv.wait_for_requests(1, timeout=30), "send-test never sent"
+            process.send_signal(signum)
+        finally:
+            _, err = _finish(process)
+    assert process.returncode == exit_code, err
+    assert err.splitlines() == [line]
+    assert [p.name for p in junit.parent.iterdir()] == [junit.name]  # no temp file beside it
+    failure = ElementTree.parse(junit).find(".//failure")
+    assert failure is not None
+    assert failure.get("message") == line.removeprefix("kctl: ")
+    assert failure.get("type") == f"exit {exit_code}"
+    assert SECRET not in junit.read_text()
+
+
+@pytest.mark.parametrize("command", ["sandbox", "listen"])
+@pytest.mark.parametrize(("signum", "exit_code", "line"), SIGNALS.values(), ids=SIGNALS.keys())
+def test_a_signal_stops_a_server_with_its_exit_code_and_one_line(
+    command: str, signum: int, exit_code: int, line: str
+) -> None:
+    process = _kctl_process(command, "--port", "0")
+    try:
+        assert process.stderr is not None
+        started = process.stderr.readline()  # "kctl ... listening on ...": serving now
+        assert " on http://127.0.0.1:" in started
+        process.send_signal(signum)
+    finally:
+        _, err = _finish(process)
+    assert process.returncode == exit_code, err
+    assert err.splitlines() == [line]
+
+
+def test_an_interrupted_atomic_write_leaves_no_temp_file(tmp_path: Path) -> None:
+    target = tmp_path / "report.xml"
+    # writes the same large file over and over: nearly all its time is inside write_atomic
+    code = (
+        "import sys\nfrom pathlib import Path\nfrom kctl.files import write_atomic\n"
+        "text = 'x' * (32 * 1024 * 1024)\ntarget = Path(sys.argv[1])\n"
+        "write_atomic(target, text)\nprint('ready', flush=True)\n"
+        "while True:\n    write_atomic(target, text)\n"
+    )
+    process = subprocess.Popen(
+        [sys.executable, "-c", code, str(target)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=REPO,
+    )
+    try:
+        assert process.stdout is not None
+        assert process.stdout.readline() == "ready\n"
+        time.sleep(0.3)
+        process.send_signal(signal.SIGINT)
+    finally:
+        _finish(process)
+    assert process.returncode != 0  # KeyboardInterrupt ended it
+    assert [p.name for p in tmp_path.iterdir()] == [target.name]
+    assert target.stat().st_size == 32 * 1024 * 1024  # the old or the new file, whole
