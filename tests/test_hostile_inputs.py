@@ -14,9 +14,11 @@ from collections.abc import Callable
 from pathlib import Path
 from xml.etree import ElementTree
 
+import httpx
 import pytest
 from keyrings.alt.file import PlaintextKeyring
 
+from kctl.errors import UsageError
 from tests.servers import RecordedRequest, Reply, serve
 from tests.support import REPO, Kctl
 
@@ -603,3 +605,168 @@ def test_an_interrupted_atomic_write_leaves_no_temp_file(tmp_path: Path) -> None
     assert process.returncode != 0  # KeyboardInterrupt ended it
     assert [p.name for p in tmp_path.iterdir()] == [target.name]
     assert target.stat().st_size == 32 * 1024 * 1024  # the old or the new file, whole
+
+
+# --- host names (issue 16, item 6): everywhere a URL is checked ---------------------------------
+
+LONG_HOST_URL = "https://" + "a" * 70_000
+LABEL_64 = "a" * 64 + ".example"
+NOT_A_HOST = "has a host that is not a DNS name or an IP address"
+
+
+def _account_with(old: str, new: str) -> str:
+    text = (REPO / "configs" / "account.yaml").read_text()
+    assert old in text
+    return text.replace(old, new, 1)
+
+
+HOSTNAME_COMMANDS = {
+    "render-incoming-url": (
+        (
+            "render-callback-url",
+            "--incoming-url",
+            LONG_HOST_URL,
+            "--inbound-callback-url",
+            "https://c.example.com/i",
+        ),
+        None,
+        2,
+        f"incoming URL {NOT_A_HOST}",
+    ),
+    "render-inbound-url": (
+        (
+            "render-callback-url",
+            "--incoming-url",
+            "https://wa.example.com/in",
+            "--inbound-callback-url",
+            f"https://{LABEL_64}/inbound",
+        ),
+        None,
+        2,
+        f"inbound callback URL {NOT_A_HOST}",
+    ),
+    "config-endpoint": (
+        ("validate-config", "-"),
+        _account_with("https://ct-adapter.example.com/whatsapp", LONG_HOST_URL),
+        1,
+        f"KC105 endpoint 'https://{'a' * 70_000}' {NOT_A_HOST}",
+    ),
+    "config-callback-header": (
+        ("validate-config", "-"),
+        _account_with("https://us1.example-clevertap.com/wa/dlr/xyz", f"https://{LABEL_64}/d"),
+        1,
+        f"KC203 header 'delivery-report-callback-url' {NOT_A_HOST}",
+    ),
+    "config-kaleyra-host": (
+        ("validate-config", "-"),
+        _account_with("kaleyra-host: https://api.kaleyra.io/", "kaleyra-host: https://1.2.3/"),
+        1,
+        f"KC203 header 'kaleyra-host' {NOT_A_HOST}",
+    ),
+}
+
+
+@pytest.mark.parametrize(
+    ("args", "stdin", "exit_code", "says"), HOSTNAME_COMMANDS.values(), ids=HOSTNAME_COMMANDS.keys()
+)
+def test_a_host_that_is_no_host_name_is_refused(
+    kctl: Kctl, args: tuple[str, ...], stdin: str | None, exit_code: int, says: str
+) -> None:
+    result = kctl(*args, input=stdin)
+    assert result.exit_code == exit_code, result
+    assert says in result.stdout + result.stderr
+
+
+def test_the_transport_refuses_a_host_that_is_no_host_name_before_any_lookup() -> None:
+    from kctl.send.transport import send
+    from kctl.send.wire import Request
+
+    request = Request("POST", f"https://{'a' * 64}.invalid/x", (), b"", "text/plain")
+    with pytest.raises(UsageError, match="the host is not a DNS name or an IP address"):
+        send(request, retries=0)
+
+
+@pytest.mark.parametrize(
+    ("url", "says"),
+    [
+        (f"http://{LABEL_64}/dlr", "the host is not a DNS name or an IP address"),
+        ("http://" + "a" * 70_000 + "/dlr", "the host is not a DNS name or an IP address"),
+        ("http://a\x00b:9/dlr", "a space or control character before its path"),
+        ("http://127.0.0.1\x01:9/dlr", "a space or control character before its path"),
+        ("\x01http://127.0.0.1:9/dlr", "not an absolute http(s) URL"),
+    ],
+)
+def test_the_sandbox_posts_no_report_to_a_url_that_is_no_url(url: str, says: str) -> None:
+    from kctl.servers.callbacks import callback_refusal
+
+    # even where external callbacks are allowed, nothing reaches the resolver
+    assert says in (callback_refusal(url, allow_external=True) or "")
+
+
+# --- the sandbox (issue 16, item 7) ---------------------------------------------------------------
+
+
+def test_a_control_character_in_a_direct_callback_url_is_refused_in_one_line() -> None:
+    process = _kctl_process("sandbox", "--port", "0", "--allow-external-callbacks")
+    try:
+        assert process.stdout is not None
+        assert process.stderr is not None
+        port = int(process.stdout.readline())
+        reply = httpx.post(
+            f"http://127.0.0.1:{port}/v1/HXSID/messages",
+            headers={"api-key": "k"},
+            data={
+                "to": "+14155550123",
+                "sender": "ACME",
+                "body": "hi",
+                "type": "TXN",
+                "callback_url": "http://a\x00b:9/dlr",
+            },
+            timeout=10,
+        )
+        assert reply.status_code == 200, reply.text
+        lines = [process.stderr.readline() for _ in range(3)]  # started, request, refusal
+        process.send_signal(signal.SIGINT)
+    finally:
+        _, rest = _finish(process)
+    log = "".join(lines) + rest
+    assert "not a valid URL: a space or control character before its path" in lines[2], log
+    for crash in ("Traceback", "Task exception", "Error("):
+        assert crash not in log
+
+
+def test_the_sandbox_takes_json_only_as_utf8() -> None:
+    from kctl.servers.http import HttpServer
+    from kctl.servers.sandbox import Sandbox
+
+    payload = {
+        "payloadVersion": "0.1",
+        "msgId": "1|2|3|4",
+        "to": "919812345678",
+        "wabaNumber": "919876543210",
+        "isTemplate": True,
+        "template": {"namespace": "t", "languageCode": "en"},
+        "components": [{"type": "body", "body": {"text": "hi", "parameters": []}}],
+    }
+    headers = {
+        "api-key": "k",
+        "sid": "s",
+        "kaleyra-host": "https://api.kaleyra.io/",
+        "inbound-message-callback-url": "http://127.0.0.1:9/in",
+        "delivery-report-callback-url": "http://127.0.0.1:9/dlr",
+        "content-type": "application/json",
+    }
+    with HttpServer(Sandbox(dlr_delay=60)).start_in_thread() as server:
+        replies = {
+            encoding: httpx.post(
+                f"{server.url}/whatsapp",
+                content=json.dumps(payload).encode(encoding),
+                headers=headers,
+                timeout=10,
+            )
+            for encoding in ("utf-8", "utf-16", "utf-32")
+        }
+    assert replies["utf-8"].json() == {"status": "success"}, replies["utf-8"].text
+    for encoding in ("utf-16", "utf-32"):
+        assert replies[encoding].status_code == 400
+        assert replies[encoding].json()["error"]["message"] == "body is not UTF-8"

@@ -39,6 +39,7 @@ from kctl import __version__
 from kctl.errors import KctlError, NetworkFailure, UsageError
 from kctl.send import netenv
 from kctl.send.wire import Request, Response, Retrying
+from kctl.urls import HOST_NAME_RULE, is_host
 
 if TYPE_CHECKING:
     import httpx
@@ -344,6 +345,12 @@ def _parse_url(raw: str) -> httpx.URL:
         raise UsageError("cannot send to this endpoint: the URL has no host")
     if "%" in url.host:  # httpx percent-encodes a space or the like in the host, DNS would not
         raise UsageError("cannot send to this endpoint: invalid characters in the host name")
+    # httpx checks IPv6 and IPv4 literals and the length of the whole URL, not DNS names
+    if ":" not in url.host and not is_host(url.raw_host.decode("ascii")):
+        raise UsageError(
+            "cannot send to this endpoint: the host is not a DNS name or an IP address",
+            hint=HOST_NAME_RULE,
+        )
     return url
 
 

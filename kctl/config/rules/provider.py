@@ -9,7 +9,7 @@ from kctl.config.rules import headers, sms, whatsapp
 from kctl.config.rules.base import Claims, Reporter, first_at
 from kctl.config.rules.phones import check_phone
 from kctl.contract.channels import Channel, channel_of
-from kctl.urls import is_https_url
+from kctl.urls import HOST_NAME_RULE, has_invalid_host, https_url_problem
 
 MIN_CONCURRENCY, MAX_CONCURRENCY = 30, 1000
 
@@ -62,13 +62,17 @@ def check_account(reporter: Reporter, root: Node) -> None:
 
 def check_provider(reporter: Reporter, p: Node, path: str, channel: Channel | None) -> None:
     endpoint = p.get("endpoint")
-    if endpoint is not None and endpoint.text() is not None and not is_https_url(endpoint.value):
+    url = endpoint.text() if endpoint is not None else None
+    problem = https_url_problem(url) if url is not None else None
+    if endpoint is not None and url is not None and problem is not None:
         reporter.add(
             "KC105",
             endpoint,
             f"{path}.endpoint",
-            f"endpoint '{endpoint.value}' is not an absolute https URL",
-            "CleverTap calls https only; http:// is accepted for 127.0.0.1/localhost",
+            f"endpoint '{url}' {problem}",
+            HOST_NAME_RULE
+            if has_invalid_host(url)
+            else "CleverTap calls https only; http:// is accepted for 127.0.0.1/localhost",
         )
     concurrency = p.get("max_concurrency")
     if (
