@@ -13,13 +13,16 @@ import sys
 from collections.abc import Iterator
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Any, NoReturn
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
 import typer
 
 from kctl import __version__
 from kctl.contract.channels import Channel as InitChannel
 from kctl.errors import Interrupted, KctlError, UsageError
+
+if TYPE_CHECKING:
+    from kctl.send.run import Finished
 
 app = typer.Typer(
     name="kctl",
@@ -365,7 +368,7 @@ def send_test(
         raise typer.Exit(code)
 
 
-def _write_junit(path: Path, renderers: list[Any], ending: Any = None) -> None:
+def _write_junit(path: Path, renderers: list[Any], ending: "Finished | None" = None) -> None:
     from kctl.files import write_atomic
     from kctl.render.sendtest import JunitRenderer
 
