@@ -505,9 +505,15 @@ SIGNALS = {
 }
 
 
+# A test runner started in the background (a shell's "&") hands its children SIGINT ignored,
+# and kctl, like Python, leaves an ignored SIGINT ignored: the children here take it back.
+_WITH_SIGINT = "import signal; signal.signal(signal.SIGINT, signal.default_int_handler)\n"
+_KCTL = _WITH_SIGINT + "import runpy; runpy.run_module('kctl', run_name='__main__')\n"
+
+
 def _kctl_process(*args: str, env: dict[str, str] | None = None) -> subprocess.Popen[str]:
     return subprocess.Popen(
-        [sys.executable, "-m", "kctl", *args],
+        [sys.executable, "-c", _KCTL, *args],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
@@ -582,7 +588,7 @@ def test_a_signal_stops_a_server_with_its_exit_code_and_one_line(
 def test_an_interrupted_atomic_write_leaves_no_temp_file(tmp_path: Path) -> None:
     target = tmp_path / "report.xml"
     # writes the same large file over and over: nearly all its time is inside write_atomic
-    code = (
+    code = _WITH_SIGINT + (
         "import sys\nfrom pathlib import Path\nfrom kctl.files import write_atomic\n"
         "text = 'x' * (32 * 1024 * 1024)\ntarget = Path(sys.argv[1])\n"
         "write_atomic(target, text)\nprint('ready', flush=True)\n"

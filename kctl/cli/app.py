@@ -689,16 +689,18 @@ def _signals_raise_interrupted() -> Iterator[None]:
     SIGTERM would otherwise kill the process on the spot (no JUnit file, servers not shut
     down, temp files left), and SIGINT's KeyboardInterrupt is turned by typer into a silent
     exit 130. The servers put their own handlers in place while they serve, and ours back.
+    A signal the process was started with ignored stays ignored (``nohup``, or ``&`` in a
+    shell script), as Python itself leaves SIGINT then.
     """
-    wanted = (signal.SIGINT, signal.SIGTERM)
     previous: dict[signal.Signals, Any] = {}
 
     def interrupt(signum: int, _frame: object) -> None:
         raise Interrupted(signum)
 
     try:
-        for signum in wanted:
-            previous[signum] = signal.signal(signum, interrupt)
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            if signal.getsignal(signum) is not signal.SIG_IGN:
+                previous[signum] = signal.signal(signum, interrupt)
     except ValueError:  # not the main thread (an embedding program): leave signals alone
         pass
     try:
