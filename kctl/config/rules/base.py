@@ -45,6 +45,11 @@ class Reporter:
         return True
 
 
+def shown(value: str, limit: int = 100) -> str:
+    """A value for a message: a 70,000-character URL is quoted by its start."""
+    return value if len(value) <= limit else value[: limit - 1] + "…"
+
+
 def first_at(first: Node, node: Node) -> str:
     """Where a duplicate's first claim is, for the message."""
     return "(an alias lists it again)" if first is node else f"(first at line {first.line})"

@@ -5,7 +5,7 @@ from __future__ import annotations
 from urllib.parse import urlsplit
 
 from kctl.config.loader import Node
-from kctl.config.rules.base import Reporter
+from kctl.config.rules.base import Reporter, shown
 from kctl.config.schema import suggestion
 from kctl.contract.channels import CHANNELS, SECRET_HEADERS, URL_HEADERS, Channel
 from kctl.contract.kaleyra import HOSTS
@@ -72,7 +72,7 @@ def check_url_header(reporter: Reporter, node: Node, path: str, name: str, value
             "KC203",
             node,
             path,
-            f"header '{name}' {problem}: '{value}'",
+            f"header '{name}' {problem}: '{shown(value)}'",
             HOST_NAME_RULE
             if has_invalid_host(value)
             else "http:// is accepted for 127.0.0.1/localhost only",

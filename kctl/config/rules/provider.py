@@ -6,7 +6,7 @@ from typing import assert_never
 
 from kctl.config.loader import Node
 from kctl.config.rules import headers, sms, whatsapp
-from kctl.config.rules.base import Claims, Reporter, first_at
+from kctl.config.rules.base import Claims, Reporter, first_at, shown
 from kctl.config.rules.phones import check_phone
 from kctl.contract.channels import Channel, channel_of
 from kctl.urls import HOST_NAME_RULE, has_invalid_host, https_url_problem
@@ -69,7 +69,7 @@ def check_provider(reporter: Reporter, p: Node, path: str, channel: Channel | No
             "KC105",
             endpoint,
             f"{path}.endpoint",
-            f"endpoint '{url}' {problem}",
+            f"endpoint '{shown(url)}' {problem}",
             HOST_NAME_RULE
             if has_invalid_host(url)
             else "CleverTap calls https only; http:// is accepted for 127.0.0.1/localhost",
