@@ -6,6 +6,8 @@ and exits with ``exit_code``. Third-party errors are wrapped where they enter (`
 
 from __future__ import annotations
 
+import signal
+
 
 class KctlError(Exception):
     exit_code = 1
@@ -60,3 +62,20 @@ class DeliveryNotConfirmed(KctlError):
     """--wait-dlr: no delivery report in time, or the report says failed."""
 
     exit_code = 7
+
+
+class Interrupted(BaseException):
+    """SIGINT or SIGTERM arrived. Raised where the main thread was, like KeyboardInterrupt,
+    so ``finally`` blocks and context managers clean up (servers stopped, reports written,
+    temp files removed) before the entry point exits 130 or 143 (128 + the signal).
+
+    A BaseException, as KeyboardInterrupt is: code that handles Exception must not swallow it.
+    """
+
+    def __init__(self, signum: int) -> None:
+        terminated = signum == signal.SIGTERM
+        self.signum = signum
+        self.message = "terminated" if terminated else "interrupted"
+        self.hint: str | None = None
+        self.exit_code = 128 + signum
+        super().__init__(self.message)

@@ -110,6 +110,12 @@ def _no_backend(detail: str | None = None) -> SecretUnavailable:
     return SecretUnavailable(message, _NO_BACKEND_HINT)
 
 
+# Nothing below shows a backend's own error text. Backends are plugins that read stores of
+# secrets, and their errors quote what they read: keyrings.alt's file backend, given a file
+# whose continuation lines lost their indent, raises configparser's ParsingError with those
+# lines, which are the base64 of stored passwords. Messages say what failed and where instead.
+
+
 def keyring_backend() -> KeyringBackend:
     """The configured keyring backend, refusing the ones that cannot store anything."""
     try:
@@ -120,24 +126,50 @@ def keyring_backend() -> KeyringBackend:
     # A bad PYTHON_KEYRING_BACKEND or keyringrc.cfg surfaces as ImportError, AttributeError
     # or RuntimeError (backend not viable) from inside keyring's start-up.
     except Exception as e:
-        raise _no_backend(f"{type(e).__name__}: {e}") from e
+        chosen = os.environ.get("PYTHON_KEYRING_BACKEND")
+        source = f"PYTHON_KEYRING_BACKEND={chosen}" if chosen else "the backend keyring chose"
+        raise _no_backend(f"{source} could not be loaded: {type(e).__name__}") from e
     # The null backend "succeeds" at storing and then returns nothing: as useless as fail.
     if isinstance(backend, (fail.Keyring, null.Keyring)):
         raise _no_backend(f"{type(backend).__module__}.{type(backend).__name__} is in use")
     return backend
 
 
-def _backend_failed(e: Exception, masker: Masker | None = None) -> NoReturn:
+def backend_name(backend: KeyringBackend) -> str:
+    """The backend's class, the ones it chains, and the file it keeps secrets in, if any."""
+    kind = type(backend)
+    name = f"{kind.__module__}.{kind.__name__}"
+    chained = getattr(backend, "backends", None)
+    if isinstance(chained, list) and chained:
+        name += " of " + ", ".join(f"{type(b).__module__}.{type(b).__name__}" for b in chained)
+    path = _backend_file(backend)
+    if path is not None:
+        name += f" (file {path})"
+    return name
+
+
+def _backend_file(backend: KeyringBackend) -> str | None:
+    try:
+        path = getattr(backend, "file_path", None)
+    except Exception:  # a property of a plugin, computed in its own way
+        return None
+    return path if isinstance(path, str) else None
+
+
+def _backend_failed(e: Exception, backend: KeyringBackend, action: str) -> NoReturn:
     from keyring.errors import NoKeyringError
 
     if isinstance(e, NoKeyringError):
         raise _no_backend() from e
-    detail = f"{type(e).__name__}: {e}"
-    if masker is not None:
-        detail = masker.mask_text(detail)
     # Backends are plugins (D-Bus, macOS Keychain, files, ...) and fail in their own ways;
     # any failure means the secret is unavailable, which is exit 3, not a traceback.
-    raise _no_backend(f"keyring error: {detail}") from e
+    path = _backend_file(backend)
+    where = f"the keyring file {path}" if path is not None else "the keyring"
+    raise SecretUnavailable(
+        f"no usable keyring backend: {backend_name(backend)} failed {action} ({type(e).__name__})",
+        f"check {where}: its own error text is not shown, as it can quote stored secrets;"
+        " or use an ${ENV} reference instead",
+    ) from e
 
 
 def _check_name(name: str) -> None:
@@ -156,7 +188,7 @@ def _get_password(name: str) -> str | None:
     try:
         return backend.get_password(SERVICE, name)
     except Exception as e:
-        _backend_failed(e)
+        _backend_failed(e, backend, f"reading entry {name}")
 
 
 def store_secret(name: str, value: str) -> None:
@@ -168,7 +200,7 @@ def store_secret(name: str, value: str) -> None:
     try:
         backend.set_password(SERVICE, name, value)
     except Exception as e:
-        _backend_failed(e, Masker([value]))
+        _backend_failed(e, backend, f"storing entry {name}")
 
 
 def load_secret(name: str) -> str:
@@ -194,7 +226,7 @@ def delete_secret(name: str) -> None:
     try:
         backend.delete_password(SERVICE, name)
     except Exception as e:
-        _backend_failed(e)
+        _backend_failed(e, backend, f"deleting entry {name}")
 
 
 def resolve_secret(value: str) -> str:

@@ -20,9 +20,14 @@ PAYLOAD_VERSION_PARAM = "payload_version"
 
 _IPV6_LOOPBACK = ipaddress.IPv6Address("::1")
 _IPV4_LOOPBACK = ipaddress.IPv4Network("127.0.0.0/8")
-# reg-name from RFC 3986 (unreserved / pct-encoded / sub-delims), plus non-ASCII so that
-# internationalised host names written in Unicode are accepted; httpx applies IDNA itself.
-_REG_NAME = re.compile(r"(?:[A-Za-z0-9\-._~!$&'()*+,;=]|%[0-9A-Fa-f]{2}|[^\x00-\x7f])+")
+# One label of a host name: letters, digits and hyphens, not at either end (RFC 1123), and
+# underscores, which real internal names carry and every client here accepts.
+_LABEL = re.compile(r"(?!-)[A-Za-z0-9_-]{1,63}(?<!-)")
+MAX_HOST_NAME = 253  # characters of a DNS name written out, without a final dot (RFC 1035)
+HOST_NAME_RULE = (
+    "a host is a DNS name (labels of 1 to 63 letters, digits and hyphens, 253 characters in"
+    " all) or an IP address"
+)
 _PORT = re.compile(r"[0-9]{1,5}")
 _ORIGIN = re.compile(r"[A-Za-z][A-Za-z0-9+.\-]*://[^/?#]*")
 
@@ -64,6 +69,35 @@ def is_loopback_host(host: str) -> bool:
     return address == _IPV6_LOOPBACK
 
 
+@lru_cache(maxsize=4096)
+def is_host(host: str) -> bool:
+    """A DNS name or an IPv4 address, as a URL writes them (an IPv6 address comes in brackets
+    and is checked by the URL's parser). A name in Unicode counts by its IDNA (xn--) form, which
+    is what DNS and the wire see.
+    """
+    name = host[:-1] if host.endswith(".") else host
+    if not name or len(name) > 4 * MAX_HOST_NAME:  # spares IDNA a 70,000-character "name"
+        return False
+    if not name.isascii():
+        try:
+            name = name.encode("idna").decode("ascii")
+        except UnicodeError:  # a label IDNA refuses, or one too long
+            return False
+    if len(name) > MAX_HOST_NAME:
+        return False
+    labels = name.split(".")
+    if not all(_LABEL.fullmatch(label) for label in labels):
+        return False
+    if labels[-1].isdigit():
+        # Browsers and URL parsers read a name ending in a number as an IPv4 address
+        # (and 1.2.3 as 1.2.0.3); only the four-part dotted form is unambiguous.
+        try:
+            ipaddress.IPv4Address(name)
+        except ValueError:
+            return False
+    return True
+
+
 def _split_host_port(netloc: str) -> tuple[str, str | None] | None:
     """(host, port) from a netloc, host without brackets; None when the syntax is broken."""
     hostport = netloc.rpartition("@")[2]
@@ -82,7 +116,7 @@ def _split_host_port(netloc: str) -> tuple[str, str | None] | None:
             return None
         return host, rest[1:]
     host, sep, port = hostport.partition(":")
-    if not _REG_NAME.fullmatch(host):
+    if not is_host(host):
         return None
     return host, (port if sep else None)
 
@@ -93,7 +127,8 @@ def is_https_url(value: str) -> bool:
     """An absolute https URL with a host; ``http://`` only for loopback hosts.
 
     Whitespace and control characters anywhere make the value invalid: urlsplit would quietly
-    drop some of them, so the URL used would differ from the one written.
+    drop some of them, so the URL used would differ from the one written. The host must be a
+    DNS name or an IP address (``is_host``).
     """
     if not value or _SPACE_OR_CONTROL.search(value):
         return False
@@ -115,6 +150,28 @@ def is_https_url(value: str) -> bool:
     return parts.scheme == "https" or is_loopback_host(host)
 
 
+def https_url_problem(value: str) -> str | None:
+    """What keeps ``value`` from being a URL ``is_https_url`` accepts, as the end of a sentence
+    about it ("endpoint X ..."), or None when it is one."""
+    if is_https_url(value):
+        return None
+    if has_invalid_host(value):
+        return "has a host that is not a DNS name or an IP address"
+    return "is not an absolute https URL"
+
+
+def has_invalid_host(value: str) -> bool:
+    """Whether URL ``value`` names a host that is neither a DNS name nor an IP address."""
+    match = _ORIGIN.match(value)
+    if match is None:
+        return False
+    hostport = match.group(0).partition("://")[2].rpartition("@")[2]
+    if hostport.startswith("["):
+        return False  # an IPv6 literal: whether it parses is the URL syntax's business
+    host = hostport.partition(":")[0]
+    return bool(host) and not _SPACE_OR_CONTROL.search(host) and not is_host(host)
+
+
 @dataclass(frozen=True, slots=True)
 class IncomingUrl:
     """The parts of a rendered Incoming URL (what ``--json`` prints) and the URL itself."""
@@ -131,8 +188,9 @@ def incoming_url_problem(base: str) -> tuple[str, str] | None:
     Shared by config validation (KC501, KC502) and render_incoming_url so the two never
     disagree. Messages do not quote the URL: the caller knows where it came from.
     """
-    if not is_https_url(base):
-        return ("KC501", "incoming URL is not an absolute https URL")
+    problem = https_url_problem(base)
+    if problem is not None:
+        return ("KC501", f"incoming URL {problem}")
     # Checked on the text, not urlsplit().fragment: "https://h/p#" has an empty fragment that
     # urlsplit reports as "", yet appending "?..." after it would put the query in the fragment.
     if "#" in base:
@@ -179,7 +237,8 @@ def render_incoming_url(
     problem = incoming_url_problem(base)
     if problem is not None:
         code, message = problem
-        raise UsageError(message, INCOMING_URL_HINTS[code])
+        hint = HOST_NAME_RULE if has_invalid_host(base) else INCOMING_URL_HINTS[code]
+        raise UsageError(message, hint)
     if not inbound_callback_url:
         raise UsageError(
             "inbound callback URL is empty",
@@ -187,6 +246,11 @@ def render_incoming_url(
             "inbound-message-callback-url header)",
         )
     if not _has_https_origin(inbound_callback_url):
+        if has_invalid_host(inbound_callback_url):
+            raise UsageError(
+                "inbound callback URL has a host that is not a DNS name or an IP address",
+                HOST_NAME_RULE,
+            )
         raise UsageError("inbound callback URL is not an absolute https URL", HTTPS_HINT)
     if not payload_version.strip():
         raise UsageError(

@@ -86,6 +86,9 @@ class Reply:
     # send the body in these pieces (``body`` is then ignored), sleeping ``chunk_delay`` between
     chunks: tuple[bytes, ...] | None = None
     chunk_delay: float = 0.0
+    # send the whole reply, status line included, one byte at a time with this many seconds
+    # between bytes: every read gets something, so no per-read timeout ever fires
+    trickle: float | None = None
     # stream this many filler bytes as the body (``body`` ignored), never built in memory
     stream_size: int | None = None
     # Content-Length to announce; None: the real length. Ignored when ``headers`` sets one
@@ -469,7 +472,15 @@ class TestServer:
             lines.append(f"Content-Length: {reply.body_length() if length is None else length}")
         if not reply.keep_alive and "connection" not in names:
             lines.append("Connection: close")
-        sock.sendall(("\r\n".join(lines) + "\r\n\r\n").encode("latin-1"))
+        head = ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1")
+        if reply.trickle is not None:
+            whole = head + b"".join(self._body_pieces(reply))
+            for index in range(len(whole)):
+                if index:
+                    self._pause(reply.trickle)
+                sock.sendall(whole[index : index + 1])
+            return
+        sock.sendall(head)
         if request.method == "HEAD":
             return
 

@@ -263,7 +263,8 @@ def test_a_backend_that_cannot_write_is_exit_3() -> None:
     check = by_name(run_doctor(None, online=False))["keyring backend"]
     assert (check.status, check.exit_code) == ("fail", 3)
     assert "_BrokenBackend" in check.detail
-    assert "writing a test entry failed: RuntimeError: the collection is locked" in check.detail
+    assert "writing a test entry failed (RuntimeError)" in check.detail
+    assert "the collection is locked" not in check.detail  # a backend's text can quote secrets
     assert "PYTHON_KEYRING_BACKEND" in (check.hint or "")
 
 

@@ -11,7 +11,9 @@ from hypothesis import strategies as st
 from kctl.errors import UsageError
 from kctl.urls import (
     IncomingUrl,
+    https_url_problem,
     incoming_url_problem,
+    is_host,
     is_https_url,
     is_loopback_host,
     render_incoming_url,
@@ -398,3 +400,72 @@ def test_render_round_trips(
     parsed = parse_qs(parts.query, keep_blank_values=True)
     assert parsed["inbound_message_callback_url"] == [inbound]
     assert parsed["payload_version"] == [version]
+
+
+# --- host names (issue 16, item 6) --------------------------------------------------------------
+
+LABEL_63 = "a" * 63
+
+
+@pytest.mark.parametrize(
+    "host",
+    [
+        "example.com",
+        "example.com.",  # a fully qualified name
+        "xn--bcher-kva.example",
+        "bücher.example",
+        "internal_host.corp",
+        f"{LABEL_63}.example",
+        ".".join([LABEL_63] * 3) + "." + "b" * 61,  # 253 characters
+        "127.0.0.1",
+        "10.1.2.3",
+        "localhost",
+        "a-b.c0",
+    ],
+)
+def test_host_names_and_addresses(host: str) -> None:
+    assert is_host(host)
+
+
+@pytest.mark.parametrize(
+    "host",
+    [
+        "",
+        ".",
+        "a" * 70_000,
+        f"{LABEL_63}a.example",  # a label of 64
+        ".".join([LABEL_63] * 3) + "." + "b" * 62,  # 254 characters
+        "a..b",
+        ".example.com",
+        "-a.example",
+        "a-.example",
+        "999.1.1.1",  # looks like IPv4, is not one
+        "1.2.3",  # read as 1.2.0.3 by browsers: ambiguous
+        "exa mple.com",
+        "exa%20mple.com",
+        "exa!mple.com",
+        "ex\x00ample.com",
+        "b\u00fccher." + "ü" * 60 + ".example",  # too long once in IDNA form
+    ],
+)
+def test_not_host_names(host: str) -> None:
+    assert not is_host(host)
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "https://" + "a" * 70_000,
+        f"https://{LABEL_63}a.example/x",
+        "https://-a.example/",
+        "https://999.1.1.1/",
+        "https://exa_mple..com/",
+    ],
+)
+def test_urls_with_a_host_that_is_no_host_name(url: str) -> None:
+    assert not is_https_url(url)
+    assert https_url_problem(url) == "has a host that is not a DNS name or an IP address"
+    assert incoming_url_problem(url) == (
+        "KC501",
+        "incoming URL has a host that is not a DNS name or an IP address",
+    )

@@ -6,11 +6,14 @@ Imports of yaml, httpx, keyring and the rules happen inside the commands that ne
 string at start-up (about 16 ms for this app).
 """
 
+import contextlib
 import os
+import signal
 import sys
+from collections.abc import Iterator
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Any, NoReturn
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
 import typer
 
@@ -18,7 +21,10 @@ from kctl import __version__
 from kctl.cli.templates import templates_app
 from kctl.contract.channels import Channel as InitChannel
 from kctl.contract.whatsapp import TEMPLATE_STATUSES
-from kctl.errors import KctlError, UsageError
+from kctl.errors import Interrupted, KctlError, UsageError
+
+if TYPE_CHECKING:
+    from kctl.send.run import Finished
 
 app = typer.Typer(
     name="kctl",
@@ -347,7 +353,13 @@ def send_test(
     ] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON document.")] = False,
     timeout: Annotated[
-        float, typer.Option("--timeout", help="Seconds per attempt.", min=0.1, max=3600)
+        float,
+        typer.Option(
+            "--timeout",
+            help="Seconds per attempt, all told: connect, send, and the whole reply.",
+            min=0.1,
+            max=3600,
+        ),
     ] = 10.0,
     retries: Annotated[
         int,
@@ -444,7 +456,7 @@ def send_test(
     renderers = _send_test_renderers(as_json=as_json, curl=curl, verbose=verbose, junit=junit_name)
     failed: SendFailed | None = None
     code = 0
-    for event in run_send_test(
+    events = run_send_test(
         chosen,
         message,
         options,
@@ -452,23 +464,38 @@ def send_test(
         wait_dlr=wait_dlr,
         listen_url=listen_url,
         listen_port=listen_port,
-    ):
-        for render in renderers:
-            render(event)
-        if isinstance(event, SendFailed):
-            failed = event
-        elif isinstance(event, Finished):
-            code = event.exit_code
+    )
+    try:
+        # closing: an interruption while a renderer writes still stops the embedded servers
+        with contextlib.closing(events):
+            for event in events:
+                for render in renderers:
+                    render(event)
+                if isinstance(event, SendFailed):
+                    failed = event
+                elif isinstance(event, Finished):
+                    code = event.exit_code
+    except (KctlError, Interrupted) as e:
+        # CI reads the JUnit file: a run cut short (SIGTERM at a job's timeout) says so there
+        if junit is not None:
+            _write_junit(junit, renderers, Finished(e.exit_code, e.message))
+        raise
     if junit is not None:
-        from kctl.files import write_atomic
-        from kctl.render.sendtest import JunitRenderer
-
-        report = next(r for r in renderers if isinstance(r, JunitRenderer))
-        write_atomic(junit, report.document())
+        _write_junit(junit, renderers)
     if failed is not None and not as_json:
         raise failed.error
     if code:
         raise typer.Exit(code)
+
+
+def _write_junit(path: Path, renderers: list[Any], ending: "Finished | None" = None) -> None:
+    from kctl.files import write_atomic
+    from kctl.render.sendtest import JunitRenderer
+
+    report = next(r for r in renderers if isinstance(r, JunitRenderer))
+    if ending is not None and report.finished is None:
+        report(ending)
+    write_atomic(path, report.document())
 
 
 def _send_test_renderers(
@@ -717,6 +744,12 @@ def load(
         width = os.get_terminal_size(sys.stdout.fileno()).columns if sys.stdout.isatty() else None
         renderers.append(TextReport(sys.stdout, color=color, width=width))
     code = 0
+    # Ctrl-C goes to asyncio's own handler while load runs: it cancels the requests in flight
+    # and the step reports what it measured, where an exception raised mid-loop would not
+    try:
+        previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    except ValueError:  # not the main thread: leave signals alone
+        previous = None
     try:
         for event in run_load(chosen, options):
             for render in renderers:
@@ -724,6 +757,8 @@ def load(
             if isinstance(event, Finished):
                 code = 130 if event.interrupted else event.exit_code
     finally:
+        if previous is not None:
+            signal.signal(signal.SIGINT, previous)
         if progress is not None:
             progress.close()
     if code:
@@ -827,9 +862,15 @@ def sandbox_command(
         sys.stdout.write(f"{s.port}\n")
         sys.stdout.flush()
 
-    reason = server.serve_forever(on_ready=ready)
+    _raise_if_signalled(server.serve_forever(on_ready=ready))
+
+
+def _raise_if_signalled(reason: str) -> None:
+    """After a server's graceful shutdown, end the command as the signal asked."""
     if reason == "interrupted":
-        raise typer.Exit(130)
+        raise Interrupted(signal.SIGINT)
+    if reason == "terminated":
+        raise Interrupted(signal.SIGTERM)
 
 
 @app.command("listen")
@@ -856,9 +897,7 @@ def listen_command(
     def ready(s: HttpServer) -> None:
         stderr(f"kctl listen on {s.url}  (any path; Ctrl-C to stop)")
 
-    reason = server.serve_forever(timeout=timeout, on_ready=ready)
-    if reason == "interrupted":
-        raise typer.Exit(130)
+    _raise_if_signalled(server.serve_forever(timeout=timeout, on_ready=ready))
     if count is not None and len(listener.reports) < count:
         stderr(f"kctl: {len(listener.reports)} of {count} reports before the timeout")
         raise typer.Exit(7)
@@ -1041,7 +1080,7 @@ def init(
     stderr(f"next: kctl secrets set {key_name}   (the file refers to it, never holds it)")
 
 
-def _fail(error: KctlError, *, as_json: bool = False) -> NoReturn:
+def _fail(error: KctlError | Interrupted, *, as_json: bool = False) -> NoReturn:
     report = getattr(error, "report", None)
     if as_json:  # --json promises one document on stdout, failures included
         import json
@@ -1060,10 +1099,39 @@ def _fail(error: KctlError, *, as_json: bool = False) -> NoReturn:
         from kctl.render.findings import render_report
 
         sys.stderr.write(render_report(report, "text", color=wants_color(sys.stderr)))
-    stderr(f"kctl: error: {error.message}")
+    interrupted = isinstance(error, Interrupted)  # not an error: what the user asked for
+    stderr(f"kctl: {error.message}" if interrupted else f"kctl: error: {error.message}")
     if error.hint:
         stderr(f"  hint: {error.hint}")
     sys.exit(error.exit_code)
+
+
+@contextlib.contextmanager
+def _signals_raise_interrupted() -> Iterator[None]:
+    """SIGINT and SIGTERM raise Interrupted in the main thread while a command runs.
+
+    SIGTERM would otherwise kill the process on the spot (no JUnit file, servers not shut
+    down, temp files left), and SIGINT's KeyboardInterrupt is turned by typer into a silent
+    exit 130. The servers put their own handlers in place while they serve, and ours back.
+    A signal the process was started with ignored stays ignored (``nohup``, or ``&`` in a
+    shell script), as Python itself leaves SIGINT then.
+    """
+    previous: dict[signal.Signals, Any] = {}
+
+    def interrupt(signum: int, _frame: object) -> None:
+        raise Interrupted(signum)
+
+    try:
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            if signal.getsignal(signum) is not signal.SIG_IGN:
+                previous[signum] = signal.signal(signum, interrupt)
+    except ValueError:  # not the main thread (an embedding program): leave signals alone
+        pass
+    try:
+        yield
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
 
 
 def main(argv: list[str] | None = None) -> NoReturn:
@@ -1078,8 +1146,9 @@ def main(argv: list[str] | None = None) -> NoReturn:
     show_traceback = "--traceback" in args
     command = typer.main.get_command(app)
     try:
-        result = command.main(args=args, prog_name="kctl", standalone_mode=False)
-    except KctlError as e:
+        with _signals_raise_interrupted():
+            result = command.main(args=args, prog_name="kctl", standalone_mode=False)
+    except (KctlError, Interrupted) as e:
         if show_traceback:
             raise
         _fail(e, as_json="--json" in args)

@@ -21,6 +21,12 @@ from kctl.config.findings import Finding, Severity
 MAX_DEPTH = 64  # a config is about 6 levels deep; anything near this is not a config
 MAX_NODES = 200_000
 MAX_ALIASES = 1_000
+# What the checkers, the model and the renderers walk is the document with every alias
+# replaced by its anchor's subtree. A few aliases nested three deep can turn a 1 KB file into
+# millions of nodes, so the expanded document is held to the same node bound as a written
+# one, and its text to a bit more than the largest file validate-config reads.
+MAX_EXPANDED_NODES = MAX_NODES
+MAX_EXPANDED_CHARS = 16 * 1024 * 1024
 
 MAP, SEQ, SCALAR = "mapping", "sequence", "scalar"
 
@@ -66,6 +72,9 @@ class Node:
     # SEQ: list[Node]; MAP: dict[str, Entry] in document order
     value: Any
     raw: str = ""  # SCALAR: the text as written (for hints such as "quote it")
+    # Reachable along more than one path (an alias, or an entry a merge key copied): walkers
+    # check such a node once, so its findings appear once, at the first path (the anchor's).
+    shared: bool = False
 
     @property
     def is_map(self) -> bool:
@@ -114,6 +123,21 @@ class Document:
     text: str
     root: Node | None
     findings: list[Finding] = field(default_factory=list)
+
+
+class _Open:
+    """A collection being composed, and what it weighs with its aliases expanded so far."""
+
+    __slots__ = ("anchored", "chars", "key", "levels", "merges", "node", "nodes")
+
+    def __init__(self, node: Node, anchored: bool) -> None:
+        self.node = node
+        self.key: Node | None = None  # a mapping's key still waiting for its value
+        self.merges: list[Node] = []  # values of merge keys ('<<'), applied at the end
+        self.anchored = anchored
+        self.nodes = 1
+        self.chars = 0
+        self.levels = 1  # levels of nesting, this one included
 
 
 class _Stop(Exception):
@@ -203,6 +227,14 @@ class _Composer:
         self.anchors: dict[str, Node] = {}
         self.nodes = 0
         self.aliases = 0
+        # expanded (nodes, characters, levels of nesting) of each finished anchored
+        # collection; one not in here yet is still open, and an alias to it is a cycle
+        self.weights: dict[int, tuple[int, int, int]] = {}
+        # what the aliases add on top of the document as written
+        self.extra_nodes = 0
+        self.extra_chars = 0
+        self.text_chars = 0
+        self.bad_merges: set[int] = set()
 
     def stop(self, event: Any, message: str, hint: str | None = None) -> _Stop:
         mark = event.start_mark
@@ -210,10 +242,10 @@ class _Composer:
         return _Stop()
 
     def compose(self, text: str) -> Node | None:
-        # Each open collection on the stack: [node, pending key node (maps only), merges]
-        stack: list[list[Any]] = []
+        stack: list[_Open] = []
         root: Node | None = None
         documents = 0
+        self.text_chars = len(text)  # bounds the characters of the scalars as written
         get_event = _Parser(text).get_event
         scalar, attach = self.scalar, self.attach
         scalar_event, alias_event = yaml.ScalarEvent, yaml.AliasEvent
@@ -223,12 +255,21 @@ class _Composer:
             etype = type(event)  # ordered by how often each kind occurs
             if etype is scalar_event:
                 node = scalar(event)
+                nodes, chars = 1, len(node.raw)
             elif etype is map_end or etype is seq_end:
-                frame = stack.pop()
-                if frame[2]:
-                    self.merge(frame[0], frame[2])
-                if not stack:
-                    root = frame[0]
+                done = stack.pop()
+                if done.merges:
+                    self.merge(done.node, done.merges)
+                if done.anchored:
+                    self.weights[id(done.node)] = (done.nodes, done.chars, done.levels)
+                if stack:
+                    top = stack[-1]
+                    top.nodes += done.nodes
+                    top.chars += done.chars
+                    if done.levels >= top.levels:
+                        top.levels = done.levels + 1
+                else:
+                    root = done.node
                 continue
             elif etype is map_start or etype is seq_start:
                 self.check_tag(event)
@@ -243,10 +284,12 @@ class _Composer:
                 # attached when opened, so keys and values pair up in document order
                 if stack:
                     attach(stack[-1], node)
-                stack.append([node, None, []])
+                stack.append(_Open(node, bool(anchor)))
                 continue
             elif etype is alias_event:
-                node = self.alias(event)
+                node, nodes, chars, levels = self.alias(event, len(stack))
+                if stack and levels >= stack[-1].levels:
+                    stack[-1].levels = levels + 1
             elif etype is yaml.DocumentStartEvent:
                 documents += 1
                 if documents > 1:
@@ -260,7 +303,10 @@ class _Composer:
                 continue
             self.count(event)
             if stack:
-                attach(stack[-1], node)
+                top = stack[-1]
+                top.nodes += nodes
+                top.chars += chars
+                attach(top, node)
             else:
                 root = node
         return root
@@ -270,17 +316,17 @@ class _Composer:
         if self.nodes > MAX_NODES:
             raise self.stop(event, f"the document has more than {MAX_NODES} nodes")
 
-    def attach(self, frame: list[Any], node: Node) -> None:
+    def attach(self, frame: _Open, node: Node) -> None:
         """Hang a finished (or just opened) node on the collection being composed."""
-        parent: Node = frame[0]
+        parent = frame.node
         if parent.kind == SEQ:
             parent.value.append(node)
             return
-        key: Node | None = frame[1]
+        key = frame.key
         if key is None:
-            frame[1] = node
+            frame.key = node
             return
-        frame[1] = None
+        frame.key = None
         if key.kind != SCALAR:
             self.findings.append(
                 Finding(
@@ -295,7 +341,7 @@ class _Composer:
             )
             return
         if key.value is _MERGE_KEY:
-            frame[2].append(node)
+            frame.merges.append(node)
             return
         name = key.raw
         seen = parent.value.get(name)
@@ -315,14 +361,48 @@ class _Composer:
             return
         parent.value[name] = Entry(name, key, node)
 
-    def alias(self, event: Any) -> Node:
+    def alias(self, event: Any, depth: int) -> tuple[Node, int, int, int]:
+        """The anchored node, and the nodes, characters and levels this reference adds."""
         self.aliases += 1
         if self.aliases > MAX_ALIASES:
             raise self.stop(event, f"the document uses more than {MAX_ALIASES} aliases")
         node = self.anchors.get(event.anchor)
         if node is None:  # libyaml rejects these itself; kept for the pure-Python parser
             raise self.stop(event, f"alias *{event.anchor} has no anchor before it")
-        return node
+        if node.kind == SCALAR:
+            nodes, chars, levels = 1, len(node.raw), 0
+        else:
+            weight = self.weights.get(id(node))
+            if weight is None:
+                raise self.stop(
+                    event,
+                    f"alias *{event.anchor} refers to a node that contains it",
+                    "a config cannot hold itself; point the alias at an anchor outside it",
+                )
+            nodes, chars, levels = weight
+        node.shared = True
+        self.extra_nodes += nodes - 1
+        self.extra_chars += chars
+        if self.nodes + self.extra_nodes > MAX_EXPANDED_NODES:
+            raise self.stop(
+                event,
+                f"with its aliases expanded the document has more than {MAX_EXPANDED_NODES} nodes",
+                _EXPANSION_HINT,
+            )
+        if self.text_chars + self.extra_chars > MAX_EXPANDED_CHARS:
+            raise self.stop(
+                event,
+                "with its aliases expanded the document holds more than"
+                f" {MAX_EXPANDED_CHARS // (1024 * 1024)} MiB of text",
+                _EXPANSION_HINT,
+            )
+        if depth + levels > MAX_DEPTH:
+            raise self.stop(
+                event,
+                f"with its aliases expanded the document nests deeper than {MAX_DEPTH} levels",
+                _EXPANSION_HINT,
+            )
+        return node, nodes, chars, levels
 
     def check_tag(self, event: Any) -> None:
         tag = event.tag
@@ -392,6 +472,9 @@ class _Composer:
             sources.extend(merge.value if merge.kind == SEQ else [merge])
         for source in sources:
             if source.kind != MAP:
+                if id(source) in self.bad_merges:
+                    continue  # one alias merged into many mappings is one mistake
+                self.bad_merges.add(id(source))
                 self.findings.append(
                     Finding(
                         "KC005",
@@ -404,8 +487,17 @@ class _Composer:
                     )
                 )
                 continue
+            own = node.value
             for name, entry in source.value.items():
-                node.value.setdefault(name, entry)
+                if name not in own:
+                    own[name] = entry
+                    entry.value.shared = True
+
+
+_EXPANSION_HINT = (
+    "an alias repeats its anchor's whole subtree, and aliases inside that subtree repeat"
+    " with it; share fewer or smaller blocks"
+)
 
 
 class _MergeKey:

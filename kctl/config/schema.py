@@ -366,11 +366,15 @@ class StructureChecker:
 
     Findings are appended to one list rather than yielded through nested generators: the walk
     visits every node of every file, and generator frames per level cost more than the checks.
+    A node that aliases or merge keys make reachable along several paths is checked once per
+    spec, at the first path (the anchor's, in document order), so a shared block that is wrong
+    is reported once, where it is written.
     """
 
     def __init__(self, file: str) -> None:
         self.file = file
         self.out: list[Finding] = []
+        self.visited: set[tuple[int, int]] = set()
 
     def add(self, code: str, node: Node, path: str, message: str, hint: str | None = None) -> None:
         self.out.append(
@@ -391,6 +395,11 @@ class StructureChecker:
         return self.out
 
     def check_node(self, node: Node, spec: Spec, f: Field | None, path: str) -> None:
+        if node.shared:
+            seen = (id(node), id(spec))
+            if seen in self.visited:
+                return
+            self.visited.add(seen)
         if isinstance(spec, Scalar):
             self.check_scalar(node, spec, f, path)
         elif isinstance(spec, Obj):
@@ -416,7 +425,7 @@ class StructureChecker:
             if f is not None:
                 self.check_node(entry.value, f.spec, f, sub)
             elif spec.extra is not None:
-                self.check_scalar(entry.value, spec.extra, None, sub)
+                self.check_node(entry.value, spec.extra, None, sub)
             else:
                 self.unknown_key(entry.key_node, key, spec, sub)
         for name in spec.required:

@@ -74,10 +74,12 @@ _RULES = (
         explanation=(
             "The file must be YAML that kctl can read: UTF-8 text, one document, indented"
             " with spaces. To stay safe on any input, kctl also refuses YAML tags (such as"
-            " !!python/object), nesting deeper than 64 levels, more than 200,000 nodes and"
-            " more than 1,000 aliases, so a hostile file can neither run code nor exhaust"
-            " memory. Nothing else is checked in a file with this error, since its structure"
-            " is unknown."
+            " !!python/object), nesting deeper than 64 levels, more than 200,000 nodes,"
+            " more than 1,000 aliases, aliases that would take the document past those"
+            " bounds (or past 16 MiB of text) once each is replaced by what it stands for,"
+            " and an alias inside the node it refers to, so a hostile file can neither run"
+            " code nor exhaust memory. Nothing else is checked in a file with this error,"
+            " since its structure is unknown."
         ),
         bad=_yaml("version: 1", " providers: []"),
         good=_yaml("version: 1", "providers: []"),

@@ -35,7 +35,7 @@ def keyring_check(config_uses_keyring: bool | None) -> Check:
     """
     # keyring_backend is kctl.secrets' own gatekeeper (refuses the fail and null backends),
     # reused so doctor and secret resolution agree on what "usable" means.
-    from kctl.secrets import keyring_backend
+    from kctl.secrets import backend_name, keyring_backend
 
     chosen_by = os.environ.get("PYTHON_KEYRING_BACKEND")
     suffix = f" (chosen by PYTHON_KEYRING_BACKEND={chosen_by})" if chosen_by else ""
@@ -43,7 +43,7 @@ def keyring_check(config_uses_keyring: bool | None) -> Check:
         backend = keyring_backend()
     except SecretUnavailable as e:
         return _keyring_unusable(e.message + suffix, e.hint, config_uses_keyring)
-    name = _backend_name(backend) + suffix
+    name = backend_name(backend) + suffix
     problem = _round_trip(backend)
     if problem is not None:
         return _keyring_unusable(f"{name}: {problem}", _KEYRING_HINT, config_uses_keyring)
@@ -65,18 +65,6 @@ def _keyring_unusable(detail: str, hint: str | None, config_uses_keyring: bool |
     return Check("keyring backend", "fail", detail, hint or _KEYRING_HINT, NO_SECRET)
 
 
-def _backend_name(backend: KeyringBackend) -> str:
-    kind = type(backend)
-    name = f"{kind.__module__}.{kind.__name__}"
-    chained = getattr(backend, "backends", None)
-    if isinstance(chained, list) and chained:
-        name += " of " + ", ".join(f"{type(b).__module__}.{type(b).__name__}" for b in chained)
-    path = getattr(backend, "file_path", None)
-    if isinstance(path, str):
-        name += f" (file {path})"
-    return name
-
-
 def _round_trip(backend: KeyringBackend) -> str | None:
     """Why ``backend`` cannot store an entry, or None when it can. Touches only a fresh entry
     under DOCTOR_SERVICE, never an entry kctl (or anything else) wrote."""
@@ -96,9 +84,10 @@ def _round_trip(backend: KeyringBackend) -> str | None:
         stage = "reading after deleting"
         if backend.get_password(DOCTOR_SERVICE, entry) is not None:
             return "a test entry was still there after deleting it"
-    # Backends are plugins (D-Bus, Keychain, files, ...) that fail in their own ways.
+    # Backends are plugins (D-Bus, Keychain, files, ...) that fail in their own ways, and
+    # their error text can quote the secrets they store: only the kind of error is shown.
     except Exception as e:
-        return f"{stage} a test entry failed: {type(e).__name__}: {e}"
+        return f"{stage} a test entry failed ({type(e).__name__})"
     finally:
         if written:
             # already reporting the first failure; a second one adds nothing

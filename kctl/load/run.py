@@ -20,7 +20,7 @@ from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
 from kctl.contract.replies import DEADLINE_S
-from kctl.errors import NetworkFailure, UsageError
+from kctl.errors import Interrupted, NetworkFailure, UsageError
 from kctl.load import plan
 from kctl.load.client import BadReply, Connection, Endpoint, Reply, request_head
 from kctl.load.payload import Payload, load_payloads
@@ -373,7 +373,9 @@ def _steps(
         try:
             yield from shot.run(tally, number)
             result = shot.result
-        except KeyboardInterrupt:
+        except (KeyboardInterrupt, Interrupted):
+            # Ctrl-C (or SIGTERM, which kctl's entry point raises as Interrupted): keep what
+            # was measured and report it
             result = shot.stop()
             interrupted = True
         assert result is not None
@@ -518,7 +520,7 @@ class _Shot:
         assert task is not None
         assert tally is not None
         task.cancel()
-        with contextlib.suppress(asyncio.CancelledError, KeyboardInterrupt):
+        with contextlib.suppress(asyncio.CancelledError, KeyboardInterrupt, Interrupted):
             self.runner.run(asyncio.wait({task}))
         elapsed = self.runner.get_loop().time() - self._started
         self.result = tally.result(elapsed, "interrupted")

@@ -1,6 +1,9 @@
 """How a send-test exchange reads: a printout for humans (like httpie) and a JSON document.
 
-Every string leaves through ``Masker.mask_text`` as the very last step, so no output path can
+Every piece of text from the config, the environment or the network is masked and then
+escaped, in that order: escaping first would turn a secret holding a control character into
+a spelling the masker does not know (``abc\x1bdef``), and the secret would be printed. The
+whole printout goes through ``Masker.mask_text`` once more at the end, so no output path can
 forget a secret.
 """
 
@@ -25,6 +28,11 @@ def _printable(text: str) -> str:
     return "".join(c if c in "\n\t" or c.isprintable() else repr(c)[1:-1] for c in text)
 
 
+def _shown(text: str, masker: Masker) -> str:
+    """One piece of outside text as it may reach the terminal: masked, then escaped."""
+    return _printable(masker.mask_text(text))
+
+
 def decode_body(body: bytes, content_type: str | None) -> Any:
     """The body as data: parsed JSON, form fields as a dict, or text."""
     text = body.decode("utf-8", "replace")
@@ -39,31 +47,36 @@ def decode_body(body: bytes, content_type: str | None) -> Any:
     return text
 
 
-def _body_lines(body: bytes, content_type: str | None) -> list[str]:
-    data = decode_body(body, content_type)
+def _body_lines(body: bytes, content_type: str | None, masker: Masker) -> list[str]:
+    # masked as data, before the text is laid out, split into lines and escaped
+    data = mask_tree(decode_body(body, content_type), masker)
     if isinstance(data, dict) and (content_type or "").startswith("application/x-www-form"):
         width = max((len(k) for k in data), default=0)
-        return [_printable(f"{k.ljust(width)} = {v}") for k, v in data.items()]
-    if isinstance(data, dict | list):
-        return json.dumps(data, indent=2, ensure_ascii=False).splitlines()
-    return _printable(str(data)).splitlines() or ["(empty body)"]
+        lines = [f"{k.ljust(width)} = {v}" for k, v in data.items()]
+    elif isinstance(data, dict | list):
+        # json.dumps escapes C0 controls but leaves C1 controls and the like as they are
+        lines = json.dumps(data, indent=2, ensure_ascii=False).split("\n")
+    else:
+        text = str(data)
+        lines = text.removesuffix("\n").split("\n") if text else ["(empty body)"]
+    return [_printable(line) for line in lines]
 
 
 def format_request(
     request: Request, masker: Masker, *, color: bool = False, dry_run: bool = False
 ) -> str:
     lines = [
-        paint(f"{request.method} {request.url}", BOLD, color)
+        paint(f"{request.method} {_shown(request.url, masker)}", BOLD, color)
         + paint(f"  ({request.label})", DIM, color)
     ]
     for name, value in request.headers:
-        lines.append(f"{paint(name, CYAN, color)}: {value}")
+        lines.append(f"{paint(_shown(name, masker), CYAN, color)}: {_shown(value, masker)}")
     lines.append(f"{paint('Content-Type', CYAN, color)}: {request.content_type}")
     if request.basic_auth is not None:
-        user = request.basic_auth[0]
+        user = _shown(request.basic_auth[0], masker)
         lines.append(f"{paint('Authorization', CYAN, color)}: Basic ({user}:****)")
     lines.append("")
-    lines.extend(_body_lines(request.body, request.content_type))
+    lines.extend(_body_lines(request.body, request.content_type, masker))
     if request.message_id:
         lines.append("")
         lines.append(paint(f"message id: {request.message_id}", DIM, color))
@@ -80,22 +93,25 @@ def format_reply(
     verbose: bool = False,
     color: bool = False,
 ) -> str:
-    status = f"{response.http_version} {response.status} {response.reason}".strip()
+    status = _shown(f"{response.http_version} {response.status} {response.reason}".strip(), masker)
     timing = f"  ({response.elapsed * 1000:.0f} ms"
     timing += f", {response.attempts} attempts)" if response.attempts > 1 else ")"
     lines = ["", paint(status, BOLD, color) + paint(timing, DIM, color)]
     if verbose:
-        lines.extend(f"{paint(k, CYAN, color)}: {_printable(v)}" for k, v in response.headers)
+        lines.extend(
+            f"{paint(_shown(k, masker), CYAN, color)}: {_shown(v, masker)}"
+            for k, v in response.headers
+        )
         lines.append("")
-    lines.extend(_body_lines(response.body, response.header("content-type")))
+    lines.extend(_body_lines(response.body, response.header("content-type"), masker))
     if response.truncated:
         lines.append(paint(f"(reply cut at {len(response.body):,} bytes)", DIM, color))
-    lines.extend(paint(f"note: {n}", DIM, color) for n in response.notes)
+    lines.extend(paint(f"note: {_shown(n, masker)}", DIM, color) for n in response.notes)
     lines.append("")
     mark, style = ("✓", GREEN) if verdict.accepted else ("✗", RED)
-    lines.append(paint(f"{mark} {verdict.verdict}", style + BOLD, color))
+    lines.append(paint(f"{mark} {_shown(verdict.verdict, masker)}", style + BOLD, color))
     if verdict.hint:
-        lines.append(f"  hint: {verdict.hint}")
+        lines.append(f"  hint: {_shown(verdict.hint, masker)}")
     return masker.mask_text("\n".join(lines) + "\n")
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import time
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, assert_never
 
@@ -178,7 +178,7 @@ def run_send_test(
     wait_dlr: float | None = None,
     listen_url: str | None = None,
     listen_port: int = 0,
-) -> Iterator[Event]:
+) -> Generator[Event, None, None]:
     """The events of one send-test; the last one is always ``Finished``."""
     with contextlib.ExitStack() as stack:
         listener: Listener | None = None

@@ -12,6 +12,8 @@ What it promises, beyond "do an HTTP POST":
   note saying why.
 * A reply is read by streaming and capped at ``max_body`` bytes, so a runaway endpoint cannot
   fill memory.
+* ``timeout`` bounds each attempt in total, not only each read: a server that sends one byte
+  just inside every read timeout still meets the deadline (``_Deadline``).
 * Every httpx error becomes a ``NetworkFailure`` whose one-line message names the condition (DNS,
   refused, TLS, timeout, reset) and ``host:port`` only: headers and body hold secrets.
 
@@ -22,19 +24,22 @@ do not pay for importing it.
 from __future__ import annotations
 
 import base64
+import contextlib
 import email.utils
 import socket
 import ssl
+import threading
 import time
 from collections.abc import Callable, Generator, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from kctl import __version__
 from kctl.errors import KctlError, NetworkFailure, UsageError
 from kctl.send import netenv
 from kctl.send.wire import Request, Response, Retrying
+from kctl.urls import HOST_NAME_RULE, is_host
 
 if TYPE_CHECKING:
     import httpx
@@ -108,7 +113,9 @@ def exchange(
     """Send ``request`` (secrets already resolved) and return the reply, yielding a
     ``Retrying`` notice before each wait for another attempt, so it can be shown as it happens.
 
-    ``timeout`` applies to each of connect, read, write and pool wait. ``retries`` is the number
+    ``timeout`` applies to each of connect, read, write and pool wait, and to each attempt as a
+    whole (the request sent and the whole reply read, redirects being attempts of their own).
+    ``retries`` is the number
     of extra attempts allowed where a retry cannot double-send. ``verify`` is True (system or
     ``SSL_CERT_FILE`` trust), False, or the path of a CA bundle (``--ca-bundle``). ``clock``
     does the waiting between attempts and dates ``Retry-After``.
@@ -135,12 +142,25 @@ def exchange(
     with _client(ssl_verify, timeout) as client:
         while True:
             started = time.monotonic()
+            deadline = _Deadline(timeout)
             try:
                 response = client.send(
-                    httpx.Request(method, url, headers=headers, content=request.body),
+                    httpx.Request(
+                        method,
+                        url,
+                        headers=headers,
+                        content=request.body,
+                        extensions={"trace": deadline.trace},
+                    ),
                     stream=True,
                 )
-            except (httpx.ConnectError, httpx.ConnectTimeout) as e:
+            except httpx.HTTPError as e:
+                deadline.finish()
+                # a connect timeout is the connect's own: the deadline has no socket to cut yet
+                if deadline.expired and not isinstance(e, httpx.ConnectTimeout):
+                    raise _past_deadline(url, timeout, deadline.step) from e
+                if not isinstance(e, httpx.ConnectError | httpx.ConnectTimeout):
+                    raise _failure(e, url, timeout, reading_body=False) from e
                 # Not httpx.HTTPTransport(retries=N): httpcore retries every ConnectError,
                 # a bad certificate or an unknown name included, only on direct connections
                 # (never through a proxy), with its own sleep and backoff (0 s first), and
@@ -158,8 +178,9 @@ def exchange(
                     attempts = f" (after {len(retried) + 1} attempts)"
                     raise type(failure)(failure.message + attempts, failure.hint) from e
                 raise failure from e
-            except httpx.HTTPError as e:
-                raise _failure(e, url, timeout, reading_body=False) from e
+            except BaseException:
+                deadline.finish()
+                raise
 
             try:
                 status = response.status_code
@@ -169,6 +190,7 @@ def exchange(
                     )
                     if planned is not None:
                         retried.append(planned)
+                        deadline.finish()  # the wait is no part of the attempt
                         response.close()
                         reason = f"HTTP {status}" + (
                             " (Retry-After)" if planned.from_header else ""
@@ -188,9 +210,14 @@ def exchange(
                 try:
                     body, truncated = _read_capped(response.iter_bytes(), max_body)
                 except httpx.HTTPError as e:
+                    if deadline.expired:
+                        raise _past_deadline(url, timeout, deadline.step) from e
                     raise _failure(e, url, timeout, reading_body=True) from e
             finally:
+                deadline.finish()
                 response.close()
+            if deadline.expired:  # the cut may have ended a body that runs to the close
+                raise _past_deadline(url, timeout, deadline.step)
             elapsed = time.monotonic() - started
             break
 
@@ -214,6 +241,89 @@ def exchange(
     )
 
 
+# --- the deadline of one attempt ---------------------------------------------------------------
+
+
+class _Deadline:
+    """Ends an attempt that is still running ``seconds`` after it began.
+
+    httpx's timeouts apply to each read on its own, so a server that sends one byte every
+    2 s never trips a 3 s timeout and holds the send as long as it likes. When the deadline
+    passes, a timer thread shuts the attempt's sockets down, which wakes the read or write
+    blocked on them; the attempt then reports a timeout for the step it was in. Sockets and
+    steps come from httpcore's ``trace`` extension (through proxies too); the client keeps no
+    connection between attempts, so every attempt makes its own and they are all seen.
+    """
+
+    def __init__(self, seconds: float) -> None:
+        self._lock = threading.Lock()
+        self._sockets: list[tuple[socket.socket, int]] = []  # and the descriptor it had
+        self._step = "connect_tcp"
+        self._expired = False
+        self._finished = False
+        self._timer = threading.Timer(seconds, self._expire)
+        self._timer.daemon = True
+        self._timer.start()
+
+    @property
+    def expired(self) -> bool:
+        with self._lock:
+            return self._expired
+
+    @property
+    def step(self) -> str:
+        """What the attempt was doing when the deadline passed: connect_tcp, start_tls,
+        send_request_headers, receive_response_body, ..."""
+        with self._lock:
+            return self._step
+
+    def trace(self, event: str, info: dict[str, Any]) -> None:
+        step, _, stage = event.rpartition(".")
+        step = step.rpartition(".")[2]
+        made = stage == "complete" and step in ("connect_tcp", "start_tls")
+        stream = info.get("return_value") if made else None
+        sock = stream.get_extra_info("socket") if stream is not None else None
+        with self._lock:
+            if stage == "started" and not self._expired:
+                self._step = step
+            if not isinstance(sock, socket.socket):
+                return
+            self._sockets.append((sock, sock.fileno()))
+            late = self._expired
+        if late:  # connected just as the deadline passed
+            _shut(sock, sock.fileno())
+
+    def finish(self) -> None:
+        """The attempt is over (or is being abandoned): the timer must not touch it now."""
+        with self._lock:
+            self._finished = True
+        self._timer.cancel()
+
+    def _expire(self) -> None:
+        with self._lock:
+            if self._finished:
+                return
+            self._expired = True
+            sockets = list(self._sockets)
+        for sock, fd in sockets:
+            _shut(sock, fd)
+
+
+def _shut(sock: socket.socket, fd: int) -> None:
+    """Shut a connection down under the thread that is blocked on it."""
+    with contextlib.suppress(OSError):
+        if sock.fileno() != -1:
+            # socket.socket's own shutdown, also for an SSLSocket: the TLS layer's would drop
+            # its state under the read still running in the other thread
+            socket.socket.shutdown(sock, socket.SHUT_RDWR)
+        elif fd != -1:
+            # A TLS handshake took this socket's descriptor over (wrap_socket detaches it),
+            # and the TLS socket is not known until the handshake is done. shutdown() acts
+            # on the connection, so a duplicate of the descriptor reaches it.
+            with socket.fromfd(fd, sock.family, sock.type) as twin:
+                twin.shutdown(socket.SHUT_RDWR)
+
+
 # --- building the request ---------------------------------------------------------------------
 
 
@@ -235,6 +345,12 @@ def _parse_url(raw: str) -> httpx.URL:
         raise UsageError("cannot send to this endpoint: the URL has no host")
     if "%" in url.host:  # httpx percent-encodes a space or the like in the host, DNS would not
         raise UsageError("cannot send to this endpoint: invalid characters in the host name")
+    # httpx checks IPv6 and IPv4 literals and the length of the whole URL, not DNS names
+    if ":" not in url.host and not is_host(url.raw_host.decode("ascii")):
+        raise UsageError(
+            "cannot send to this endpoint: the host is not a DNS name or an IP address",
+            hint=HOST_NAME_RULE,
+        )
     return url
 
 
@@ -321,6 +437,8 @@ def _client(ssl_verify: bool | ssl.SSLContext, timeout: float) -> httpx.Client:
             trust_env=True,
             verify=ssl_verify,
             timeout=httpx.Timeout(timeout),
+            # a kept connection would carry no socket to the next attempt's deadline
+            limits=httpx.Limits(max_keepalive_connections=0),
             follow_redirects=False,
         )
     except (ValueError, ImportError, httpx.InvalidURL) as e:  # a bad or unsupported *_PROXY
@@ -506,6 +624,25 @@ def _shown_proxy(proxy: netenv.Proxy) -> str:
 def _host_port(url: httpx.URL) -> str:
     host = f"[{url.host}]" if ":" in url.host else url.host
     return f"{host}:{url.port or netenv.DEFAULT_PORTS.get(url.scheme, 0)}"
+
+
+def _past_deadline(url: httpx.URL, timeout: float, step: str) -> NetworkFailure:
+    """What to say when the attempt's deadline cut it short, by the step it was in."""
+    where, secs = _host_port(url), _seconds(timeout)
+    if step in ("connect_tcp", "start_tls"):
+        what = "a TLS connection" if step == "start_tls" else "a connection"
+        return NetworkFailure(
+            f"connect timeout: no {what} to {where} within {secs}",
+            hint="check the host and port, and any firewall or proxy (HTTPS_PROXY, NO_PROXY)",
+        )
+    if step.startswith("send_request"):
+        return NetworkFailure(f"write timeout: {where} did not take the request within {secs}")
+    if step == "receive_response_body":
+        return NetworkFailure(
+            f"read timeout: the reply from {where} was not complete within {secs}",
+            hint=_TIMEOUT_HINT,
+        )
+    return NetworkFailure(f"read timeout: no answer from {where} within {secs}", hint=_TIMEOUT_HINT)
 
 
 def _failure(

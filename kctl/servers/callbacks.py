@@ -25,6 +25,7 @@ import asyncio
 import base64
 import hashlib
 import json
+import re
 import ssl
 import threading
 import time
@@ -36,7 +37,7 @@ from urllib.parse import SplitResult, quote, unquote, urlencode, urlsplit, urlun
 
 from kctl.contract import kaleyra, sms, whatsapp
 from kctl.contract.channels import Channel
-from kctl.urls import is_loopback_host
+from kctl.urls import is_host, is_loopback_host
 
 Outcome = Literal["posted", "refused", "error", "cancelled", "dropped"]
 
@@ -117,12 +118,23 @@ class CallbackResult:
     detail: str = ""  # why it was refused, dropped or failed; the start of an error reply
 
 
+_ORIGIN = re.compile(r"[A-Za-z][A-Za-z0-9+.\-]*://[^/?#]*")
+
+
 def callback_refusal(url: str, allow_external: bool) -> str | None:
     """Why the sandbox will not post to ``url``, or None when it will.
 
-    Decided from the text alone (no DNS): only ``http``/``https`` URLs with a host, and unless
-    ``allow_external``, only loopback hosts (``127.0.0.0/8``, ``::1``, ``localhost``).
+    Decided from the text alone (no DNS): only ``http``/``https`` URLs whose host is a DNS
+    name or an IP address, with no space or control character before the path (urlsplit
+    drops some of those and keeps others, which would reach the resolver), and unless
+    ``allow_external``, only loopback hosts (``127.0.0.0/8``, ``::1``, ``localhost``). The path
+    and query may hold anything: they are sent escaped.
     """
+    origin = _ORIGIN.match(url)
+    if origin is None:
+        return "not an absolute http(s) URL"
+    if any(c.isspace() or not c.isprintable() for c in origin.group()):
+        return "not a valid URL: a space or control character before its path"
     try:
         parts = urlsplit(url)
         host = parts.hostname
@@ -131,6 +143,8 @@ def callback_refusal(url: str, allow_external: bool) -> str | None:
         return "not a valid URL"
     if parts.scheme not in ("http", "https") or not host:
         return "not an absolute http(s) URL"
+    if ":" not in host and not is_host(host):
+        return "not a valid URL: the host is not a DNS name or an IP address"
     if not allow_external and not is_loopback_host(host):
         return (
             f"{host} is not a loopback host (start the sandbox with"

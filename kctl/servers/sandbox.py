@@ -507,8 +507,14 @@ class Sandbox(App):
         if request.media_type != JSON_TYPE:
             raise _Reject(2004, f"Content-Type must be {JSON_TYPE}", 415)
         try:
-            payload = request.json()
-        except ValueError:
+            text = request.body.decode("utf-8")
+        except UnicodeDecodeError:
+            raise _Reject(2004, "body is not UTF-8", 400) from None
+        try:
+            # parsed from text: json.loads on bytes would also read UTF-16 and UTF-32, which
+            # CleverTap never sends (RFC 8259: JSON between systems is UTF-8)
+            payload = json.loads(text)
+        except (ValueError, RecursionError):
             raise _Reject(2004, "body is not valid JSON", 400) from None
         checked = check_payload(payload, self.templates, self._live_status)
         if checked.problems:

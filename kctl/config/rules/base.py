@@ -10,20 +10,66 @@ from kctl.contract.rules import rule
 
 
 class Reporter:
-    """Collects the findings of one file; the severity of each is the catalog's."""
+    """Collects the findings of one file; the severity of each is the catalog's.
+
+    A node that aliases make reachable along several paths is the same text in the file, so
+    what is wrong with it is reported once, at the first path (the anchor's): a finding that
+    repeats an earlier one's code, node and message is dropped. Rule messages never hold the
+    path, so that comparison sees through it.
+    """
 
     def __init__(self, file: str) -> None:
         self.file = file
         self.findings: list[Finding] = []
+        self._reported: set[tuple[str, int, str]] = set()
+        self._visited: set[int] = set()
 
     def add(self, code: str, node: Node, path: str, message: str, hint: str | None = None) -> None:
+        said = (code, id(node), message)
+        if said in self._reported:
+            return
+        self._reported.add(said)
         severity = rule(code).severity
         self.findings.append(
             Finding(code, severity, self.file, node.line, node.col, path, message, hint)
         )
 
+    def first_visit(self, node: Node) -> bool:
+        """Whether the rules have yet to look inside ``node``: False for a shared node seen
+        before, whose findings the first visit already made."""
+        if not node.shared:
+            return True
+        if id(node) in self._visited:
+            return False
+        self._visited.add(id(node))
+        return True
 
-def first_seen(seen: dict[Any, Node], key: Any, node: Node) -> Node | None:
-    """The node that claimed ``key`` before ``node`` did, or None when ``node`` is the first."""
-    first = seen.setdefault(key, node)
-    return None if first is node else first
+
+def shown(value: str, limit: int = 100) -> str:
+    """A value for a message: a 70,000-character URL is quoted by its start."""
+    return value if len(value) <= limit else value[: limit - 1] + "…"
+
+
+def first_at(first: Node, node: Node) -> str:
+    """Where a duplicate's first claim is, for the message."""
+    return "(an alias lists it again)" if first is node else f"(first at line {first.line})"
+
+
+class Claims:
+    """Which node claimed each key first (a nickname, a template's name and language)."""
+
+    def __init__(self) -> None:
+        self._first: dict[Any, Node] = {}
+        self._claimants: set[int] = set()
+
+    def earlier(self, key: Any, node: Node) -> Node | None:
+        """The node that claimed ``key`` before ``node``; ``node`` itself when an alias lists
+        the same node again (the same provider or template twice is a duplicate too); None
+        when ``node`` is the first."""
+        first = self._first.setdefault(key, node)
+        if first is not node:
+            return first
+        if id(node) in self._claimants:
+            return node
+        self._claimants.add(id(node))
+        return None

@@ -5,12 +5,12 @@ from __future__ import annotations
 from urllib.parse import urlsplit
 
 from kctl.config.loader import Node
-from kctl.config.rules.base import Reporter
+from kctl.config.rules.base import Reporter, shown
 from kctl.config.schema import suggestion
 from kctl.contract.channels import CHANNELS, SECRET_HEADERS, URL_HEADERS, Channel
 from kctl.contract.kaleyra import HOSTS
 from kctl.secrets import parse_reference, reference_problem
-from kctl.urls import is_https_url, is_loopback_host
+from kctl.urls import HOST_NAME_RULE, has_invalid_host, https_url_problem, is_loopback_host
 
 
 def check_headers(reporter: Reporter, headers: Node, path: str, channel: Channel | None) -> None:
@@ -66,13 +66,16 @@ def check_secret_value(
 
 
 def check_url_header(reporter: Reporter, node: Node, path: str, name: str, value: str) -> None:
-    if not is_https_url(value):
+    problem = https_url_problem(value)
+    if problem is not None:
         reporter.add(
             "KC203",
             node,
             path,
-            f"header '{name}' is not an absolute https URL: '{value}'",
-            "http:// is accepted for 127.0.0.1/localhost only",
+            f"header '{name}' {problem}: '{shown(value)}'",
+            HOST_NAME_RULE
+            if has_invalid_host(value)
+            else "http:// is accepted for 127.0.0.1/localhost only",
         )
         return
     if name != "kaleyra-host":

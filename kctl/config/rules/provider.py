@@ -6,10 +6,10 @@ from typing import assert_never
 
 from kctl.config.loader import Node
 from kctl.config.rules import headers, sms, whatsapp
-from kctl.config.rules.base import Reporter, first_seen
+from kctl.config.rules.base import Claims, Reporter, first_at, shown
 from kctl.config.rules.phones import check_phone
 from kctl.contract.channels import Channel, channel_of
-from kctl.urls import is_https_url
+from kctl.urls import HOST_NAME_RULE, has_invalid_host, https_url_problem
 
 MIN_CONCURRENCY, MAX_CONCURRENCY = 30, 1000
 
@@ -26,19 +26,18 @@ def check_account(reporter: Reporter, root: Node) -> None:
     providers = root.get("providers")
     if providers is None or not providers.is_seq:
         return
-    nicknames: dict[str, Node] = {}
-    defaults: dict[str, Node] = {}
+    nicknames, defaults = Claims(), Claims()
     for i, provider in enumerate(providers.items()):
         if not provider.is_map:
             continue
         path = f"providers[{i}]"
         nick = provider.get("nickname")
-        if nick is not None and nick.text() and (first := first_seen(nicknames, nick.value, nick)):
+        if nick is not None and nick.text() and (first := nicknames.earlier(nick.value, nick)):
             reporter.add(
                 "KC101",
                 nick,
                 f"{path}.nickname",
-                f"duplicate provider nickname '{nick.value}' (first at line {first.line})",
+                f"duplicate provider nickname '{nick.value}' {first_at(first, nick)}",
             )
         channel_node = provider.get("channel")
         channel = channel_of(channel_node.text() or "") if channel_node is not None else None
@@ -47,7 +46,8 @@ def check_account(reporter: Reporter, root: Node) -> None:
             channel is not None
             and default is not None
             and default.value is True
-            and (first := first_seen(defaults, channel, default))
+            and (first := defaults.earlier(channel, default))
+            and first is not default  # the same provider again: KC101 says so already
         ):
             reporter.add(
                 "KC107",
@@ -56,18 +56,23 @@ def check_account(reporter: Reporter, root: Node) -> None:
                 f"more than one default {channel} provider (first at line {first.line})",
                 "mark only one provider per channel as default",
             )
-        check_provider(reporter, provider, path, channel)
+        if reporter.first_visit(provider):
+            check_provider(reporter, provider, path, channel)
 
 
 def check_provider(reporter: Reporter, p: Node, path: str, channel: Channel | None) -> None:
     endpoint = p.get("endpoint")
-    if endpoint is not None and endpoint.text() is not None and not is_https_url(endpoint.value):
+    url = endpoint.text() if endpoint is not None else None
+    problem = https_url_problem(url) if url is not None else None
+    if endpoint is not None and url is not None and problem is not None:
         reporter.add(
             "KC105",
             endpoint,
             f"{path}.endpoint",
-            f"endpoint '{endpoint.value}' is not an absolute https URL",
-            "CleverTap calls https only; http:// is accepted for 127.0.0.1/localhost",
+            f"endpoint '{shown(url)}' {problem}",
+            HOST_NAME_RULE
+            if has_invalid_host(url)
+            else "CleverTap calls https only; http:// is accepted for 127.0.0.1/localhost",
         )
     concurrency = p.get("max_concurrency")
     if (

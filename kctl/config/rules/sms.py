@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from kctl.config.loader import Node
-from kctl.config.rules.base import Reporter, first_seen
+from kctl.config.rules.base import Claims, Reporter, first_at
 from kctl.config.rules.headers import check_secret_value
 from kctl.config.rules.templates import check_template_name
 from kctl.contract import sms
@@ -36,19 +36,19 @@ def check_sms(reporter: Reporter, p: Node, path: str) -> None:
     templates = p.get("templates")
     if templates is None:
         return
-    names: dict[str, Node] = {}
+    names = Claims()
     for j, t in enumerate(templates.items()):
         if not t.is_map:
             continue
         tpath = f"{path}.templates[{j}]"
         check_template_name(reporter, t, tpath)
         name = t.get("name")
-        if name is not None and name.text() and (first := first_seen(names, name.value, name)):
+        if name is not None and name.text() and (first := names.earlier(name.value, name)):
             reporter.add(
                 "KC401",
                 name,
                 f"{tpath}.name",
-                f"template '{name.value}' is defined twice (first at line {first.line})",
+                f"template '{name.value}' is defined twice {first_at(first, name)}",
             )
         template_id = t.get("dlt_template_id")
         if template_id is not None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from kctl.config.loader import Node
-from kctl.config.rules.base import Reporter, first_seen
+from kctl.config.rules.base import Claims, Reporter, first_at
 from kctl.config.rules.phones import check_phone
 from kctl.config.rules.templates import check_template_name
 from kctl.config.schema import suggestion
@@ -34,7 +34,7 @@ def check_whatsapp(reporter: Reporter, p: Node, path: str) -> None:
     templates = p.get("templates")
     if templates is None:
         return
-    seen: dict[tuple[str, str], Node] = {}
+    seen = Claims()
     for j, template in enumerate(templates.items()):
         if not template.is_map:
             continue
@@ -45,16 +45,17 @@ def check_whatsapp(reporter: Reporter, p: Node, path: str) -> None:
             and name.text()
             and language is not None
             and language.text()
-            and (first := first_seen(seen, (name.value, language.value), name))
+            and (first := seen.earlier((name.value, language.value), name))
         ):
             reporter.add(
                 "KC401",
                 name,
                 f"{tpath}.name",
                 f"template '{name.value}' ({language.value}) is defined twice"
-                f" (first at line {first.line})",
+                f" {first_at(first, name)}",
             )
-        check_template(reporter, template, tpath)
+        if reporter.first_visit(template):
+            check_template(reporter, template, tpath)
 
 
 def check_template(reporter: Reporter, t: Node, path: str) -> None:
