@@ -619,3 +619,27 @@ def test_sandbox_log_lines_show_hostile_text_escaped() -> None:
         assert not RAW_CONTROL.search(line), line
         assert "\n" not in line
     assert any("msgId=\\x1b]0;owned\\x07\\x9b2J\\r\\nfake" in line for line in log.items)
+
+
+def test_a_connection_accepted_as_the_server_closes_is_closed_too() -> None:
+    """A connection task cancelled before it first ran never reaches its own cleanup: the
+    server must close that socket itself (else a ResourceWarning, and a descriptor leaked)."""
+    import asyncio
+
+    from kctl.servers.http import _Connection
+
+    async def scenario() -> socket.socket:
+        server = HttpServer(Listener())
+        await server.start()
+        ours, theirs = socket.socketpair()
+        theirs.close()
+        conn = _Connection(sock=ours)
+        server._connections.add(conn)
+        server.stats.open_connections += 1
+        conn.task = asyncio.get_running_loop().create_task(server._on_socket(conn, ours))
+        await server.close(0)  # before the task ever ran
+        assert server.stats.open_connections == 0
+        return ours
+
+    sock = asyncio.run(scenario())
+    assert sock.fileno() == -1  # closed

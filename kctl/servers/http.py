@@ -433,6 +433,7 @@ class _Framer:
 class _Connection:
     task: asyncio.Task[None] | None = None
     busy: bool = False  # a request is being read past its head, handled or answered
+    sock: socket.socket | None = None  # until its task has started and owns it
 
 
 class HttpServer:
@@ -555,6 +556,13 @@ class HttpServer:
             task.cancel()
         if pending:
             await asyncio.wait(pending, timeout=1.0)
+        # a task cancelled before it first ran never reached its finally: close its socket here
+        for conn in list(self._connections):
+            if conn.sock is not None:
+                conn.sock.close()
+                conn.sock = None
+                self._connections.discard(conn)
+                self.stats.open_connections -= 1
         if self.app is not None:
             try:
                 await self.app.shutdown()
@@ -657,7 +665,7 @@ class HttpServer:
             if self.stats.open_connections >= self.max_connections:
                 self._refuse(sock)
                 continue
-            conn = _Connection()
+            conn = _Connection(sock=sock)
             stats = self.stats
             stats.connections += 1
             stats.open_connections += 1
@@ -694,6 +702,7 @@ class HttpServer:
     async def _on_socket(self, conn: _Connection, sock: socket.socket) -> None:
         loop = asyncio.get_running_loop()
         writer: asyncio.StreamWriter | None = None
+        conn.sock = None  # this task owns it now: its finally closes it
         try:
             reader = asyncio.StreamReader(limit=_READ_SIZE)
             protocol = asyncio.StreamReaderProtocol(reader)
