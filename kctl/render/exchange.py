@@ -13,6 +13,7 @@ import json
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl
 
+from kctl.render.escape import escape_untrusted
 from kctl.render.term import BOLD, CYAN, DIM, GREEN, RED, YELLOW, paint
 from kctl.secrets import Masker
 from kctl.send.wire import Request, Response
@@ -23,14 +24,9 @@ if TYPE_CHECKING:
 JSON_DOC_VERSION = 1
 
 
-def _printable(text: str) -> str:
-    # a hostile reply must not move the cursor or retitle the terminal
-    return "".join(c if c in "\n\t" or c.isprintable() else repr(c)[1:-1] for c in text)
-
-
 def _shown(text: str, masker: Masker) -> str:
     """One piece of outside text as it may reach the terminal: masked, then escaped."""
-    return _printable(masker.mask_text(text))
+    return escape_untrusted(masker.mask_text(text))
 
 
 def decode_body(body: bytes, content_type: str | None) -> Any:
@@ -59,7 +55,7 @@ def _body_lines(body: bytes, content_type: str | None, masker: Masker) -> list[s
     else:
         text = str(data)
         lines = text.removesuffix("\n").split("\n") if text else ["(empty body)"]
-    return [_printable(line) for line in lines]
+    return [escape_untrusted(line) for line in lines]
 
 
 def format_request(

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import io
 import json
-import re
 from typing import IO, Any
 
 from rich.console import Console
@@ -29,16 +28,17 @@ from kctl.load.run import (
     why_not,
 )
 from kctl.load.stats import BUCKETS, TWO_XX, StepResult
+from kctl.render.escape import escape_untrusted
 
 PLAIN_WIDTH = 100  # columns when stdout is not a terminal
 BAR_WIDTH = 40
 _BLOCKS = " ▏▎▍▌▋▊▉█"
+
+
 # network text must never drive the terminal: C0/C1 controls are shown escaped
-_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
-
-
 def visible(text: str) -> str:
-    return _CONTROL.sub(lambda m: ascii(m.group())[1:-1], text)
+    """Network text (a rejection's reason, an error) as it may reach the terminal."""
+    return escape_untrusted(text)
 
 
 def seconds(value: float | None) -> str:

@@ -5,17 +5,16 @@ terminal; the caller masks the result."""
 from __future__ import annotations
 
 import json
-import re
 from typing import Any
 
 from kctl import __version__
+from kctl.render.escape import escape_untrusted
 from kctl.render.term import BOLD, CYAN, DIM, GREEN, RED, YELLOW, paint
 from kctl.templates.diff import Comparison, DiffResult
 from kctl.templates.pull import PullItem, PullOutcome
 
 FORMATS = ("text", "json", "github", "sarif")
 SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029]")
 _SHORT = 120  # characters of a value quoted in a one-line message
 
 RULES = {
@@ -28,7 +27,7 @@ RULES = {
 
 def visible(text: str) -> str:
     """``text`` with control characters escaped: remote text must not drive the terminal."""
-    return _CONTROL.sub(lambda m: ascii(m.group())[1:-1], text)
+    return escape_untrusted(text)
 
 
 def rule_of(c: Comparison) -> str:
