@@ -71,8 +71,6 @@ def render_text(checks: list[Check], *, color: bool, width: int) -> str:
         detail = check.verdict
         if check.samples:
             detail += f" (sample values for: {', '.join(check.samples)})"
-        if not check.passed and check.hint:
-            detail += f"; hint: {check.hint}"
         table.add_row(
             check.provider,
             KIND_LABELS.get(check.kind, check.kind),
@@ -93,6 +91,9 @@ def render_text(checks: list[Check], *, color: bool, width: int) -> str:
         + " (CleverTap's bar: a success within 1 s)"
     )
     console.print(Text(summary, style="red" if failed else "green"))
+    # a hint applies to every check that failed the same way: say it once
+    for hint in dict.fromkeys(c.hint for c in checks if not c.passed and c.hint):
+        console.print(Text(f"hint: {hint}"))
     return console.export_text(styles=color)
 
 
