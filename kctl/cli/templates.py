@@ -135,7 +135,7 @@ def pull(
 
     Example: kctl templates pull --config kctl.yaml --provider Kaleyra --dry-run
     """
-    from kctl.cli.app import stderr, write_output
+    from kctl.cli.base import stderr, write_output
     from kctl.render.templates import render_pull_json, render_pull_text
     from kctl.templates.pull import pull as run_pull
 
@@ -187,7 +187,7 @@ def diff(
 
     Example: kctl templates diff --config kctl.yaml --format github
     """
-    from kctl.cli.app import wants_color, write_output
+    from kctl.cli.base import wants_color, write_output
     from kctl.render.templates import render_diff
     from kctl.templates.diff import diff_templates
 
@@ -232,7 +232,7 @@ def export(
     """
     import json
 
-    from kctl.cli.app import write_output
+    from kctl.cli.base import write_output
     from kctl.templates.export import entries_for, whole_document
 
     _, chosen = _provider(config, provider)
@@ -287,7 +287,7 @@ def serve(
     Prints its URL, http://127.0.0.1:PORT, as the first line on stdout.
     Example: kctl templates serve --config kctl.yaml --port 8088 --auth-token '${CT_TOKEN}'
     """
-    from kctl.cli.app import stderr
+    from kctl.cli.base import stderr
     from kctl.servers.http import HttpServer
     from kctl.servers.template_import import ImportEndpoint
     from kctl.templates.export import entries_for

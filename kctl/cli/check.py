@@ -1,0 +1,101 @@
+"""The check commands: validate-config, schema, explain.
+
+Like app.py: no ``from __future__ import annotations`` (typer reads the annotations at start-up)
+and nothing heavier than typer at import time.
+"""
+
+import sys
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from kctl.cli.base import app, stderr, wants_color, write_output
+from kctl.errors import UsageError
+
+
+class Format(StrEnum):
+    text = "text"
+    json = "json"
+    github = "github"
+    junit = "junit"
+    sarif = "sarif"
+
+
+@app.command("validate-config")
+def validate_config(
+    paths: Annotated[
+        list[str],
+        typer.Argument(
+            help="Config files, directories (all *.yaml/*.yml below) or - for stdin.",
+            show_default=False,
+        ),
+    ],
+    fmt: Annotated[
+        Format, typer.Option("--format", "-f", help="Output format.", case_sensitive=False)
+    ] = Format.text,
+    strict: Annotated[bool, typer.Option("--strict", help="Fail on warnings too.")] = False,
+    output_file: Annotated[
+        Path | None,
+        typer.Option("--output-file", "-o", help="Write the report here instead of stdout."),
+    ] = None,
+) -> None:
+    """Check provider configs: every finding with its code at file:line:col."""
+    from kctl.config.validate import validate_paths
+    from kctl.render.findings import render_report
+
+    report = validate_paths(paths, strict=strict)
+    color = fmt is Format.text and output_file is None and wants_color(sys.stdout)
+    write_output(render_report(report, fmt.value, color=color), output_file)
+    if fmt is not Format.text or output_file is not None:
+        stderr(
+            f"kctl: {report.error_count} error(s), {report.warning_count} warning(s)"
+            f" in {len(report.files)} file(s)"
+        )
+    if report.failed:
+        raise typer.Exit(1)
+
+
+@app.command("schema")
+def schema(
+    output_file: Annotated[
+        Path | None, typer.Option("--output-file", "-o", help="Write the schema here.")
+    ] = None,
+) -> None:
+    """Print the JSON Schema of the config format (for editors and other validators)."""
+    import json
+
+    from kctl.config.schema import json_schema
+
+    write_output(json.dumps(json_schema(), indent=2) + "\n", output_file)
+
+
+@app.command("explain")
+def explain(
+    code: Annotated[
+        str | None, typer.Argument(help="Rule code, such as KC108.", show_default=False)
+    ] = None,
+    list_rules: Annotated[
+        bool, typer.Option("--list", help="List every rule: code, severity, title.")
+    ] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON document.")] = False,
+) -> None:
+    """What a validate-config rule checks, why, and an example fix: kctl explain KC108."""
+    from kctl.render import explain as render
+
+    if list_rules and code is not None:
+        raise UsageError("give a rule code or --list, not both")
+    if not list_rules and code is None:
+        raise UsageError("give a rule code", "kctl explain KC108, or kctl explain --list")
+    rule = render.find_rule(code) if code is not None else None
+    if as_json:
+        text = render.render_json(rule)
+    elif rule is None:
+        text = render.render_list()
+    else:
+        import shutil
+
+        width = shutil.get_terminal_size().columns if sys.stdout.isatty() else render.DEFAULT_WIDTH
+        text = render.render_rule(rule, width=width, color=wants_color(sys.stdout))
+    write_output(text, None)

@@ -1,0 +1,565 @@
+"""The test commands: send-test, verify, load.
+
+Like app.py: no ``from __future__ import annotations`` (typer reads the annotations at start-up)
+and nothing heavier than typer at import time.
+"""
+
+import contextlib
+import os
+import signal
+import sys
+from enum import StrEnum
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+
+from kctl.cli.base import (
+    ConfigOption,
+    ProviderOption,
+    ShowSecrets,
+    _terminal_width,
+    app,
+    wants_color,
+    write_output,
+)
+from kctl.errors import Interrupted, KctlError, UsageError
+
+if TYPE_CHECKING:
+    from kctl.send.run import Finished
+
+
+class Via(StrEnum):
+    adapter = "adapter"
+    direct = "direct"
+
+
+@app.command("send-test")
+def send_test(
+    config: ConfigOption,
+    to: Annotated[
+        str, typer.Option("--to", help="Recipient, E.164 (+919812345678).", show_default=False)
+    ],
+    provider: ProviderOption = None,
+    template: Annotated[str | None, typer.Option("--template", "-t", help="Template name.")] = None,
+    lang: Annotated[
+        str | None, typer.Option("--lang", help="WhatsApp template language code.")
+    ] = None,
+    param: Annotated[
+        list[str] | None,
+        typer.Option("--param", help="Template placeholder value, in order (repeatable)."),
+    ] = None,
+    header_param: Annotated[
+        str | None,
+        typer.Option("--header-param", help="Value of a text header's {{1}}: --header-param 1234."),
+    ] = None,
+    media_url: Annotated[
+        str | None,
+        typer.Option(
+            "--media-url",
+            help="Header media instead of the template's sample: --media-url https://cdn.example.com/a.png.",
+        ),
+    ] = None,
+    location: Annotated[
+        str | None,
+        typer.Option("--location", help="A location header: --location 12.9716,77.5946."),
+    ] = None,
+    location_name: Annotated[
+        str | None, typer.Option("--location-name", help="Its name: --location-name 'MG Road'.")
+    ] = None,
+    location_address: Annotated[
+        str | None,
+        typer.Option("--location-address", help="Its address: --location-address 'Bengaluru'."),
+    ] = None,
+    url_suffix: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--url-suffix",
+            help="Suffix for each dynamic URL button, in order (repeatable): --url-suffix AB12.",
+        ),
+    ] = None,
+    coupon_code: Annotated[
+        str | None,
+        typer.Option("--coupon-code", help="The copy-code button's code: --coupon-code SAVE10."),
+    ] = None,
+    offer_expiry: Annotated[
+        str | None,
+        typer.Option(
+            "--offer-expiry",
+            help="Limited time offer expiry: epoch ms, ISO 8601, or +2h/+7d from now.",
+        ),
+    ] = None,
+    card_param: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--card-param", help="Carousel card body value, CARD=VALUE (repeatable): 1=Asha."
+        ),
+    ] = None,
+    card_url_suffix: Annotated[
+        list[str] | None,
+        typer.Option("--card-url-suffix", help="Card's dynamic URL suffix, CARD=VALUE: 2=boots."),
+    ] = None,
+    card_media_url: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--card-media-url", help="Card header media, CARD=URL: 1=https://cdn.example.com/1.png."
+        ),
+    ] = None,
+    prop: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--prop", help="Custom key-value (customProps, repeatable): --prop tier=gold."
+        ),
+    ] = None,
+    text: Annotated[
+        str | None, typer.Option("--text", help="WhatsApp session text message: --text 'Hi'.")
+    ] = None,
+    image: Annotated[
+        str | None, typer.Option("--image", help="Session image message: --image URL.")
+    ] = None,
+    video: Annotated[
+        str | None, typer.Option("--video", help="Session video message: --video URL.")
+    ] = None,
+    audio: Annotated[
+        str | None, typer.Option("--audio", help="Session audio message: --audio URL.")
+    ] = None,
+    document: Annotated[
+        str | None, typer.Option("--document", help="Session document message: --document URL.")
+    ] = None,
+    caption: Annotated[
+        str | None, typer.Option("--caption", help="Caption of an image, video or document.")
+    ] = None,
+    filename: Annotated[
+        str | None, typer.Option("--filename", help="File name of a --document: Invoice.pdf.")
+    ] = None,
+    body: Annotated[
+        str | None, typer.Option("--body", help="SMS text (instead of --template).")
+    ] = None,
+    sender: Annotated[str | None, typer.Option("--sender", help="SMS sender ID.")] = None,
+    message_type: Annotated[
+        str | None,
+        typer.Option("--type", help="SMS message type, any case: OTP, MKT, TXN, DEFAULT."),
+    ] = None,
+    var: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--var",
+            help="Value of an SMS custom replacement, NAME=VALUE (repeatable): --var hid=123"
+            " fills $$hid.",
+        ),
+    ] = None,
+    via: Annotated[
+        Via, typer.Option("--via", help="adapter: as CleverTap sends it; direct: Kaleyra's API.")
+    ] = Via.adapter,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Build and print; send nothing, resolve no secrets.")
+    ] = False,
+    curl: Annotated[
+        bool, typer.Option("--curl", help="Also print an equivalent curl command.")
+    ] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON document.")] = False,
+    timeout: Annotated[
+        float,
+        typer.Option(
+            "--timeout",
+            help="Seconds per attempt, all told: connect, send, and the whole reply.",
+            min=0.1,
+            max=3600,
+        ),
+    ] = 10.0,
+    retries: Annotated[
+        int,
+        typer.Option("--retries", help="Retries when nothing can be sent twice.", min=0, max=10),
+    ] = 2,
+    verbose: Annotated[
+        bool, typer.Option("--verbose", "-v", help="Show response headers.")
+    ] = False,
+    show_secrets: ShowSecrets = False,
+    force: Annotated[
+        bool, typer.Option("--force", help="Send to a number outside test_recipients.")
+    ] = False,
+    ca_bundle: Annotated[
+        Path | None, typer.Option("--ca-bundle", help="CA certificates to trust (PEM file).")
+    ] = None,
+    sandbox: Annotated[
+        bool,
+        typer.Option("--sandbox", help="Send to kctl's embedded Kaleyra sandbox (no secrets)."),
+    ] = False,
+    wait_dlr: Annotated[
+        float | None,
+        typer.Option(
+            "--wait-dlr", help="Wait this many seconds for the delivery report.", min=0, max=3600
+        ),
+    ] = None,
+    listen_url: Annotated[
+        str | None,
+        typer.Option(
+            "--listen-url", help="Public URL that reaches the local listener (with --wait-dlr)."
+        ),
+    ] = None,
+    listen_port: Annotated[
+        int, typer.Option("--listen-port", help="Loopback port of the listener (0: any).")
+    ] = 0,
+    junit: Annotated[
+        Path | None, typer.Option("--junit", help="Also write a JUnit XML report (CI).")
+    ] = None,
+) -> None:
+    """Send the request CleverTap would send (or Kaleyra's API, --via direct) and show the reply."""
+    from kctl.config.model import load_account
+    from kctl.send.build import Message, parse_variables
+    from kctl.send.run import Finished, SendFailed, SendOptions, run_send_test
+    from kctl.send.values import freeform, template_values
+    from kctl.send.wire import Via as SendVia
+
+    message = Message(
+        to=to,
+        template=template,
+        language=lang,
+        params=tuple(param or ()),
+        body=body,
+        sender=sender,
+        type=message_type,
+        force=force,
+        variables=parse_variables(var or []),
+        values=template_values(
+            header_param=header_param,
+            media_url=media_url,
+            location=location,
+            location_name=location_name,
+            location_address=location_address,
+            url_suffixes=url_suffix,
+            coupon_code=coupon_code,
+            offer_expiry=offer_expiry,
+            card_params=card_param,
+            card_url_suffixes=card_url_suffix,
+            card_media_urls=card_media_url,
+            props=prop,
+        ),
+        freeform=freeform(
+            text=text,
+            image=image,
+            video=video,
+            audio=audio,
+            document=document,
+            caption=caption,
+            filename=filename,
+        ),
+    )
+    options = SendOptions(
+        via=SendVia(via.value),
+        dry_run=dry_run,
+        timeout=timeout,
+        retries=retries,
+        verify=str(ca_bundle) if ca_bundle else True,
+        show_secrets=show_secrets,
+    )
+    if wait_dlr is not None and dry_run:
+        raise UsageError("--wait-dlr goes with a real send, not --dry-run")
+    if (listen_url or listen_port) and wait_dlr is None:
+        raise UsageError("--listen-url and --listen-port go with --wait-dlr")
+    chosen = load_account(config).provider(provider)
+    junit_name = f"{chosen.nickname} {chosen.channel} to {to}" if junit is not None else None
+    renderers = _send_test_renderers(as_json=as_json, curl=curl, verbose=verbose, junit=junit_name)
+    failed: SendFailed | None = None
+    code = 0
+    events = run_send_test(
+        chosen,
+        message,
+        options,
+        sandbox=sandbox,
+        wait_dlr=wait_dlr,
+        listen_url=listen_url,
+        listen_port=listen_port,
+    )
+    try:
+        # closing: an interruption while a renderer writes still stops the embedded servers
+        with contextlib.closing(events):
+            for event in events:
+                for render in renderers:
+                    render(event)
+                if isinstance(event, SendFailed):
+                    failed = event
+                elif isinstance(event, Finished):
+                    code = event.exit_code
+    except (KctlError, Interrupted) as e:
+        # CI reads the JUnit file: a run cut short (SIGTERM at a job's timeout) says so there
+        if junit is not None:
+            _write_junit(junit, renderers, Finished(e.exit_code, e.message))
+        raise
+    if junit is not None:
+        _write_junit(junit, renderers)
+    if failed is not None and not as_json:
+        raise failed.error
+    if code:
+        raise typer.Exit(code)
+
+
+def _write_junit(path: Path, renderers: list[Any], ending: "Finished | None" = None) -> None:
+    from kctl.files import write_atomic
+    from kctl.render.sendtest import JunitRenderer
+
+    report = next(r for r in renderers if isinstance(r, JunitRenderer))
+    if ending is not None and report.finished is None:
+        report(ending)
+    write_atomic(path, report.document())
+
+
+def _send_test_renderers(
+    *, as_json: bool, curl: bool, verbose: bool, junit: str | None
+) -> list[Any]:
+    from kctl.render.sendtest import JsonRenderer, JunitRenderer, TextRenderer
+
+    renderers: list[Any] = []
+    if as_json:
+        renderers.append(JsonRenderer(sys.stdout, curl=curl))
+    else:
+        color = wants_color(sys.stdout)
+        renderers.append(TextRenderer(sys.stdout, color=color, verbose=verbose, curl=curl))
+    if junit is not None:
+        renderers.append(JunitRenderer(junit))
+    return renderers
+
+
+class VerifyFormat(StrEnum):
+    text = "text"
+    json = "json"
+    junit = "junit"
+    sarif = "sarif"
+
+
+@app.command("verify")
+def verify(
+    config: ConfigOption,
+    provider: Annotated[
+        list[str] | None,
+        typer.Option("--provider", "-p", help="Only this provider (repeatable)."),
+    ] = None,
+    sandbox: Annotated[
+        bool,
+        typer.Option("--sandbox", help="Run every check against the embedded Kaleyra sandbox."),
+    ] = False,
+    send_sms: Annotated[
+        bool, typer.Option("--send", help="SMS: also send one real test SMS (with --to).")
+    ] = False,
+    to: Annotated[
+        str | None, typer.Option("--to", help="Recipient of --send, from test_recipients.")
+    ] = None,
+    fmt: Annotated[
+        VerifyFormat, typer.Option("--format", "-f", help="Output format.", case_sensitive=False)
+    ] = VerifyFormat.text,
+    output_file: Annotated[
+        Path | None, typer.Option("--output-file", "-o", help="Write the report here.")
+    ] = None,
+    timeout: Annotated[
+        float,
+        typer.Option(
+            "--timeout",
+            help="Seconds to wait for each answer (CleverTap counts more than 1 s as a failure).",
+            min=0.1,
+            max=600,
+        ),
+    ] = 5.0,
+    ca_bundle: Annotated[
+        Path | None, typer.Option("--ca-bundle", help="CA certificates to trust (PEM file).")
+    ] = None,
+) -> None:
+    """Replay CleverTap's save-time checks: provider save, template save, SMS reachability.
+
+    Example: kctl verify --config configs/whatsapp.yaml --sandbox
+    """
+    import contextlib
+
+    from kctl.config.model import load_account
+    from kctl.render import verify as render
+    from kctl.send.verify import exit_code, plans, run_verify
+
+    if send_sms != (to is not None):
+        raise UsageError("--send and --to go together: --send --to +919812345678")
+    account = load_account(config)
+    progress = render.Progress(sys.stderr, fmt is VerifyFormat.text and sys.stderr.isatty())
+    with contextlib.ExitStack() as stack:
+        if sandbox:
+            from kctl.send.run import sandboxed
+            from kctl.servers.sandbox import local_pair
+
+            # the sandbox approves exactly the config's templates, as Kaleyra would have
+            pair = stack.enter_context(local_pair(providers=account.providers))
+            account = account.with_providers(
+                sandboxed(p, pair.sandbox_url, pair.listener_url) for p in account.providers
+            )
+        chosen = plans(account, tuple(provider or ()), to, force=sandbox)
+        events = []
+        for event in run_verify(
+            chosen, timeout=timeout, verify_tls=str(ca_bundle) if ca_bundle else True
+        ):
+            progress(event)
+            events.append(event)
+    progress.clear()
+    checks = render.checks_of(events)
+    code = exit_code(checks)
+    match fmt:
+        case VerifyFormat.text:
+            color = output_file is None and wants_color(sys.stdout)
+            width = _terminal_width() if output_file is None and sys.stdout.isatty() else 120
+            text = render.render_text(checks, color=color, width=width)
+        case VerifyFormat.json:
+            text = render.render_json(checks, account.file, code)
+        case VerifyFormat.junit:
+            text = render.render_junit(checks)
+        case VerifyFormat.sarif:
+            text = render.render_sarif(checks, account.file)
+    write_output(text, output_file)
+    if code:
+        raise typer.Exit(code)
+
+
+@app.command("load")
+def load(
+    config: ConfigOption,
+    provider: ProviderOption = None,
+    concurrency: Annotated[
+        int | None,
+        typer.Option(
+            "--concurrency",
+            "-n",
+            help="Requests in flight at once (default: the provider's max_concurrency, else"
+            " CleverTap's 1500): -n 300.",
+        ),
+    ] = None,
+    ramp: Annotated[
+        str | None,
+        typer.Option(
+            "--ramp",
+            metavar="LOW..HIGH",
+            help="Climb from LOW to HIGH concurrency, doubling, and recommend max_concurrency:"
+            " --ramp 30..1000.",
+        ),
+    ] = None,
+    step: Annotated[
+        int | None,
+        typer.Option("--step", help="Climb by this much instead of doubling: --step 100."),
+    ] = None,
+    requests: Annotated[
+        int | None,
+        typer.Option(
+            "--requests",
+            help="Requests per step, at most 100000 (default: 3 per connection, 300 at least).",
+        ),
+    ] = None,
+    duration: Annotated[
+        float, typer.Option("--duration", help="Seconds per step at most (cap 300).")
+    ] = 30.0,
+    timeout: Annotated[
+        float,
+        typer.Option(
+            "--timeout", help="Seconds a request may wait for any answer (CleverTap waits 1)."
+        ),
+    ] = 5.0,
+    to: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--to",
+            metavar="NUMBER",
+            help="Recipient, repeatable (default: the first test recipient); with"
+            " --allow-remote only numbers from test_recipients: --to +919812345678.",
+        ),
+    ] = None,
+    allow_remote: Annotated[
+        bool,
+        typer.Option(
+            "--allow-remote",
+            help="Load a non-loopback endpoint: every request is a real message (needs --to).",
+        ),
+    ] = False,
+    sandbox: Annotated[
+        bool, typer.Option("--sandbox", help="Load kctl's sandbox, started in-process.")
+    ] = False,
+    sandbox_latency: Annotated[
+        float | None,
+        typer.Option(
+            "--sandbox-latency", help="Seconds the sandbox takes per answer: 0.2.", min=0, max=60
+        ),
+    ] = None,
+    sandbox_max_concurrency: Annotated[
+        int | None,
+        typer.Option(
+            "--sandbox-max-concurrency", help="The sandbox answers 429 beyond this: 300.", min=1
+        ),
+    ] = None,
+    template: Annotated[
+        str | None,
+        typer.Option(
+            "--template", "-t", help="Template to send (default: the provider's first one)."
+        ),
+    ] = None,
+    lang: Annotated[
+        str | None, typer.Option("--lang", help="WhatsApp template language code.")
+    ] = None,
+    validation: Annotated[
+        bool,
+        typer.Option(
+            "--validation", help="Send CleverTap's provider-save validation payload (WhatsApp)."
+        ),
+    ] = False,
+    ca_bundle: Annotated[
+        Path | None, typer.Option("--ca-bundle", help="CA certificates to trust (PEM file).")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON document.")] = False,
+) -> None:
+    """Load an endpoint as CleverTap does and judge each answer by its 1 s deadline:
+    kctl load -c wa.yaml --sandbox --sandbox-max-concurrency 300 --ramp 30..1000."""
+    from kctl.config.model import load_account
+    from kctl.load.plan import parse_ramp
+    from kctl.load.run import Finished, LoadOptions, run_load
+    from kctl.render.load import JsonReport, LiveProgress, TextReport
+
+    live = sys.stderr.isatty() and os.environ.get("TERM") != "dumb"
+    options = LoadOptions(
+        concurrency=concurrency,
+        ramp=parse_ramp(ramp) if ramp is not None else None,
+        step=step,
+        requests=requests,
+        duration=duration,
+        timeout=timeout,
+        recipients=tuple(to or ()),
+        allow_remote=allow_remote,
+        sandbox=sandbox,
+        sandbox_latency=sandbox_latency,
+        sandbox_max_concurrency=sandbox_max_concurrency,
+        template=template,
+        language=lang,
+        validation=validation,
+        ca_bundle=str(ca_bundle) if ca_bundle else None,
+        progress=live,
+    )
+    chosen = load_account(config).provider(provider)
+    renderers: list[Any] = []
+    progress = LiveProgress(sys.stderr, color=wants_color(sys.stderr)) if live else None
+    if progress is not None:
+        renderers.append(progress)
+    if as_json:
+        renderers.append(JsonReport(sys.stdout))
+    else:
+        color = wants_color(sys.stdout)
+        width = os.get_terminal_size(sys.stdout.fileno()).columns if sys.stdout.isatty() else None
+        renderers.append(TextReport(sys.stdout, color=color, width=width))
+    code = 0
+    # Ctrl-C goes to asyncio's own handler while load runs: it cancels the requests in flight
+    # and the step reports what it measured, where an exception raised mid-loop would not
+    try:
+        previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    except ValueError:  # not the main thread: leave signals alone
+        previous = None
+    try:
+        for event in run_load(chosen, options):
+            for render in renderers:
+                render(event)
+            if isinstance(event, Finished):
+                code = 130 if event.interrupted else event.exit_code
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGINT, previous)
+        if progress is not None:
+            progress.close()
+    if code:
+        raise typer.Exit(code)
