@@ -15,6 +15,8 @@ from typing import Annotated, Any, NoReturn
 import typer
 
 from kctl import __version__
+from kctl.cli.dlt import DltRegistryOption
+from kctl.cli.preview import preview
 from kctl.cli.templates import templates_app
 from kctl.contract.channels import Channel as InitChannel
 from kctl.contract.whatsapp import TEMPLATE_STATUSES
@@ -34,6 +36,7 @@ secrets_app = typer.Typer(
 )
 app.add_typer(secrets_app, name="secrets")
 app.add_typer(templates_app, name="templates")
+app.command("preview")(preview)
 
 
 COMPLETE_VAR = "_KCTL_COMPLETE"
@@ -108,12 +111,13 @@ def validate_config(
         Path | None,
         typer.Option("--output-file", "-o", help="Write the report here instead of stdout."),
     ] = None,
+    dlt_registry: DltRegistryOption = None,
 ) -> None:
     """Check provider configs: every finding with its code at file:line:col."""
     from kctl.config.validate import validate_paths
     from kctl.render.findings import render_report
 
-    report = validate_paths(paths, strict=strict)
+    report = validate_paths(paths, strict=strict, dlt_registry=dlt_registry)
     color = fmt is Format.text and output_file is None and wants_color(sys.stdout)
     write_output(render_report(report, fmt.value, color=color), output_file)
     if fmt is not Format.text or output_file is not None:
@@ -385,6 +389,7 @@ def send_test(
     junit: Annotated[
         Path | None, typer.Option("--junit", help="Also write a JUnit XML report (CI).")
     ] = None,
+    dlt_registry: DltRegistryOption = None,
 ) -> None:
     """Send the request CleverTap would send (or Kaleyra's API, --via direct) and show the reply."""
     from kctl.config.model import load_account
@@ -439,7 +444,7 @@ def send_test(
         raise UsageError("--wait-dlr goes with a real send, not --dry-run")
     if (listen_url or listen_port) and wait_dlr is None:
         raise UsageError("--listen-url and --listen-port go with --wait-dlr")
-    chosen = load_account(config).provider(provider)
+    chosen = load_account(config, dlt_registry).provider(provider)
     junit_name = f"{chosen.nickname} {chosen.channel} to {to}" if junit is not None else None
     renderers = _send_test_renderers(as_json=as_json, curl=curl, verbose=verbose, junit=junit_name)
     failed: SendFailed | None = None
@@ -529,6 +534,7 @@ def verify(
     ca_bundle: Annotated[
         Path | None, typer.Option("--ca-bundle", help="CA certificates to trust (PEM file).")
     ] = None,
+    dlt_registry: DltRegistryOption = None,
 ) -> None:
     """Replay CleverTap's save-time checks: provider save, template save, SMS reachability.
 
@@ -542,7 +548,7 @@ def verify(
 
     if send_sms != (to is not None):
         raise UsageError("--send and --to go together: --send --to +919812345678")
-    account = load_account(config)
+    account = load_account(config, dlt_registry)
     progress = render.Progress(sys.stderr, fmt is VerifyFormat.text and sys.stderr.isatty())
     with contextlib.ExitStack() as stack:
         if sandbox:
@@ -775,6 +781,7 @@ def sandbox_command(
             " --template-status festive_offer=PAUSED.",
         ),
     ] = None,
+    dlt_registry: DltRegistryOption = None,
 ) -> None:
     """Stand in for Kaleyra on loopback: adapter routes, the messages API, delivery reports.
 
@@ -784,7 +791,9 @@ def sandbox_command(
     header without mediaURL, body parameters that do not fill the body; 2004 anything else
     malformed. With --config it also refuses (2001) a template the config does not have for
     the business number, one whose status is not APPROVED, and one whose parameters, header,
-    buttons or cards differ from the config's.
+    buttons or cards differ from the config's. POST /sms with --config accepts an SMS to
+    India that does not fit its DLT template (the templates' dlt_text, or --dlt-registry) and
+    then reports it failed, 906, 907 or 908, as the operator would.
 
     \b
     Example:
@@ -795,20 +804,24 @@ def sandbox_command(
 
     templates = None
     templates_api = None
+    dlt_book = None
     if config is not None:
         from kctl.config.model import load_account
+        from kctl.servers.sms_dlt import dlt_book_for
         from kctl.servers.templates_api import TemplatesApi, store_for
         from kctl.servers.whatsapp_adapter import template_book
 
-        providers = load_account(config).providers
+        providers = load_account(config, dlt_registry).providers
         templates = template_book(providers, template_status or ())
+        dlt_book = dlt_book_for(providers)
         # the same templates, with their statuses, on Kaleyra's template APIs (templates pull
         # and diff read them); a status changed there applies to the next send too
         store = store_for(providers, template_status or ())
         templates_api = TemplatesApi(store, api_key=api_key, sid=sid, log=stderr)
-    elif template_status:
+    elif template_status or dlt_registry:
         raise UsageError(
-            "--template-status goes with --config", "the config's templates are the ones it marks"
+            f"{'--template-status' if template_status else '--dlt-registry'} goes with --config",
+            "the config's templates are the ones it applies to",
         )
     app_ = Sandbox(
         api_key,
@@ -818,6 +831,7 @@ def sandbox_command(
         latency=latency,
         log=stderr,
         templates=templates,
+        dlt=dlt_book,
     )
     app_.templates_api = templates_api
     server = HttpServer(app_, port=port, log=stderr)
