@@ -51,7 +51,7 @@ def load_registry(path: str) -> Registry:
 
 
 def _column(name: str) -> str:
-    return re.sub(r"[\s-]+", "_", name.strip().lower())
+    return re.sub(r"[\s-]+", "_", name.strip().lstrip("\ufeff").strip().lower())
 
 
 def parse_registry(name: str, text: str) -> Registry:

@@ -88,7 +88,8 @@ def dlt_verdict(
         hint = f"registered: entity {registration.entity_id}, header {registration.header}"
         if registration.source:
             hint += f" ({registration.source})"
-        return DltVerdict(f"refused: {problem}", registration, code, problem, hint=hint)
+        note = f"operators would drop it (failure {code}): {problem}"
+        return DltVerdict(note, registration, code, problem, hint=hint)
     found_mismatch = dlt.mismatch(text, registration.text)
     if found_mismatch is None:
         how = "" if template is not None else ", by its text"
@@ -105,7 +106,7 @@ def dlt_verdict(
     if found_mismatch.variable is not None and len(params) >= found_mismatch.variable:
         hint = f"shorten --param {found_mismatch.variable} to {dlt.VARIABLE_LIMIT} characters"
     return DltVerdict(
-        f"refused: {problem}",
+        f"operators would drop it (failure {dlt.TEMPLATE_NOT_MATCHED}): {problem}",
         registration,
         dlt.TEMPLATE_NOT_MATCHED,
         problem,
