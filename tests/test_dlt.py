@@ -517,3 +517,16 @@ def test_kctl_sandbox_takes_the_registry_from_the_command_line() -> None:
     assert "at character 42 the registered text has '.' where the text has a space" in (
         delivery.description or ""
     )
+
+
+def test_send_test_through_the_sandbox_is_delivered_when_it_matches(kctl: Kctl) -> None:
+    # the embedded sandbox scrubs with the same registrations the send was checked against
+    result = kctl(
+        "send-test", "--sandbox", "--wait-dlr", "10", "--json", "-c", str(CONFIG),
+        "--dlt-registry", str(REGISTRY), "--to", "+919812345678",
+        "-t", "order_shipped", "--param", "A-1042", "--param", "x" * 30,
+    )  # fmt: skip
+    assert result.exit_code == 0, result
+    doc = json.loads(result.stdout)
+    assert doc["sms"]["dlt"]["passed"] is True
+    assert doc["delivery_report"]["status"] == "delivered"

@@ -82,7 +82,8 @@ REGISTRY_HEADING = "With this DLT registry (--dlt-registry FILE):"
 
 
 def _example(rule: Rule, width: int | None) -> list[str]:
-    registry = [REGISTRY_HEADING, *_fragment(rule.registry, width), ""] if rule.registry else []
+    # a CSV row cut short would be a different registration: never truncated
+    registry = [REGISTRY_HEADING, *_fragment(rule.registry, None), ""] if rule.registry else []
     return [
         *registry,
         f"Example, {where(rule.scope)}:",

@@ -253,7 +253,7 @@ text-align:center;word-break:break-all}
 .media.document{min-height:64px;flex-direction:row;gap:10px;justify-content:flex-start}
 .header{font-weight:700;margin:0 0 4px}
 .body{white-space:pre-wrap;margin:0;overflow-wrap:anywhere}
-.footer{color:#667781;font-size:13px;margin-top:4px}
+.footer{color:#667781;font-size:13px;margin:4px 0 0}
 .offer{background:#f0f2f5;border-radius:6px;padding:6px 8px;margin-bottom:6px}
 .offer .title{font-weight:700}
 .offer .expiry{display:block;font-size:12px;color:#667781}
@@ -329,7 +329,7 @@ def _html_filled(filled: Filled, mark: int | None = None) -> str:
             case _:
                 assert_never(span.kind)
     if mark is not None and mark >= start:
-        out.append('<mark class="diff end">\u2038</mark>')
+        out.append('<mark class="diff end" title="the text ends here">\u00a0</mark>')
     return "".join(out)
 
 
