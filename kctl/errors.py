@@ -34,6 +34,11 @@ class UsageError(KctlError):
     exit_code = 2
 
 
+class DltRefused(UsageError):
+    """An SMS to India that operators would drop: it does not match its registered DLT template,
+    or its sender or entity is not the one registered with it."""
+
+
 class SecretUnavailable(KctlError):
     """A secret reference could not be resolved (unset variable, missing entry, no backend)."""
 

@@ -9,6 +9,7 @@ from typing import Any, assert_never
 import pytest
 import yaml
 
+from kctl.config.dlt import parse_registry
 from kctl.config.findings import Report
 from kctl.config.loader import load_text
 from kctl.config.validate import check_document
@@ -98,8 +99,10 @@ def embedded(fragment: str, scope: Scope) -> str:
     return yaml.safe_dump(doc, sort_keys=False, allow_unicode=True, width=10_000)
 
 
-def codes_of(text: str) -> list[str]:
-    return sorted({f.code for f in check_document(load_text("example.yaml", text))})
+def codes_of(text: str, registry: str = "") -> list[str]:
+    """The codes a config reports, checked against a DLT registry (CSV text) when one is given."""
+    dlt = parse_registry("registry.csv", registry) if registry else None
+    return sorted({f.code for f in check_document(load_text("example.yaml", text), dlt)})
 
 
 def test_the_harness_bases_are_valid() -> None:
@@ -122,15 +125,27 @@ def test_every_entry_is_filled_in(rule: Rule) -> None:
 @pytest.mark.parametrize("rule", RULES.values(), ids=lambda r: r.code)
 def test_bad_example_shows_its_rule_and_the_fix_clears_everything(rule: Rule) -> None:
     bad = embedded(rule.bad, rule.scope)
-    assert rule.code in codes_of(bad), bad
+    assert rule.code in codes_of(bad, rule.registry), bad
     good = embedded(rule.good, rule.scope)
-    assert codes_of(good) == [], good
+    assert codes_of(good, rule.registry) == [], good
 
 
 @pytest.mark.parametrize("rule", RULES.values(), ids=lambda r: r.code)
 def test_bad_example_shows_only_its_rule(rule: Rule) -> None:
     # an example that also trips other rules would teach the wrong lesson
-    assert codes_of(embedded(rule.bad, rule.scope)) == [rule.code]
+    assert codes_of(embedded(rule.bad, rule.scope), rule.registry) == [rule.code]
+
+
+def test_explain_shows_the_registry_an_example_is_checked_against(kctl: Kctl) -> None:
+    result = kctl("explain", "KC310")
+    assert result.exit_code == 0, result
+    lines = result.stdout.splitlines()
+    heading = lines.index("With this DLT registry (--dlt-registry FILE):")
+    assert lines[heading + 1] == "    template_id,entity_id,header,template_text"
+    assert heading < lines.index("Example, in an SMS provider:")
+    assert (
+        json.loads(kctl("explain", "KC310", "--json").stdout)["registry"] == RULES["KC310"].registry
+    )
 
 
 # --- kctl explain -------------------------------------------------------------------------------

@@ -29,6 +29,7 @@ sys.__stderr__.write(json.dumps(sorted({m.split(".")[0] for m in sys.modules})))
         ["--help"],
         ["--version"],
         ["validate-config", "--help"],
+        ["preview", "--help"],
         ["explain", "KC108"],
         ["explain", "--list", "--json"],
         ["explain", "KC999"],

@@ -504,6 +504,7 @@ SPEC_CODES = (
     + [f"KC10{i}" for i in range(1, 10)]
     + [f"KC20{i}" for i in range(1, 8)]
     + [f"KC30{i}" for i in range(1, 7)]
+    + [f"KC3{i:02d}" for i in range(7, 12)]  # issue 14: DLT content rules
     + [f"KC40{i}" for i in range(1, 10)]
     + [f"KC41{i}" for i in range(5)]  # issue 10: carousel, dynamic URL and example rules
     + ["KC501", "KC502"]

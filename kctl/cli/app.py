@@ -22,12 +22,14 @@ from kctl import __version__
 # each module registers its commands on the app as it is imported
 from kctl.cli import check, send, servers, setup  # noqa: F401
 from kctl.cli.base import COMPLETE_VAR, app, stderr, wants_color, write_output
+from kctl.cli.preview import preview
 from kctl.cli.secrets import secrets_app
 from kctl.cli.templates import templates_app
 from kctl.errors import Interrupted, KctlError, UsageError
 
 __all__ = ["COMPLETE_VAR", "app", "main", "stderr", "wants_color", "write_output"]
 
+app.command("preview")(preview)
 app.add_typer(secrets_app, name="secrets")
 app.add_typer(templates_app, name="templates")
 

@@ -12,6 +12,7 @@ from typing import Annotated
 import typer
 
 from kctl.cli.base import app, stderr, wants_color, write_output
+from kctl.cli.dlt import DltRegistryOption
 from kctl.errors import UsageError
 
 
@@ -40,12 +41,13 @@ def validate_config(
         Path | None,
         typer.Option("--output-file", "-o", help="Write the report here instead of stdout."),
     ] = None,
+    dlt_registry: DltRegistryOption = None,
 ) -> None:
     """Check provider configs: every finding with its code at file:line:col."""
     from kctl.config.validate import validate_paths
     from kctl.render.findings import render_report
 
-    report = validate_paths(paths, strict=strict)
+    report = validate_paths(paths, strict=strict, dlt_registry=dlt_registry)
     color = fmt is Format.text and output_file is None and wants_color(sys.stdout)
     write_output(render_report(report, fmt.value, color=color), output_file)
     if fmt is not Format.text or output_file is not None:

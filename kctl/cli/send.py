@@ -23,6 +23,7 @@ from kctl.cli.base import (
     wants_color,
     write_output,
 )
+from kctl.cli.dlt import DltRegistryOption
 from kctl.errors import Interrupted, KctlError, UsageError
 
 if TYPE_CHECKING:
@@ -203,6 +204,7 @@ def send_test(
     junit: Annotated[
         Path | None, typer.Option("--junit", help="Also write a JUnit XML report (CI).")
     ] = None,
+    dlt_registry: DltRegistryOption = None,
 ) -> None:
     """Send the request CleverTap would send (or Kaleyra's API, --via direct) and show the reply."""
     from kctl.config.model import load_account
@@ -257,7 +259,7 @@ def send_test(
         raise UsageError("--wait-dlr goes with a real send, not --dry-run")
     if (listen_url or listen_port) and wait_dlr is None:
         raise UsageError("--listen-url and --listen-port go with --wait-dlr")
-    chosen = load_account(config).provider(provider)
+    chosen = load_account(config, dlt_registry).provider(provider)
     junit_name = f"{chosen.nickname} {chosen.channel} to {to}" if junit is not None else None
     renderers = _send_test_renderers(as_json=as_json, curl=curl, verbose=verbose, junit=junit_name)
     failed: SendFailed | None = None
@@ -362,6 +364,7 @@ def verify(
     ca_bundle: Annotated[
         Path | None, typer.Option("--ca-bundle", help="CA certificates to trust (PEM file).")
     ] = None,
+    dlt_registry: DltRegistryOption = None,
 ) -> None:
     """Replay CleverTap's save-time checks: provider save, template save, SMS reachability.
 
@@ -375,7 +378,7 @@ def verify(
 
     if send_sms != (to is not None):
         raise UsageError("--send and --to go together: --send --to +919812345678")
-    account = load_account(config)
+    account = load_account(config, dlt_registry)
     progress = render.Progress(sys.stderr, fmt is VerifyFormat.text and sys.stderr.isatty())
     with contextlib.ExitStack() as stack:
         if sandbox:

@@ -11,6 +11,7 @@ from typing import Annotated
 import typer
 
 from kctl.cli.base import PortOption, app, stderr
+from kctl.cli.dlt import DltRegistryOption
 from kctl.contract.whatsapp import TEMPLATE_STATUSES
 from kctl.errors import Interrupted, UsageError
 
@@ -55,6 +56,7 @@ def sandbox_command(
             " --template-status festive_offer=PAUSED.",
         ),
     ] = None,
+    dlt_registry: DltRegistryOption = None,
 ) -> None:
     """Stand in for Kaleyra on loopback: adapter routes, the messages API, delivery reports.
 
@@ -64,7 +66,9 @@ def sandbox_command(
     header without mediaURL, body parameters that do not fill the body; 2004 anything else
     malformed. With --config it also refuses (2001) a template the config does not have for
     the business number, one whose status is not APPROVED, and one whose parameters, header,
-    buttons or cards differ from the config's.
+    buttons or cards differ from the config's. POST /sms with --config accepts an SMS to
+    India that does not fit its DLT template (the templates' dlt_text, or --dlt-registry) and
+    then reports it failed, 906, 907 or 908, as the operator would.
 
     \b
     Example:
@@ -74,21 +78,25 @@ def sandbox_command(
     from kctl.servers.sandbox import Sandbox
 
     templates = None
+    dlt_book = None
     templates_api = None
     if config is not None:
         from kctl.config.model import load_account
+        from kctl.servers.sms_dlt import dlt_book_for
         from kctl.servers.templates_api import TemplatesApi, store_for
         from kctl.servers.whatsapp_adapter import template_book
 
-        providers = load_account(config).providers
+        providers = load_account(config, dlt_registry).providers
+        dlt_book = dlt_book_for(providers)
         templates = template_book(providers, template_status or ())
         # the same templates, with their statuses, on Kaleyra's template APIs (templates pull
         # and diff read them); a status changed there applies to the next send too
         store = store_for(providers, template_status or ())
         templates_api = TemplatesApi(store, api_key=api_key, sid=sid, log=stderr)
-    elif template_status:
+    elif template_status or dlt_registry:
         raise UsageError(
-            "--template-status goes with --config", "the config's templates are the ones it marks"
+            f"{'--template-status' if template_status else '--dlt-registry'} goes with --config",
+            "the config's templates are the ones it applies to",
         )
     app_ = Sandbox(
         api_key,
@@ -98,6 +106,7 @@ def sandbox_command(
         latency=latency,
         log=stderr,
         templates=templates,
+        dlt=dlt_book,
     )
     app_.templates_api = templates_api
     server = HttpServer(app_, port=port, log=stderr)

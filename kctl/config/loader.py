@@ -108,6 +108,73 @@ class Node:
         return None
 
 
+# a double-quoted escape's length in the source, by the letter after the backslash
+_ESCAPE_WIDTH = {"x": 4, "u": 6, "U": 10}
+
+
+def scalar_position(text: str, node: Node, index: int) -> tuple[int, int]:
+    """Line and column in ``text`` of character ``index`` of the string ``node`` holds.
+
+    A finding can then point at the one character that is wrong inside a long value. Exact for
+    what a config holds in practice (plain and quoted scalars on their first line, literal
+    blocks); anything else (folded lines) falls back to where the scalar starts.
+    """
+    lines = text.split("\n")
+    value = node.value if isinstance(node.value, str) else ""
+    if node.kind != SCALAR or not 0 < node.line <= len(lines) or not 0 <= index <= len(value):
+        return node.line, node.col
+    source = lines[node.line - 1]
+    start = node.col - 1
+    opener = source[start : start + 1]
+    if opener in ("'", '"'):
+        return _quoted_position(source, node, index, opener)
+    if opener == "|":
+        return _literal_position(lines, node, value, index)
+    if opener != ">" and source[start : start + index + 1] == value[: index + 1]:
+        return node.line, node.col + index
+    return node.line, node.col
+
+
+def _quoted_position(source: str, node: Node, index: int, quote: str) -> tuple[int, int]:
+    i = node.col  # just after the opening quote (0-based)
+    count = 0
+    while i < len(source):
+        char = source[i]
+        width = 1
+        if char == quote:
+            if quote == "'" and source[i + 1 : i + 2] == "'":
+                width = 2
+            elif count == index:
+                return node.line, i + 1  # the closing quote: just past the last character
+            else:
+                break
+        elif quote == '"' and char == "\\":
+            width = _ESCAPE_WIDTH.get(source[i + 1 : i + 2], 2)
+        if count == index:
+            return node.line, i + 1
+        count += 1
+        i += width
+    return node.line, node.col
+
+
+def _literal_position(lines: list[str], node: Node, value: str, index: int) -> tuple[int, int]:
+    offset = index
+    pieces = value.split("\n")
+    if index == len(value) and len(pieces) > 1 and not pieces[-1]:
+        pieces.pop()  # the end of a block that ends in a line break: the end of its last line
+        offset = len(value) - 1
+    for k, piece in enumerate(pieces):
+        if offset <= len(piece):
+            line = node.line + 1 + k
+            source = lines[line - 1] if line <= len(lines) else ""
+            indent = len(source) - len(source.lstrip(" "))
+            if source[indent : indent + len(piece)] != piece:
+                break
+            return line, indent + offset + 1
+        offset -= len(piece) + 1
+    return node.line, node.col
+
+
 @dataclass(slots=True, eq=False)
 class Entry:
     key: str

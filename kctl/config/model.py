@@ -12,14 +12,18 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any, ClassVar, assert_never
+from typing import TYPE_CHECKING, Any, ClassVar, assert_never
 
 from kctl.config.findings import Report
 from kctl.config.loader import Node
 from kctl.contract import whatsapp
 from kctl.contract.channels import Channel
+from kctl.contract.dlt import Registration
 from kctl.contract.numbers import DEFAULT_PAYLOAD_VERSION
 from kctl.errors import ConfigInvalid, UsageError
+
+if TYPE_CHECKING:
+    from kctl.config.dlt import Registry
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -89,7 +93,9 @@ class SmsTemplate:
     name: str
     body: str
     dlt_template_id: str | None = None
+    dlt_text: str | None = None  # the text as registered on the DLT platform
     type: str | None = None  # message type
+    line: int = 0  # where the template starts in its file
 
     @property
     def label(self) -> str:
@@ -154,12 +160,35 @@ class SmsProvider(_ProviderBase):
     message_type: str | None = None
     dlt_entity_id: str | None = None
     templates: tuple[SmsTemplate, ...] = ()
+    # the DLT templates known to be registered: the --dlt-registry rows, then the templates'
+    # own dlt_text for ids the registry does not list
+    dlt_registrations: tuple[Registration, ...] = ()
+    dlt_registry: str | None = None  # the registry file they come from, when one was given
 
     def find_template(self, name: str) -> SmsTemplate:
         for template in self.templates:
             if template.name == name:
                 return template
         raise _no_template(self.nickname, name, [t.label for t in self.templates])
+
+    @property
+    def is_dlt(self) -> bool:
+        """Whether this provider sends under India's DLT: an entity, or registered templates."""
+        return self.dlt_entity_id is not None or bool(self.dlt_registrations)
+
+    @property
+    def dlt_complete(self) -> bool:
+        """Whether the registrations are all there are: a registry lists every template, and so
+        do the templates when each has its dlt_text. Free text that matches none of a complete
+        set matches nothing registered; of a partial set, maybe a template kctl cannot see."""
+        if self.dlt_registry is not None:
+            return True
+        return bool(self.templates) and all(t.dlt_text is not None for t in self.templates)
+
+    def registration(self, template_id: str | None) -> Registration | None:
+        if template_id is None:
+            return None
+        return next((r for r in self.dlt_registrations if r.template_id == template_id), None)
 
 
 Provider = WhatsAppProvider | SmsProvider
@@ -286,15 +315,29 @@ def _sms_template(node: Node) -> SmsTemplate:
         name=_text(node.get("name")) or "",
         body=_text(node.get("body")) or "",
         dlt_template_id=_text(node.get("dlt_template_id")),
+        dlt_text=_text(node.get("dlt_text")),
         type=_text(node.get("type")),
+        line=node.line,
     )
+
+
+def _registrations(
+    templates: tuple[SmsTemplate, ...], registry: Registry | None
+) -> tuple[Registration, ...]:
+    out = list(registry.rows.values()) if registry is not None else []
+    listed = {r.template_id for r in out}
+    for t in templates:
+        if t.dlt_template_id and t.dlt_text is not None and t.dlt_template_id not in listed:
+            listed.add(t.dlt_template_id)
+            out.append(Registration(t.dlt_template_id, t.dlt_text, source=f"{t.name}.dlt_text"))
+    return tuple(out)
 
 
 def _flag(node: Node | None) -> bool:
     return bool(node.value) if node is not None else False
 
 
-def provider_from_node(node: Node) -> Provider:
+def provider_from_node(node: Node, registry: Registry | None = None) -> Provider:
     concurrency = node.get("max_concurrency")
     common: dict[str, Any] = {
         "nickname": _text(node.get("nickname")) or "",
@@ -319,6 +362,7 @@ def provider_from_node(node: Node) -> Provider:
             )
         case Channel.SMS:
             auth, dlt = node.get("auth"), node.get("dlt")
+            templates = tuple(_sms_template(t) for t in _items(node.get("templates")))
             return SmsProvider(
                 **common,
                 parameters=_pairs(node.get("parameters")),
@@ -328,21 +372,31 @@ def provider_from_node(node: Node) -> Provider:
                 sender=_text(node.get("sender")),
                 message_type=_text(node.get("message_type")),
                 dlt_entity_id=_text(dlt.get("entity_id")) if dlt else None,
-                templates=tuple(_sms_template(t) for t in _items(node.get("templates"))),
+                templates=templates,
+                dlt_registrations=_registrations(templates, registry),
+                dlt_registry=registry.file if registry is not None else None,
             )
         case _:
             assert_never(channel)
 
 
-def load_account(path: str) -> Account:
-    """Validate ``path`` and build its providers; errors raise ConfigInvalid with the report."""
+def load_account(path: str, dlt_registry: str | None = None) -> Account:
+    """Validate ``path`` and build its providers; errors raise ConfigInvalid with the report.
+
+    ``dlt_registry``: a DLT registrations CSV the SMS templates are checked against, and sent
+    against."""
     from kctl.config.validate import check_file, collect_files
 
+    registry = None
+    if dlt_registry is not None:
+        from kctl.config.dlt import load_registry
+
+        registry = load_registry(dlt_registry)
     report = Report(files=[], findings=[], sources={})
     files = collect_files([path])
     if len(files) != 1:
         raise UsageError(f"--config takes one file, and {path} holds {len(files)}")
-    doc = check_file(files[0], report)
+    doc = check_file(files[0], report, registry)
     if report.error_count or doc.root is None:
         raise ConfigInvalid(
             f"{doc.file} has {report.error_count} error(s); fix them first",
@@ -350,4 +404,4 @@ def load_account(path: str) -> Account:
             report=report,
         )
     providers = doc.root.get("providers")
-    return Account(doc.file, tuple(provider_from_node(p) for p in _items(providers)))
+    return Account(doc.file, tuple(provider_from_node(p, registry) for p in _items(providers)))

@@ -173,6 +173,11 @@ SMS_TEMPLATE = Obj(
         "name": Field(TEMPLATE_NAME, "Template name", required=True),
         "body": Field(STRING, "Template text; {#var#} marks a variable", required=True),
         "dlt_template_id": Field(DLT_ID, "DLT template id (India)"),
+        "dlt_text": Field(
+            STRING,
+            "The template text exactly as registered on the DLT platform ({#var#} for each"
+            " variable); the body must match it",
+        ),
         "type": Field(MESSAGE_TYPE, "Message type"),
     },
 )

@@ -8,6 +8,7 @@ import re
 import sys
 from collections.abc import Iterable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from kctl.config.findings import Finding, Report, Severity
 from kctl.config.loader import Document, Node, load_bytes
@@ -16,6 +17,9 @@ from kctl.config.schema import StructureChecker
 from kctl.contract.channels import SECRET_HEADERS
 from kctl.errors import UsageError
 from kctl.secrets import MASK, Masker, mask, parse_reference
+
+if TYPE_CHECKING:
+    from kctl.config.dlt import Registry
 
 STDIN = "-"
 STDIN_NAME = "<stdin>"
@@ -83,7 +87,7 @@ def read_config(name: str) -> bytes:
     return data
 
 
-def check_document(doc: Document) -> list[Finding]:
+def check_document(doc: Document, registry: Registry | None = None) -> list[Finding]:
     findings = list(doc.findings)
     root = doc.root
     if root is None:
@@ -102,7 +106,7 @@ def check_document(doc: Document) -> list[Finding]:
             )
         return findings
     findings.extend(StructureChecker(doc.file).check(root))
-    findings.extend(check_rules(doc.file, root))
+    findings.extend(check_rules(doc.file, root, doc.text, registry))
     return findings
 
 
@@ -176,10 +180,10 @@ def load_config(name: str) -> Document:
     return load_bytes(STDIN_NAME if name == STDIN else name, data)
 
 
-def check_file(name: str, report: Report) -> Document:
+def check_file(name: str, report: Report, registry: Registry | None = None) -> Document:
     """Load one file, check it, and add its findings (secrets masked) to ``report``."""
     doc = load_config(name)
-    findings = check_document(doc)
+    findings = check_document(doc, registry)
     text = doc.text
     secrets = literal_secrets(doc.root)
     if secrets:
@@ -193,8 +197,15 @@ def check_file(name: str, report: Report) -> Document:
     return doc
 
 
-def validate_paths(paths: Iterable[str], *, strict: bool = False) -> Report:
+def validate_paths(
+    paths: Iterable[str], *, strict: bool = False, dlt_registry: str | None = None
+) -> Report:
+    registry = None
+    if dlt_registry is not None:
+        from kctl.config.dlt import load_registry
+
+        registry = load_registry(dlt_registry)
     report = Report(files=[], findings=[], sources={}, strict=strict)
     for name in collect_files(paths):
-        check_file(name, report)
+        check_file(name, report, registry)
     return report

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
-from kctl.contract import sms
+from kctl.contract import dlt, sms
 from kctl.contract import whatsapp as wa
 from kctl.contract.channels import CHANNELS, Channel
 from kctl.contract.kaleyra import HOSTS
@@ -50,6 +50,8 @@ class Rule:
     bad: str = ""
     good: str = ""
     scope: Scope = Scope.FILE
+    # a DLT registry (CSV) the example is checked against, as with --dlt-registry FILE
+    registry: str = ""
 
 
 E, W = Severity.ERROR, Severity.WARNING
@@ -64,6 +66,13 @@ _SMS_HEADERS = ", ".join(CHANNELS[Channel.SMS].headers)
 _BUTTON_LIMITS = ", ".join(f"{kind} {n}" for kind, n in wa.BUTTON_LIMITS.items())
 # Meta's limit is only visible on a body that really is that long
 _LONG_BODY = 'body: "Hi {{1}}, ' + "your order has shipped and is on its way. " * 25 + '"'
+_VAR = dlt.VARIABLE
+_REGISTRY_COLUMNS = ",".join(dlt.REGISTRY_COLUMNS)
+
+
+def _sms_template(body: str, *extra: str, name: str = "otp_login") -> str:
+    return _yaml("templates:", f"  - name: {name}", f'    body: "{body}"', *extra)
+
 
 _RULES = (
     Rule(
@@ -543,6 +552,113 @@ _RULES = (
             "  type: basic",
             "  username: ctuser",
             "  password: ${keyring:kaleyra/sms-pass}",
+        ),
+    ),
+    Rule(
+        "KC307",
+        "DLT variable not written {#var#}",
+        E,
+        scope=Scope.SMS,
+        explanation=(
+            f"The DLT platforms mark each variable of a template {_VAR}: lower case, braces"
+            " and hashes, nothing else. Whatever else looks like one ({#var1#}, {#Var#}, #VAR#,"
+            " {#otp#}) is static text to them, which a filled message never contains, so every"
+            f" message from the template fails scrubbing (failure {dlt.TEMPLATE_NOT_MATCHED})."
+            f" kctl, like CleverTap, fills only {_VAR} with the values sent."
+        ),
+        bad=_sms_template("Your login OTP is {#otp#}. - ACME"),
+        good=_sms_template(f"Your login OTP is {_VAR}. - ACME"),
+    ),
+    Rule(
+        "KC308",
+        "Two DLT variables in a row",
+        E,
+        scope=Scope.SMS,
+        explanation=(
+            f"A DLT template needs static text between two variables: the platforms do not"
+            f" register {_VAR}{_VAR} or {_VAR} {_VAR}, because scrubbing could not tell where"
+            " one value ends and the next begins. Join them into one variable of up to"
+            f" {dlt.VARIABLE_LIMIT} characters, or put words between them."
+        ),
+        bad=_sms_template(f"Dear {_VAR} {_VAR}, your bill is due. - ACME", name="bill_due"),
+        good=_sms_template(f"Dear {_VAR}, your bill of Rs {_VAR} is due. - ACME", name="bill_due"),
+    ),
+    Rule(
+        "KC309",
+        "Template body differs from its registered DLT text",
+        E,
+        scope=Scope.SMS,
+        explanation=(
+            "Operators drop an SMS to India whose static text differs from its registered DLT"
+            " template by a single character: a missing full stop, a double space, a changed"
+            f" brand name (failure {dlt.TEMPLATE_NOT_MATCHED}). So the body of a template with"
+            " dlt_text, or whose dlt_template_id is in the --dlt-registry file, must be that"
+            " text exactly. kctl points at the first character that differs."
+        ),
+        bad=_sms_template(
+            f"Your login OTP is {_VAR} - ACME",
+            '    dlt_template_id: "1207161234567890123"',
+            f'    dlt_text: "Your login OTP is {_VAR}. - ACME"',
+        ),
+        good=_sms_template(
+            f"Your login OTP is {_VAR}. - ACME",
+            '    dlt_template_id: "1207161234567890123"',
+            f'    dlt_text: "Your login OTP is {_VAR}. - ACME"',
+        ),
+    ),
+    Rule(
+        "KC310",
+        "DLT entity, header and template not a registered chain",
+        E,
+        scope=Scope.SMS,
+        explanation=(
+            "With --dlt-registry, each template's dlt_template_id must be in the registry,"
+            " registered to the provider's dlt.entity_id with the provider's sender as its"
+            " header. Operators check that chain before the text: a sender that is not the"
+            f" template's header fails with {dlt.HEADER_NOT_REGISTERED}, another entity's"
+            f" template with {dlt.ENTITY_NOT_REGISTERED}, an unknown template with"
+            f" {dlt.TEMPLATE_NOT_MATCHED}."
+        ),
+        registry=_yaml(
+            _REGISTRY_COLUMNS,
+            f"1207161234567890123,1201159543210987654,ACMEIN,Your login OTP is {_VAR}. - ACME",
+        ),
+        bad=_yaml(
+            "sender: ACMEXX",
+            'dlt: {entity_id: "1201159543210987654"}',
+            _sms_template(
+                f"Your login OTP is {_VAR}. - ACME", '    dlt_template_id: "1207161234567890123"'
+            ),
+        ),
+        good=_yaml(
+            "sender: ACMEIN",
+            'dlt: {entity_id: "1201159543210987654"}',
+            _sms_template(
+                f"Your login OTP is {_VAR}. - ACME", '    dlt_template_id: "1207161234567890123"'
+            ),
+        ),
+    ),
+    Rule(
+        "KC311",
+        "SMS template longer than one part at its longest",
+        W,
+        scope=Scope.SMS,
+        explanation=(
+            "One SMS holds 160 GSM-7 characters, or 70 when a single character is outside"
+            " GSM-7 (Hindi or Tamil script, an emoji, a curly quote) and the text goes out as"
+            " UCS-2; a longer text is split into parts of 153 or 67, each billed as an SMS."
+            f" kctl measures the template at its longest, every {_VAR} at"
+            f" {dlt.VARIABLE_LIMIT} characters, counting € [ ] {{ }} ^ ~ | and \\ as two."
+            " A long message may be worth its parts, but it should be a choice, hence a"
+            " warning."
+        ),
+        bad=_sms_template(
+            f"Order {_VAR} ships by {_VAR}. We\u2019ll text you when it\u2019s out. - ACME",
+            name="order_shipped",
+        ),
+        good=_sms_template(
+            f"Order {_VAR} ships by {_VAR}. We'll text you when it's out. - ACME",
+            name="order_shipped",
         ),
     ),
     Rule(

@@ -11,6 +11,9 @@ BODY_LIMIT_WITH_OFFER = 600
 FOOTER_LIMIT = 60
 HEADER_TEXT_LIMIT = 60
 OFFER_TITLE_LIMIT = 16
+# what a send may fill in: a URL button's URL with its suffix, a copy-code button's code (Meta)
+BUTTON_URL_LIMIT = 2000
+COUPON_CODE_LIMIT = 15
 MAX_BUTTONS = 10
 # per button type, how many one template may have (types not named: up to MAX_BUTTONS)
 BUTTON_LIMITS = {"copy_code": 1, "url": 2, "phone": 1}

@@ -78,8 +78,14 @@ def _fragment(text: str, width: int | None) -> list[str]:
     return [line if len(line) <= width else line[: width - 1] + "…" for line in lines]
 
 
+REGISTRY_HEADING = "With this DLT registry (--dlt-registry FILE):"
+
+
 def _example(rule: Rule, width: int | None) -> list[str]:
+    # a CSV row cut short would be a different registration: never truncated
+    registry = [REGISTRY_HEADING, *_fragment(rule.registry, None), ""] if rule.registry else []
     return [
+        *registry,
         f"Example, {where(rule.scope)}:",
         *_fragment(rule.bad, width),
         "",
@@ -110,7 +116,7 @@ def render_list() -> str:
 
 
 def rule_data(rule: Rule) -> dict[str, Any]:
-    return {
+    data = {
         "code": rule.code,
         "title": rule.title,
         "severity": rule.severity.value,
@@ -119,6 +125,9 @@ def rule_data(rule: Rule) -> dict[str, Any]:
         "bad": rule.bad,
         "good": rule.good,
     }
+    if rule.registry:  # only the rules whose example needs a DLT registry have one
+        data["registry"] = rule.registry
+    return data
 
 
 def render_json(rule: Rule | None) -> str:
@@ -137,9 +146,10 @@ def help_text(rule: Rule) -> str:
 
 
 def help_markdown(rule: Rule) -> str:
+    registry = f"{REGISTRY_HEADING}\n\n```csv\n{rule.registry}\n```\n\n" if rule.registry else ""
     return (
-        f"{rule.explanation}\n\nExample, {where(rule.scope)}:\n\n```yaml\n{rule.bad}\n```\n\n"
-        f"Fix:\n\n```yaml\n{rule.good}\n```"
+        f"{rule.explanation}\n\n{registry}Example, {where(rule.scope)}:\n\n"
+        f"```yaml\n{rule.bad}\n```\n\nFix:\n\n```yaml\n{rule.good}\n```"
     )
 
 

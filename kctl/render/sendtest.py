@@ -10,11 +10,14 @@ import json
 import time
 from typing import IO, Any, assert_never
 
+from kctl.render.escape import escape_untrusted
 from kctl.render.exchange import exchange_document, format_reply, format_request
+from kctl.render.smsinfo import dlt_data, size_data, size_text
 from kctl.render.term import DIM, paint
 from kctl.secrets import Masker
 from kctl.send.run import (
     Built,
+    Composed,
     Event,
     Finished,
     Replied,
@@ -44,6 +47,8 @@ class TextRenderer:
 
     def __call__(self, event: Event) -> None:
         match event:
+            case Composed():
+                self.write(_composed_text(event))
             case Built():
                 self.masker = event.masker
                 if self.curl:
@@ -87,6 +92,14 @@ class TextRenderer:
                 assert_never(event)
 
 
+def _composed_text(event: Composed) -> str:
+    # the verdict quotes the text, which came from the command line or a file
+    lines = [f"SMS: {size_text(event.size)}"]
+    if event.dlt is not None:
+        lines.append(f"DLT: {event.dlt.note}")
+    return "".join(escape_untrusted(line) + "\n" for line in lines) + "\n"
+
+
 def _report_text(event: ReportArrived) -> str:
     delivery = event.delivery
     detail = f" (code {delivery.code})" if delivery.code else ""
@@ -113,6 +126,12 @@ class JsonRenderer:
 
     def __call__(self, event: Event) -> None:
         match event:
+            case Composed():
+                self.extra["sms"] = {
+                    **size_data(event.size),
+                    "text": event.text,
+                    "dlt": dlt_data(event.dlt),
+                }
             case Built():
                 self.built = event
                 if self.curl:

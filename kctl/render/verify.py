@@ -15,6 +15,7 @@ KIND_LABELS = {
     "template-save": "template save",
     "sms-form": "SMS form",
     "sms-reachable": "SMS endpoint",
+    "sms-dlt": "DLT template",
     "sms-send": "SMS send",
 }
 

@@ -27,6 +27,7 @@ from kctl.contract.numbers import phone_problem, wire_number
 from kctl.errors import UsageError
 from kctl.secrets import parse_reference
 from kctl.send import direct
+from kctl.send.dlt import DltVerdict, dlt_verdict, refuse_unmatched
 from kctl.send.whatsapp import (
     Freeform,
     TemplateValues,
@@ -282,6 +283,14 @@ def sms_text(provider: SmsProvider, message: Message) -> tuple[str, SmsTemplate 
     return message.body, None
 
 
+def sms_dlt(
+    provider: SmsProvider, message: Message, text: str, template: SmsTemplate | None
+) -> DltVerdict | None:
+    """How ``text`` fares against the provider's DLT registrations (None: not a DLT provider)."""
+    sender = message.sender or provider.sender
+    return dlt_verdict(provider, text, template, sender, params=message.params)
+
+
 def _message_type(provider: SmsProvider, message: Message, template: SmsTemplate | None) -> str:
     chosen = message.type or (template.type if template else None) or provider.message_type
     # the rules and --type checks let only known types through, in any case: send capitals
@@ -309,6 +318,7 @@ def sms_values(provider: SmsProvider, message: Message, message_id: str) -> dict
     sender = message.sender or provider.sender
     if sms.SENDER in used and not sender:
         raise UsageError("no sender ID: pass --sender or set 'sender' in the provider")
+    refuse_unmatched(sms_dlt(provider, message, text, template), message.to)
     values = {
         sms.TO: wire_number(message.to),
         sms.SENDER: sender or "",
@@ -379,6 +389,7 @@ def sms_direct_request(
             "drop --via direct, or the --var options",
         )
     text, template = sms_text(provider, message)
+    refuse_unmatched(sms_dlt(provider, message, text, template), message.to)
     fields = direct.sms_fields(
         text=text,
         template=template,

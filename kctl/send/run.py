@@ -15,9 +15,11 @@ from typing import TYPE_CHECKING, assert_never
 
 from kctl.config.model import Provider, SmsProvider, WhatsAppProvider
 from kctl.contract.channels import CHANNELS, INBOUND_HEADER
+from kctl.contract.encoding import SmsSize, sms_size
 from kctl.errors import DeliveryNotConfirmed, NetworkFailure
 from kctl.secrets import Masker, parse_reference
-from kctl.send.build import Message, build_request
+from kctl.send.build import Message, build_request, sms_dlt, sms_text
+from kctl.send.dlt import DltVerdict
 from kctl.send.outcome import Outcome
 from kctl.send.wire import Request, Response, Retrying, Via
 
@@ -47,6 +49,15 @@ class Built:
     masker: Masker
     curl: str
     dry_run: bool
+
+
+@dataclass(frozen=True, slots=True)
+class Composed:
+    """An SMS as it goes out: its text, what it costs, and how it fares against DLT."""
+
+    text: str
+    size: SmsSize
+    dlt: DltVerdict | None  # None: the provider does not send under DLT
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,7 +103,17 @@ class Finished:
     verdict: str  # one line: what came of it
 
 
-Event = Built | Retrying | Replied | SendFailed | Waiting | ReportArrived | ReportMissing | Finished
+Event = (
+    Composed
+    | Built
+    | Retrying
+    | Replied
+    | SendFailed
+    | Waiting
+    | ReportArrived
+    | ReportMissing
+    | Finished
+)
 
 
 # --- the run ----------------------------------------------------------------------------------
@@ -169,6 +190,19 @@ def build(
     return Built(resolved, masker, curl, dry_run=False), resolved
 
 
+def compose(provider: Provider, message: Message) -> Composed | None:
+    """What an SMS send puts in front of the recipient (None for WhatsApp, whose message is
+    the payload itself)."""
+    match provider:
+        case WhatsAppProvider():
+            return None
+        case SmsProvider():
+            text, template = sms_text(provider, message)
+            return Composed(text, sms_size(text), sms_dlt(provider, message, text, template))
+        case _:
+            assert_never(provider)
+
+
 def run_send_test(
     provider: Provider,
     message: Message,
@@ -225,6 +259,9 @@ def _exchange(
     from kctl.send.transport import exchange
 
     built, to_send = build(provider, message, options, callback_url)
+    composed = compose(provider, message)
+    if composed is not None:
+        yield composed
     yield built
     if to_send is None:
         yield Finished(0, "dry run: nothing was sent")

@@ -4,7 +4,8 @@
   success within one second;
 * template save: it posts the template's own payload to a dummy number, with the same bar;
 * SMS has no such check in CleverTap; kctl checks what it can without sending a real SMS (the
-  form builds; the endpoint accepts a TCP and TLS connection) unless asked to send one.
+  form builds; the endpoint accepts a TCP and TLS connection; under India's DLT, each template
+  fits its registration) unless asked to send one.
 
 The core yields ``Started`` and ``Checked`` events; ``kctl.render.verify`` draws them.
 """
@@ -18,11 +19,18 @@ from dataclasses import dataclass
 from typing import assert_never
 from urllib.parse import urlsplit
 
-from kctl.config.model import Account, Provider, SmsProvider, WhatsAppProvider
+from kctl.config.model import (
+    Account,
+    Provider,
+    SmsProvider,
+    SmsTemplate,
+    WhatsAppProvider,
+)
+from kctl.contract import dlt, sms
 from kctl.contract import whatsapp as wa
 from kctl.errors import KctlError, NetworkFailure
 from kctl.send.build import Message, build_request, whatsapp_json_request
-from kctl.send.samples import template_samples
+from kctl.send.samples import SAMPLE, template_samples
 from kctl.send.whatsapp import new_msg_id, template_payload
 from kctl.send.wire import Request, Via
 
@@ -35,7 +43,7 @@ DUMMY_NUMBER = "+919000000000"
 @dataclass(frozen=True, slots=True)
 class Check:
     provider: str
-    kind: str  # provider-save, template-save, sms-form, sms-reachable, sms-send
+    kind: str  # provider-save, template-save, sms-form, sms-reachable, sms-dlt, sms-send
     name: str  # what is checked, for humans: "validation payload", "order_update (en)"
     line: int  # where in the config (the template's line, or the provider's)
     passed: bool
@@ -75,6 +83,8 @@ class Plan:
     line: int
     request: Request | None
     samples: tuple[str, ...] = ()
+    # a check decided without sending anything: (exit code, verdict, hint)
+    decided: tuple[int, str, str | None] | None = None
 
 
 def plans(
@@ -122,22 +132,67 @@ def _whatsapp_plans(provider: WhatsAppProvider) -> list[Plan]:
     return out
 
 
+SMS_TEXT = "kctl verify: test message"
+
+
+def _sms_message(provider: SmsProvider, to: str, sender: str | None, force: bool) -> Message:
+    """What verify sends: free text, or under DLT (where free text is dropped) the first
+    template with a registered text, filled with samples."""
+    registered = [t for t in provider.templates if provider.registration(t.dlt_template_id)]
+    if not provider.is_dlt or not registered:
+        return Message(to, body=SMS_TEXT, sender=sender, force=force)
+    template = registered[0]
+    params = tuple(SAMPLE for _ in range(template.body.count(dlt.VARIABLE)))
+    return Message(to, template=template.name, params=params, sender=sender, force=force)
+
+
 def _sms_plans(provider: SmsProvider, send_to: str | None, force: bool) -> list[Plan]:
     sender = None if provider.sender else "KCTL"
-    text = "kctl verify: test message"
     # the form must build: every replacement filled, a body or a template there
-    build_request(
-        provider, Message(DUMMY_NUMBER, body=text, sender=sender, force=True), Via.ADAPTER
-    )
+    build_request(provider, _sms_message(provider, DUMMY_NUMBER, sender, True), Via.ADAPTER)
     out = [
         Plan(provider, "sms-form", "form parameters", provider.line, None),
         Plan(provider, "sms-reachable", "endpoint reachable (TCP/TLS)", provider.line, None),
     ]
+    if provider.is_dlt and not provider.dlt_registrations:
+        note = (
+            "not checked: no registered DLT text is known (give the templates dlt_text, or"
+            " pass --dlt-registry)"
+        )
+        decided = (0, note, None)
+        out.append(Plan(provider, "sms-dlt", "DLT registrations", provider.line, None, (), decided))
+    elif provider.is_dlt:
+        out += [_dlt_plan(provider, template, sender) for template in provider.templates]
     if send_to is not None:
-        message = Message(send_to, body=text, sender=sender, force=force)
+        message = _sms_message(provider, send_to, sender, force)
         request = build_request(provider, message, Via.ADAPTER)
         out.append(Plan(provider, "sms-send", f"send to {send_to}", provider.line, request))
     return out
+
+
+def _dlt_plan(provider: SmsProvider, template: SmsTemplate, sender: str | None) -> Plan:
+    """The template, filled with samples, held against its DLT registration: the check an
+    operator makes on every message sent from it."""
+    from kctl.errors import DltRefused
+    from kctl.send.dlt import dlt_verdict
+
+    wanted = template.body.count(dlt.VARIABLE)
+    params = tuple(SAMPLE for _ in range(wanted))
+    text = sms.fill_variables(template.body, params)
+    verdict = dlt_verdict(provider, text, template, sender or provider.sender, params=params)
+    samples = tuple(f"{dlt.VARIABLE} {n}" for n in range(1, wanted + 1))
+    name = f"{template.name} (DLT {template.dlt_template_id or 'no id'})"
+    decided: tuple[int, str, str | None]
+    if verdict is None or verdict.code is None:
+        decided = (0, verdict.note if verdict else "not a DLT provider", None)
+    else:
+        hint = f"{verdict.hint}; " if verdict.hint else ""
+        decided = (
+            DltRefused.exit_code,
+            f"{verdict.problem} (failure {verdict.code})",
+            f"{hint}operators drop every message sent from it",
+        )
+    return Plan(provider, "sms-dlt", name, template.line, None, samples, decided)
 
 
 def run_verify(
@@ -179,6 +234,9 @@ def _run(plan: Plan, timeout: float, verify_tls: bool | str) -> Check:
     from kctl.send.resolve import resolve_request
     from kctl.send.transport import send
 
+    if plan.decided is not None:
+        code, verdict, hint = plan.decided
+        return _result(plan, code, verdict, hint=hint)
     if plan.kind == "sms-form":
         return _result(plan, 0, "every parameter builds")
     if plan.kind == "sms-reachable":

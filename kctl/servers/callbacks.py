@@ -90,6 +90,8 @@ class Plan:
     # None: CleverTap's report format (POST, JSON); "GET" or "POST": Kaleyra's own callback
     # to a direct request's callback URL, with the message's id and status
     native_method: str | None = None
+    # SMS: the failed report's code and description (default: the blacklisted recipient's)
+    failure: tuple[str, str] | None = None
 
     @property
     def statuses(self) -> tuple[str, ...]:
@@ -175,7 +177,7 @@ def report_body(plan: Plan, status: str) -> Any:
         case Channel.SMS:
             item: dict[str, Any] = {"ts": stamp, "meta": plan.message_id}
             if status == "failed":
-                sms_code, description = SMS_BLACKLISTED
+                sms_code, description = plan.failure or SMS_BLACKLISTED
                 item.update(description=description, code=sms_code)
             else:
                 item["description"] = "Delivered"

@@ -26,9 +26,12 @@ contract has it:
 Recipients steer the outcome by their last four digits: ``0429`` gets 429 (Retry-After: 1),
 ``0500`` gets 500, ``2002`` gets failure 2002, ``1006`` is accepted and then reported failed:
 WhatsApp ``failed`` with error code 1006 (blacklisted), SMS ``failed`` with code "901" (DND:
-SMS codes are 900-920 and DND is SMS's blacklist). More requests in flight than
-``max_concurrency`` get 429. A request is in flight while the sandbox works on it, which takes
-no time at all unless ``latency`` (simulated processing time) is set or a test ``hold()``s it.
+SMS codes are 900-920 and DND is SMS's blacklist). An SMS to India that does not fit its DLT
+template (``dlt``, from the config's templates and registry) is accepted and then reported
+failed with the operator's code, 906, 907 or 908 (``kctl.servers.sms_dlt``). More requests
+in flight than ``max_concurrency`` get 429. A request is in flight while the sandbox works on
+it, which takes no time at all unless ``latency`` (simulated processing time) is set or a test
+``hold()``s it.
 
 The direct route takes at most ``MAX_RECIPIENTS`` comma-separated recipients, Kaleyra's own
 limit; more get 400 before any of them is looked at. Recipient n of a request gets the id
@@ -87,6 +90,7 @@ from kctl.servers.callbacks import (
 )
 from kctl.servers.forms import BodyError, Fields, Upload, decode_fields, query_fields
 from kctl.servers.http import App, HttpRequest, HttpResponse, HttpServer
+from kctl.servers.sms_dlt import DltBook, dlt_book_for, dlt_failure
 from kctl.servers.whatsapp_adapter import TemplateBook, check_payload, template_book
 from kctl.urls import is_https_url
 
@@ -120,7 +124,9 @@ class Accepted:
     message_id: str  # msgId, message_id, or the Kaleyra id the direct route made up
     to: str  # digits, no '+'
     callback_url: str | None
-    fails: bool  # its delivery report will say failed (recipient ending 1006)
+    fails: bool  # its delivery report will say failed (recipient ending 1006, or DLT)
+    # SMS to India that does not fit its DLT template: the code its failed report carries
+    dlt_failure: str | None = None
 
 
 class _Reject(Exception):
@@ -244,13 +250,15 @@ class Sandbox(App):
         max_pending_per_receiver: int = MAX_PENDING_PER_RECEIVER,
         callback_tls: ssl.SSLContext | None = None,
         templates: TemplateBook | None = None,
+        dlt: DltBook | None = None,
     ) -> None:
         """``callback_timeout`` bounds each attempt to post one report; ``history`` is how
         many messages and callback results are kept; ``max_pending_reports`` and
         ``max_pending_per_receiver`` bound the messages whose reports wait to be posted (in
         all, and to one receiver); ``callback_tls`` replaces the CA bundle for https
         callbacks; ``templates`` are the WhatsApp templates approved for each business number
-        (None: any template is taken as approved)."""
+        (None: any template is taken as approved); ``dlt`` holds the DLT registrations SMS to
+        India are scrubbed against (None: no scrubbing)."""
         if max_concurrency is not None and max_concurrency < 1:
             raise UsageError(f"--max-concurrency must be at least 1, not {max_concurrency}")
         self.api_key = api_key or None
@@ -258,6 +266,7 @@ class Sandbox(App):
         self.max_concurrency = max_concurrency
         self.latency = latency  # simulated processing time per request, seconds
         self.templates = templates
+        self.dlt = dlt
         raw_log = log or (lambda _line: None)
         # log lines quote request targets, callback URLs and values sent by the client
         self._log: Callable[[str], None] = lambda line: raw_log(escape_untrusted(line))
@@ -542,7 +551,10 @@ class Sandbox(App):
         problems = sms_form_problems(fields)
         if problems:
             raise _reject_for(problems)
-        return self._accept_adapter(Channel.SMS, fields["message_id"], fields["to"], callback)
+        failure = dlt_failure(fields, self.dlt) if self.dlt is not None else None
+        return self._accept_adapter(
+            Channel.SMS, fields["message_id"], fields["to"], callback, failure=failure
+        )
 
     def _accept_adapter(
         self,
@@ -553,15 +565,21 @@ class Sandbox(App):
         payload_version: str = "0.1",
         *,
         clicked_url: str | None = None,
+        failure: tuple[str, str] | None = None,
     ) -> tuple[HttpResponse, str, list[Plan]]:
         """Answer a checked adapter request: a magic recipient's error, or success and a plan
-        for its delivery reports."""
+        for its delivery reports (failed with ``failure``'s code when DLT drops it)."""
         magic = _magic(to)
         self._raise_magic(magic, "adapter")
-        fails = magic == MAGIC_BLACKLISTED
-        self._remember(Accepted(channel, message_id, to, callback, fails))
-        plan = Plan(channel, message_id, callback, fails, payload_version, clicked_url)
+        fails = magic == MAGIC_BLACKLISTED or failure is not None
+        code = failure[0] if failure is not None else None
+        self._remember(Accepted(channel, message_id, to, callback, fails, code))
+        plan = Plan(
+            channel, message_id, callback, fails, payload_version, clicked_url, failure=failure
+        )
         summary = f"success {_id_name(channel)}={message_id} to={to}"
+        if failure is not None:
+            summary += f" (DLT: will report failed {failure[0]}: {failure[1]})"
         return HttpResponse.json(200, {"status": "success"}), summary, [plan]
 
     @staticmethod
@@ -647,11 +665,17 @@ class Sandbox(App):
         accepted = []
         for n, recipient in enumerate(recipients):
             message_id = kaleyra.message_id(batch, n)
-            fails = _magic(recipient) == MAGIC_BLACKLISTED
+            failure = None
+            if channel is Channel.SMS and self.dlt is not None:
+                failure = dlt_failure({**fields, "to": recipient}, self.dlt)
+            fails = _magic(recipient) == MAGIC_BLACKLISTED or failure is not None
+            code = failure[0] if failure is not None else None
             data.append({"message_id": message_id, "recipient": f"+{recipient}"})
-            accepted.append(Accepted(f"direct {channel}", message_id, recipient, url, fails))
+            accepted.append(Accepted(f"direct {channel}", message_id, recipient, url, fails, code))
             if url is not None:
-                plans.append(Plan(channel, message_id, url, fails, native_method=method))
+                plans.append(
+                    Plan(channel, message_id, url, fails, native_method=method, failure=failure)
+                )
         self._remember(*accepted)
         reply: dict[str, Any] = {
             "id": data[0]["message_id"],
@@ -795,7 +819,8 @@ def local_pair(
     The sandbox checks no particular api-key or sid (any non-empty value passes), so a config
     pointed at it needs no real secrets. The templates of ``provider`` and ``providers``
     (WhatsApp) are the ones it takes as approved, so a payload that does not fit its template
-    is refused as Kaleyra would refuse it.
+    is refused as Kaleyra would refuse it; their DLT registrations (SMS) are the ones it
+    scrubs SMS to India against.
     """
     from kctl.servers.listener import Listener
 
@@ -803,7 +828,11 @@ def local_pair(
     known = [*providers, *([provider] if provider is not None else [])]
     templates = template_book(known) if known else None
     sandbox = Sandbox(
-        max_concurrency=max_concurrency, dlr_delay=dlr_delay, log=log, templates=templates
+        max_concurrency=max_concurrency,
+        dlr_delay=dlr_delay,
+        log=log,
+        templates=templates,
+        dlt=dlt_book_for(known),
     )
     with (
         HttpServer(listener, log=log).start_in_thread() as listening,

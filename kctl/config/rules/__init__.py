@@ -8,15 +8,23 @@ mistake is reported once. Each finding's severity comes from the rule catalog
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from kctl.config.findings import Finding
 from kctl.config.loader import Node
 from kctl.config.rules.base import Reporter
 from kctl.config.rules.provider import check_account
 
+if TYPE_CHECKING:
+    from kctl.config.dlt import Registry
 
-def check_rules(file: str, root: Node) -> list[Finding]:
-    """Every rule finding for the document ``root`` of ``file``."""
-    reporter = Reporter(file)
+
+def check_rules(
+    file: str, root: Node, text: str = "", registry: Registry | None = None
+) -> list[Finding]:
+    """Every rule finding for the document ``root`` of ``file`` (whose text is ``text``), the
+    SMS templates held against the DLT ``registry`` when there is one."""
+    reporter = Reporter(file, text, registry)
     if root.is_map:
         check_account(reporter, root)
     return reporter.findings

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from kctl.config.findings import Finding
-from kctl.config.loader import Node
+from kctl.config.loader import Node, scalar_position
 from kctl.contract.rules import rule
+
+if TYPE_CHECKING:
+    from kctl.config.dlt import Registry
 
 
 class Reporter:
@@ -16,10 +19,15 @@ class Reporter:
     what is wrong with it is reported once, at the first path (the anchor's): a finding that
     repeats an earlier one's code, node and message is dropped. Rule messages never hold the
     path, so that comparison sees through it.
+
+    ``text`` is the file's text, for findings that point inside a value; ``registry`` the DLT
+    registrations the SMS templates are held against, when one was given.
     """
 
-    def __init__(self, file: str) -> None:
+    def __init__(self, file: str, text: str = "", registry: Registry | None = None) -> None:
         self.file = file
+        self.text = text
+        self.registry = registry
         self.findings: list[Finding] = []
         self._reported: set[tuple[str, int, str]] = set()
         self._visited: set[int] = set()
@@ -43,6 +51,14 @@ class Reporter:
             return False
         self._visited.add(id(node))
         return True
+
+    def add_inside(
+        self, code: str, node: Node, path: str, message: str, hint: str | None = None, *, at: int
+    ) -> None:
+        """A finding at character ``at`` of the string ``node`` holds."""
+        line, col = scalar_position(self.text, node, at)
+        severity = rule(code).severity
+        self.findings.append(Finding(code, severity, self.file, line, col, path, message, hint))
 
 
 def shown(value: str, limit: int = 100) -> str:

@@ -1,8 +1,10 @@
-"""SMS providers: KC301..KC306 (parameters, replacements, DLT ids, basic auth)."""
+"""SMS providers: KC301..KC306 (parameters, replacements, DLT ids, basic auth), and each
+template's DLT content rules (KC307..KC311, ``kctl.config.rules.dlt``)."""
 
 from __future__ import annotations
 
 from kctl.config.loader import Node
+from kctl.config.rules import dlt as dlt_rules
 from kctl.config.rules.base import Claims, Reporter, first_at
 from kctl.config.rules.headers import check_secret_value
 from kctl.config.rules.templates import check_template_name
@@ -36,6 +38,7 @@ def check_sms(reporter: Reporter, p: Node, path: str) -> None:
     templates = p.get("templates")
     if templates is None:
         return
+    entity = dlt.get("entity_id") if dlt is not None else None
     names = Claims()
     for j, t in enumerate(templates.items()):
         if not t.is_map:
@@ -50,6 +53,7 @@ def check_sms(reporter: Reporter, p: Node, path: str) -> None:
                 f"{tpath}.name",
                 f"template '{name.value}' is defined twice {first_at(first, name)}",
             )
+        dlt_rules.check_template(reporter, t, tpath, entity=entity, sender=p.get("sender"))
         template_id = t.get("dlt_template_id")
         if template_id is not None:
             check_dlt_id(reporter, template_id, f"{tpath}.dlt_template_id")
