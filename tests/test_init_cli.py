@@ -21,6 +21,8 @@ WHATSAPP_FLAGS = (
     "https://adapter.example.com/wa",
     "--business-number",
     "+919876543210",
+    "--incoming-url",
+    "https://wa-incoming.example.com/clevertap",
     "--sid",
     "HXIN1",
     "--inbound-callback-url",
@@ -138,6 +140,7 @@ def test_prompts_check_each_answer_and_store_the_key_in_the_keyring(tmp_path: Pa
         "https://ct.example.com/sms/dlr",
         "KLRHXA",
         "",  # keyring entry name default
+        "y",  # the test's keyring is a plain file: kctl asks before it stores anything there
         "terminal-secret-9a8b",  # the api-key, typed at a hidden prompt
     ]
     code, output = _run_in_terminal(["init", "sms", "-o", str(target)], answers, env)

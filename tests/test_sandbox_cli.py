@@ -185,9 +185,10 @@ def _start(args: list[str]) -> tuple[subprocess.Popen[str], str]:
         stderr=subprocess.PIPE,
         text=True,
     )
-    assert process.stderr is not None
-    line = process.stderr.readline()
-    url = line.split(" on ", 1)[1].split()[0]
+    assert process.stdout is not None
+    # SPEC 2: the base URL is the first line on stdout, so --port 0 is usable from a script
+    url = process.stdout.readline().strip()
+    assert url.startswith("http://127.0.0.1:"), url
     return process, url
 
 
@@ -314,7 +315,7 @@ def test_sandbox_and_listen_commands_as_processes() -> None:
         out, _ = listener.communicate(timeout=30)  # exits by itself after --count 2
         statuses = [
             json.loads(line)["payload"]["statuses"][0]["status"] for line in out.splitlines()
-        ]
+        ]  # the URL line was read by _start
         assert statuses == ["sent", "delivered"]
         assert listener.returncode == 0
     finally:

@@ -97,7 +97,13 @@ def test_directory_checks_every_yaml_below_in_one_run(kctl: Kctl, tmp_path: Path
 def test_json_is_one_document_with_counts(kctl: Kctl, broken: Path) -> None:
     result = kctl("validate-config", "--format", "json", str(broken), str(CLEAN))
     doc = json.loads(result.stdout)
-    assert doc["summary"] == {"files": 2, "errors": 2, "warnings": 1, "failed": True}
+    assert doc["summary"] == {
+        "files": 2,
+        "errors": 2,
+        "warnings": 1,
+        "failed": True,
+        "ignored": 0,
+    }
     first = doc["findings"][0]
     assert (first["code"], first["line"], first["column"]) == ("KC105", 5, 15)
     assert first["path"] == "providers[0].endpoint"
@@ -135,8 +141,8 @@ def test_sarif_output_file(kctl: Kctl, broken: Path, tmp_path: Path) -> None:
     ("args", "message"),
     [
         (["does-not-exist.yaml"], "does-not-exist.yaml: no such file or directory"),
-        (["--format", "xml", "x.yaml"], "Invalid value for '--format'"),
-        ([], "Missing argument"),
+        (["--format", "xml", "x.yaml"], "kctl: error: invalid value for --format"),
+        ([], "kctl: error: missing PATH..."),
     ],
 )
 def test_usage_errors_exit_2_without_traceback(kctl: Kctl, args: list[str], message: str) -> None:

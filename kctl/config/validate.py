@@ -13,6 +13,7 @@ from kctl.config.findings import Finding, Report, Severity
 from kctl.config.loader import Document, Node, load_bytes
 from kctl.config.rules import check_rules
 from kctl.config.schema import StructureChecker
+from kctl.config.selection import Selection, apply
 from kctl.contract.channels import SECRET_HEADERS
 from kctl.errors import UsageError
 from kctl.secrets import MASK, Masker, mask, parse_reference
@@ -176,10 +177,12 @@ def load_config(name: str) -> Document:
     return load_bytes(STDIN_NAME if name == STDIN else name, data)
 
 
-def check_file(name: str, report: Report) -> Document:
-    """Load one file, check it, and add its findings (secrets masked) to ``report``."""
+def check_file(name: str, report: Report, selection: Selection | None = None) -> Document:
+    """Load one file, check it, and add its findings (secrets masked) to ``report``: those
+    ``selection`` keeps and no ``# kctl: ignore[...]`` comment silences."""
     doc = load_config(name)
-    findings = check_document(doc)
+    findings, left_out = apply(check_document(doc), doc.text, selection or Selection())
+    report.ignored += left_out
     text = doc.text
     secrets = literal_secrets(doc.root)
     if secrets:
@@ -193,8 +196,10 @@ def check_file(name: str, report: Report) -> Document:
     return doc
 
 
-def validate_paths(paths: Iterable[str], *, strict: bool = False) -> Report:
+def validate_paths(
+    paths: Iterable[str], *, strict: bool = False, selection: Selection | None = None
+) -> Report:
     report = Report(files=[], findings=[], sources={}, strict=strict)
     for name in collect_files(paths):
-        check_file(name, report)
+        check_file(name, report, selection)
     return report
