@@ -276,7 +276,7 @@ class _MemoryBackend(KeyringBackend):
     priority = 1
 
     def __init__(self) -> None:
-        super().__init__()
+        super().__init__()  # type: ignore[no-untyped-call]
         self.entries: dict[tuple[str, str], str] = {}
 
     def set_password(self, service: str, username: str, password: str) -> None:
@@ -290,7 +290,7 @@ class _MemoryBackend(KeyringBackend):
 
 
 def test_a_keyring_that_is_no_plain_file_is_ok() -> None:
-    keyring.set_keyring(_MemoryBackend())  # type: ignore[no-untyped-call]  # fail_keyring_by_default restores the original
+    keyring.set_keyring(_MemoryBackend())  # fail_keyring_by_default restores the original
     check = by_name(run_doctor(None, online=False))["keyring backend"]
     assert (check.status, check.exit_code) == ("ok", 0)
     assert "_MemoryBackend" in check.detail
