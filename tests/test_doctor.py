@@ -28,7 +28,7 @@ from keyring.backend import KeyringBackend
 from keyring.backends import fail
 from keyrings.alt.file import PlaintextKeyring
 
-from kctl import __version__
+from kctl import DISTRIBUTION, __version__
 from kctl.doctor import (
     DOCTOR_SERVICE,
     Check,
@@ -196,7 +196,7 @@ def test_python_kctl_and_dependency_versions_are_reported() -> None:
     checks = by_name(run_doctor(None, online=False))
     assert checks["python"].status == "ok"
     assert checks["python"].detail.split()[1] == platform.python_version()
-    assert checks["kctl"].detail.startswith(__version__)
+    assert checks["kctl"].detail.startswith(f"{DISTRIBUTION} {__version__}")
     for name, distribution in [
         ("typer", "typer"),
         ("rich", "rich"),
