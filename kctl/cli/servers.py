@@ -21,7 +21,8 @@ from kctl.errors import UsageError
     panel=SERVERS,
     example="""
     kctl sandbox --port 8080
-    kctl sandbox --port 0 --config configs/whatsapp.yaml --template-status festive_offer=PAUSED
+    kctl sandbox --port 0 --config configs/whatsapp.yaml \\
+        --template-status festive_offer=PAUSED
     """,
 )
 def sandbox_command(

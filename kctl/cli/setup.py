@@ -180,8 +180,9 @@ def _answer(flag: str, text: str, metavar: str) -> Any:
     panel=SET_UP,
     example="""
     kctl init whatsapp -o kctl.yaml
-    kctl init sms --no-input --api-key-env KALEYRA_API_KEY --sender KLRHXA --sid HXIN1 \\
-        --endpoint https://adapter.example/sms --callback-url https://ct.example/sms/dlr
+    kctl init sms --no-input --api-key-env KALEYRA_API_KEY --sid HXIN1 \\
+        --sender KLRHXA --endpoint https://adapter.example/sms \\
+        --callback-url https://ct.example/sms/dlr
     """,
 )
 def init(
