@@ -92,7 +92,8 @@ def test_readme_lists_every_exit_code() -> None:
 @pytest.mark.parametrize(
     ("args", "message", "hint"),
     [
-        (["validate-config", "--bogus", "x"], "unknown option --bogus", "kctl validate-config --help"),
+        (["validate-config", "--bogus", "x"], "unknown option --bogus",
+         "kctl validate-config --help"),
         (["send-test", "-c", WHATSAPP], "missing option --to", "kctl send-test --help"),
         (["validate-config"], "missing PATH...", "kctl validate-config --help"),
         (["verify", "-c", WHATSAPP, "--timeout", "0"], "invalid value for --timeout", "--help"),
@@ -108,9 +109,12 @@ def test_one_error_style_for_option_parsing_too(
     result = kctl(*args)
     assert result.exit_code == 2, result
     first, second = result.stderr.splitlines()[:2]
-    assert first.startswith("kctl: error: ") and message in first, result
-    assert second.startswith("  hint: ") and hint in second, result
-    assert "Usage:" not in result.stderr and "Error:" not in result.stderr
+    assert first.startswith("kctl: error: "), result
+    assert message in first, result
+    assert second.startswith("  hint: "), result
+    assert hint in second, result
+    assert "Usage:" not in result.stderr
+    assert "Error:" not in result.stderr
 
 
 @pytest.mark.parametrize(
