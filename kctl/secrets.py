@@ -122,9 +122,9 @@ def _no_backend(detail: str | None = None) -> SecretUnavailable:
     if chosen:
         # naming another backend here would only loop: say which setting is in the way
         return SecretUnavailable(
-            f"{message}; PYTHON_KEYRING_BACKEND={chosen} is set",
-            f"unset PYTHON_KEYRING_BACKEND, or install the package that provides {chosen};"
-            f" {ENV_INSTEAD}",
+            message,
+            f"PYTHON_KEYRING_BACKEND={chosen} is set: unset it, or install the package that"
+            f" provides that backend; or {ENV_INSTEAD}",
         )
     return SecretUnavailable(message, _NO_BACKEND_HINT)
 

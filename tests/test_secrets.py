@@ -267,6 +267,12 @@ def test_bad_keyring_backend_setting(monkeypatch: pytest.MonkeyPatch) -> None:
     assert "no usable keyring backend" in info.value.message
     assert "no_such_module" in info.value.message
     assert isinstance(info.value.__cause__, ImportError)
+    # the hint names the setting in the way, not yet another backend to try (issue 15: the
+    # old hint suggested a backend that was not installed, and setting it led back here)
+    hint = info.value.hint or ""
+    assert "PYTHON_KEYRING_BACKEND=no_such_module.Keyring is set: unset it" in hint
+    assert "keyrings.alt" not in hint
+    assert "${ENV}" in hint
 
 
 def test_importing_kctl_secrets_does_not_import_keyring() -> None:

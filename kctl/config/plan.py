@@ -96,7 +96,7 @@ def _shown(value: str, *, secret: bool) -> Field:
             if ref.kind == "keyring"
             else f"echo ${ref.name}"
         )
-        return Field("", str(ref), f"not readable here ({e.message}); {reader}", secret=secret)
+        return Field("", str(ref), f"read it with {reader} (here: {e.message})", secret=secret)
     if secret:
         return Field("", mask(resolved), f"from {ref}", secret=True)
     return Field("", resolved, f"from {ref}")

@@ -62,7 +62,15 @@ def render_text(plan: Plan, *, width: int = 100, color: bool = False) -> str:
         out.append("")
         out.append("For Kaleyra (hand to Kaleyra support):")
         out += _rows(p.kaleyra, width, color)
-        out += [f"  ! {escape_untrusted(n)}" for n in p.notes]
+        for note in p.notes:
+            out += textwrap.wrap(
+                escape_untrusted(note),
+                max(width, 40),
+                initial_indent="  ! ",
+                subsequent_indent="    ",
+                break_on_hyphens=False,
+                break_long_words=False,
+            )
         out.append("")
         if p.templates:
             out.append("Templates to create in CleverTap (name and language exactly as here):")
