@@ -862,3 +862,28 @@ def test_doctor_command_reports_and_exits_with_the_worst_check(
     assert present.exit_code == 0, present
     assert canary not in present.stdout + present.stderr
     assert "****4242" in present.stdout
+
+
+def test_the_table_wraps_at_words_and_says_a_shared_hint_once() -> None:
+    from kctl.doctor import Check, render_checks
+
+    hint = "add --online to check DNS, TCP and TLS for these hosts"
+    checks = [
+        Check(
+            f"network host{n}.example-clevertap.com:443",
+            "skip",
+            "not checked: inbound-message-callback-url of Kaleyra_WA, delivery-report-callback"
+            "-url of Kaleyra_WA, callback_url of Kaleyra_SMS; kctl connects directly",
+            hint,
+        )
+        for n in range(3)
+    ]
+    text = render_checks(checks, as_json=False, width=80)
+    lines = text.splitlines()
+    assert text.count(hint) == 1
+    assert max(len(line) for line in lines) <= 80, text
+    # no word was cut: every piece on the page is a whole word of what was rendered
+    whole = set(" ".join([c.name for c in checks] + [c.detail for c in checks]).split())
+    whole |= {"skip", "hint:", *hint.split()}
+    for line in lines[:-2]:
+        assert set(line.split()) <= whole, line
