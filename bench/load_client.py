@@ -61,7 +61,8 @@ def start_sandbox(latency: float) -> tuple[subprocess.Popen[str], int]:
         text=True,
     )
     assert child.stdout is not None
-    return child, int(child.stdout.readline())
+    # kctl sandbox prints its base URL, http://127.0.0.1:PORT, first on stdout
+    return child, int(child.stdout.readline().strip().rsplit(":", 1)[1])
 
 
 def kctl_round(provider: SmsProvider, concurrency: int, requests: int) -> tuple[list[float], float]:

@@ -84,3 +84,17 @@ class Interrupted(BaseException):
         self.hint: str | None = None
         self.exit_code = 128 + signum
         super().__init__(self.message)
+
+
+# SPEC section 3, in the words --help and the README use; the classes above carry the codes
+EXIT_CODES: tuple[tuple[int, str], ...] = (
+    (0, "success"),
+    (1, "findings: config errors (warnings with --strict), template drift, malformed callbacks"),
+    (2, "usage error: bad option, unreadable file, unknown provider or template, refused"),
+    (3, "a secret could not be resolved (unset variable, missing entry, no keyring backend)"),
+    (4, "network failure: DNS, connection, TLS, timeout (also CleverTap's 1-second deadline)"),
+    (5, "the provider rejected the message (4xx, or status: failure)"),
+    (6, "provider error: 5xx, or 429 after retries"),
+    (7, "--wait-dlr: no delivery report in time, or the report says failed"),
+    (130, "interrupted (143 on SIGTERM)"),
+)

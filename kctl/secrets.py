@@ -35,10 +35,21 @@ _REFERENCE_FORMS = (
     "write ${NAME} for an environment variable or ${keyring:NAME} for a keyring entry"
 )
 _KEYRING_NAME_HINT = "entry names use letters, digits and _ . - / : @, e.g. kaleyra/api-key"
-_NO_BACKEND_HINT = (
-    "use an ${ENV} reference instead, or set PYTHON_KEYRING_BACKEND "
-    "(e.g. PYTHON_KEYRING_BACKEND=keyrings.alt.file.PlaintextKeyring)"
+# Headless Linux (CI, servers, containers) has no OS keyring: environment variables are the
+# answer there, not a plain-text file backend that looks like a keyring.
+ENV_INSTEAD = (
+    "write the value as an ${ENV} reference instead, e.g. api-key: ${KALEYRA_API_KEY}, and"
+    " export KALEYRA_API_KEY"
 )
+_NO_BACKEND_HINT = (
+    f"{ENV_INSTEAD}; or, on a desktop, run a Secret Service (GNOME Keyring, KWallet) or use"
+    " macOS Keychain or Windows Credential Manager"
+)
+# backends that keep secrets readable by anyone who can read the file (base64 is no cipher)
+_PLAINTEXT_BACKENDS = frozenset(
+    {"keyrings.alt.file.PlaintextKeyring", "keyrings.alt.pyfs.PlaintextKeyring"}
+)
+INDEX_ENTRY = "#names"  # '#' is no entry name a user can give: the index cannot be clobbered
 
 MASK = "****"
 
@@ -107,6 +118,14 @@ def _no_backend(detail: str | None = None) -> SecretUnavailable:
     message = "no usable keyring backend"
     if detail:
         message = f"{message} ({detail})"
+    chosen = os.environ.get("PYTHON_KEYRING_BACKEND")
+    if chosen:
+        # naming another backend here would only loop: say which setting is in the way
+        return SecretUnavailable(
+            message,
+            f"PYTHON_KEYRING_BACKEND={chosen} is set: unset it, or install the package that"
+            f" provides that backend; or {ENV_INSTEAD}",
+        )
     return SecretUnavailable(message, _NO_BACKEND_HINT)
 
 
@@ -114,6 +133,18 @@ def _no_backend(detail: str | None = None) -> SecretUnavailable:
 # secrets, and their errors quote what they read: keyrings.alt's file backend, given a file
 # whose continuation lines lost their indent, raises configparser's ParsingError with those
 # lines, which are the base64 of stored passwords. Messages say what failed and where instead.
+
+
+def plaintext_store(backend: KeyringBackend) -> str | None:
+    """Where ``backend`` keeps secrets in plain text (its file, or its name), or None when it
+    is not known to. A chainer counts when any backend it writes through does."""
+    chained = getattr(backend, "backends", None)
+    for inner in chained if isinstance(chained, list) else [backend]:
+        name = f"{type(inner).__module__}.{type(inner).__name__}"
+        if name in _PLAINTEXT_BACKENDS or "plaintext" in type(inner).__name__.lower():
+            path = _backend_file(inner)
+            return path if path is not None else name
+    return None
 
 
 def keyring_backend() -> KeyringBackend:
@@ -201,6 +232,51 @@ def store_secret(name: str, value: str) -> None:
         backend.set_password(SERVICE, name, value)
     except Exception as e:
         _backend_failed(e, backend, f"storing entry {name}")
+    _update_index(backend, add=name)
+
+
+def secret_exists(name: str) -> bool:
+    _check_name(name)
+    return _get_password(name) is not None
+
+
+def _read_index(backend: KeyringBackend) -> list[str]:
+    try:
+        raw = backend.get_password(SERVICE, INDEX_ENTRY)
+    except Exception as e:
+        _backend_failed(e, backend, "reading kctl's list of entries")
+    try:
+        names = json.loads(raw) if raw else []
+    except ValueError:
+        return []  # a damaged index only loses the list, never an entry
+    return [n for n in names if isinstance(n, str)] if isinstance(names, list) else []
+
+
+def _update_index(
+    backend: KeyringBackend, *, add: str | None = None, drop: str | None = None
+) -> None:
+    # keyring has no "list" call; kctl remembers the names it stored, next to them
+    names = [n for n in _read_index(backend) if n != drop]
+    if add is not None and add not in names:
+        names.append(add)
+    try:
+        backend.set_password(SERVICE, INDEX_ENTRY, json.dumps(sorted(names)))
+    except Exception as e:
+        _backend_failed(e, backend, "updating kctl's list of entries")
+
+
+def stored_names() -> list[str]:
+    """Names of the entries kctl stored that are still there (another tool may have deleted
+    one), sorted."""
+    backend = keyring_backend()
+    present = []
+    for name in _read_index(backend):
+        try:
+            if backend.get_password(SERVICE, name) is not None:
+                present.append(name)
+        except Exception as e:
+            _backend_failed(e, backend, f"reading entry {name}")
+    return sorted(present)
 
 
 def load_secret(name: str) -> str:
@@ -227,6 +303,7 @@ def delete_secret(name: str) -> None:
         backend.delete_password(SERVICE, name)
     except Exception as e:
         _backend_failed(e, backend, f"deleting entry {name}")
+    _update_index(backend, drop=name)
 
 
 def resolve_secret(value: str) -> str:

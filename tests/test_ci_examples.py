@@ -137,3 +137,46 @@ def test_pre_commit_hook_entry_runs(tmp_path: Path) -> None:
         check=False,
     )
     assert done.returncode == 0, done.stderr
+
+
+def test_the_pre_commit_hook_leaves_other_yaml_alone() -> None:
+    import re
+
+    (hook,) = yaml.safe_load((REPO / ".pre-commit-hooks.yaml").read_text())
+    pattern = re.compile(hook["files"])  # pre-commit matches with re.search on the path
+    taken = ["kctl/whatsapp.yaml", "config/kctl/sms.yml", "whatsapp.kctl.yaml", "a/b.kctl.yml"]
+    left = ["docker-compose.yml", ".github/workflows/ci.yml", "charts/values.yaml", "kctl.yaml"]
+    assert [p for p in taken if pattern.search(p)] == taken
+    assert [p for p in left if pattern.search(p)] == []
+
+
+def _quick_start() -> list[str]:
+    readme = (REPO / "README.md").read_text()
+    block = readme.split("## Quick start", 1)[1].split("```sh\n", 1)[1].split("```", 1)[0]
+    return block.strip().splitlines()
+
+
+def test_ci_runs_the_readme_quick_start_second_command() -> None:
+    first, second = _quick_start()
+    ci = (REPO / ".ci" / "run").read_text().splitlines()
+    assert second in ci
+    # the test dependencies get an environment of their own: keyrings.alt, installed for the
+    # keyring tests, would otherwise become the user's keyring (plain text)
+    assert ".venv-test" in second
+    assert "[test]" not in first
+
+
+def test_every_install_instruction_names_this_project() -> None:
+    import re
+
+    texts = {
+        path: path.read_text()
+        for path in [REPO / "README.md", WORKFLOW, ACTION, REPO / ".ci" / "run"]
+    }
+    for path, text in texts.items():
+        # `pip install kctl` installs an unrelated project of that name
+        assert not re.search(r"pip install\s+['\"]?kctl\b", text), path
+    assert "pip install kaleyra-clevertap-kctl" in texts[REPO / "README.md"]
+    pyproject = (REPO / "pyproject.toml").read_text()
+    assert 'name = "kaleyra-clevertap-kctl"' in pyproject
+    assert 'kctl = "kctl.cli:main"' in pyproject  # the command keeps its name

@@ -580,8 +580,9 @@ def test_kctl_listen_prints_hostile_bytes_escaped() -> None:
     text = out.decode()
     assert not RAW_CONTROL.search(text)
     assert "  \\x1b]0;owned\\x07\\x9b2J\\x00\\r\\nfake line\n" in text
-    # verdict, problem, body, the answer: nothing forged a line
-    assert len(text.splitlines()) == 4
+    # the URL line, then verdict, problem, body, the answer: nothing forged a line
+    assert text.splitlines()[0] == f"http://127.0.0.1:{port}"
+    assert len(text.splitlines()) == 5
 
 
 def test_sandbox_log_lines_show_hostile_text_escaped() -> None:

@@ -21,6 +21,8 @@ WHATSAPP_FLAGS = (
     "https://adapter.example.com/wa",
     "--business-number",
     "+919876543210",
+    "--incoming-url",
+    "https://wa-incoming.example.com/clevertap",
     "--sid",
     "HXIN1",
     "--inbound-callback-url",
@@ -138,6 +140,7 @@ def test_prompts_check_each_answer_and_store_the_key_in_the_keyring(tmp_path: Pa
         "https://ct.example.com/sms/dlr",
         "KLRHXA",
         "",  # keyring entry name default
+        "y",  # the test's keyring is a plain file: kctl asks before it stores anything there
         "terminal-secret-9a8b",  # the api-key, typed at a hidden prompt
     ]
     code, output = _run_in_terminal(["init", "sms", "-o", str(target)], answers, env)
@@ -150,3 +153,75 @@ def test_prompts_check_each_answer_and_store_the_key_in_the_keyring(tmp_path: Pa
     stored = list((tmp_path / "data").rglob("*.cfg"))
     assert stored, "nothing was written to the file keyring"
     assert "stored the api-key in the keyring as 'kaleyra/api-key'" in output
+
+
+@pytest.mark.usefixtures("no_keyring")
+def test_without_a_keyring_it_stops_before_asking_and_points_at_env(
+    kctl: Kctl, tmp_path: Path
+) -> None:
+    target = tmp_path / "wa.yaml"
+    refused = kctl("init", "whatsapp", "--no-input", "-o", str(target), *WHATSAPP_FLAGS)
+    assert refused.exit_code == 3, refused
+    assert "no usable keyring backend" in refused.stderr
+    assert "--api-key-env" in refused.stderr
+    assert not target.exists()
+    assert not (tmp_path / "kctl.schema.json").exists()
+    done = kctl(
+        "init", "whatsapp", "--no-input", "-o", str(target), "--api-key-env", "KALEYRA_API_KEY",
+        *WHATSAPP_FLAGS,
+    )  # fmt: skip
+    assert done.exit_code == 0, done
+    assert 'api-key: "${KALEYRA_API_KEY}"' in target.read_text()
+    assert "export KALEYRA_API_KEY=" in done.stderr
+    assert validate_paths([str(target)], strict=True).findings == []
+
+
+def test_an_unwritable_output_is_refused_before_any_question(kctl: Kctl, tmp_path: Path) -> None:
+    result = kctl("init", "sms", "-o", str(tmp_path / "missing" / "sms.yaml"))
+    assert result.exit_code == 2
+    assert "folder" in result.stderr
+    assert "does not exist" in result.stderr
+
+
+@pytest.mark.usefixtures("no_keyring")
+@pytest.mark.parametrize("channel", ["whatsapp", "sms"])
+def test_the_config_it_writes_is_one_send_test_sandbox_takes(
+    kctl: Kctl, tmp_path: Path, channel: str
+) -> None:
+    target = tmp_path / f"{channel}.yaml"
+    flags = (
+        WHATSAPP_FLAGS
+        if channel == "whatsapp"
+        else ("--endpoint", "https://a.example.com/s", "--sid", "HX",
+              "--callback-url", "https://ct.example.com/s", "--sender", "KLRHXA")
+    )  # fmt: skip
+    made = kctl("init", channel, "--no-input", "-o", str(target), "--api-key-env", "K", *flags)
+    assert made.exit_code == 0, made
+    message = ("-t", "hello_world") if channel == "whatsapp" else ("--body", "hi")
+    sent = kctl(
+        "send-test", "--sandbox", "-c", str(target), "--to", "+14155550123", *message,
+        "--wait-dlr", "10",
+    )  # fmt: skip
+    assert sent.exit_code == 0, sent
+    if channel == "whatsapp":  # and the next set-up step has what it needs
+        url = kctl("render-callback-url", "-c", str(target))
+        assert url.exit_code == 0, url
+        assert url.stdout.startswith("https://wa-incoming.example.com/clevertap?")
+
+
+def test_written_files_follow_the_umask(kctl: Kctl, tmp_path: Path) -> None:
+    import stat
+
+    old = os.umask(0o022)
+    try:
+        target = tmp_path / "wa.yaml"
+        done = kctl(
+            "init", "whatsapp", "--no-input", "-o", str(target), "--api-key-env", "K",
+            *WHATSAPP_FLAGS,
+        )  # fmt: skip
+    finally:
+        os.umask(old)
+    assert done.exit_code == 0, done
+    # a config and a schema meant for the repository, holding no secret: not 0600
+    assert stat.S_IMODE(target.stat().st_mode) == 0o644
+    assert stat.S_IMODE((tmp_path / "kctl.schema.json").stat().st_mode) == 0o644

@@ -190,7 +190,7 @@ def test_json_document() -> None:
     assert doc["version"] == 1
     assert doc["tool"] == {"name": "kctl", "version": __version__}
     assert doc["strict"] is False
-    assert doc["summary"] == {"files": 3, "errors": 3, "warnings": 1, "failed": True}
+    assert doc["summary"] == {"files": 3, "errors": 3, "warnings": 1, "failed": True, "ignored": 0}
     assert doc["files"] == ["a.yaml", "clean.yaml", "<stdin>"]
     assert [(f["file"], f["line"], f["column"], f["code"]) for f in doc["findings"]] == [
         ("a.yaml", 4, 2, "KC003"),
@@ -220,12 +220,12 @@ def test_json_strict_warnings_fail_the_run() -> None:
     report.strict = True
     doc = json.loads(render_report(report, "json"))
     assert doc["strict"] is True
-    assert doc["summary"] == {"files": 1, "errors": 0, "warnings": 1, "failed": True}
+    assert doc["summary"] == {"files": 1, "errors": 0, "warnings": 1, "failed": True, "ignored": 0}
 
 
 def test_json_clean_run() -> None:
     doc = json.loads(render_report(Report(files=["a.yaml"], findings=[], sources={}), "json"))
-    assert doc["summary"] == {"files": 1, "errors": 0, "warnings": 0, "failed": False}
+    assert doc["summary"] == {"files": 1, "errors": 0, "warnings": 0, "failed": False, "ignored": 0}
     assert doc["findings"] == []
 
 

@@ -30,7 +30,9 @@ SMS_ARGS = ("-c", SMS, "-t", "otp_login", "--param", "482913")
 def sandbox_send(kctl: Kctl, args: tuple[str, ...], to: str, *extra: str) -> tuple[int, str]:
     # no secrets in the environment: the sandbox needs none
     env: dict[str, str | None] = {"KALEYRA_API_KEY": None}
-    result = kctl("send-test", "--sandbox", "--force", "--to", to, *args, *extra, env=env)
+    # no --force: the magic recipients are outside test_recipients, and the sandbox sends
+    # nothing anywhere, so it needs none (issue 15)
+    result = kctl("send-test", "--sandbox", "--to", to, *args, *extra, env=env)
     assert "Traceback" not in result.stderr, result
     return result.exit_code, result.stdout + result.stderr
 
@@ -173,9 +175,34 @@ def test_wait_dlr_times_out_with_exit_7_when_no_report_comes(kctl: Kctl, tmp_pat
         (arrived,) = adapter.requests
     assert result.exit_code == 7, result
     assert "no delivery report within 0.5 s" in result.stdout
-    # the callback header was pointed at kctl's own listener on loopback
+    # the callback header was pointed at kctl's own listener on loopback, and kctl said so
+    # before sending, naming the config's URL it replaced
     callback = arrived.header("delivery-report-callback-url") or ""
     assert callback.startswith("http://127.0.0.1:")
+    listener = callback.removesuffix("/whatsapp/dlr")
+    note = result.stdout.split("POST ", 1)[0]
+    assert (
+        f"note: --wait-dlr: for this send the callbacks point at kctl's listener, {listener}"
+        in note
+    )
+    assert "delivery-report-callback-url: https://in1.example-clevertap.com/wa/dlr/abc" in note
+    # and the timeout says where the report was expected, and what to try
+    assert f"hint: the report had to come to {listener}" in result.stdout
+    assert "--listen-url" in result.stdout
+
+
+@pytest.mark.parametrize("via", ["adapter", "direct"])
+def test_wait_dlr_refuses_a_sender_that_cannot_reach_the_listener(kctl: Kctl, via: str) -> None:
+    # ct-adapter.example.com (and api.kaleyra.io) would post the report to 127.0.0.1 of their
+    # own machine: nothing would ever come, so nothing is sent
+    result = kctl(
+        "send-test", "--to", "+919812345678", *WA_ARGS, "--via", via, "--wait-dlr", "5",
+        env={"KALEYRA_API_KEY": None},
+    )  # fmt: skip
+    assert result.exit_code == 2, result
+    assert "cannot reach kctl's listener on 127.0.0.1" in result.stderr
+    assert "hint: pass --listen-url" in result.stderr
+    assert "POST" not in result.stdout
 
 
 def _start(args: list[str]) -> tuple[subprocess.Popen[str], str]:
@@ -185,9 +212,10 @@ def _start(args: list[str]) -> tuple[subprocess.Popen[str], str]:
         stderr=subprocess.PIPE,
         text=True,
     )
-    assert process.stderr is not None
-    line = process.stderr.readline()
-    url = line.split(" on ", 1)[1].split()[0]
+    assert process.stdout is not None
+    # SPEC 2: the base URL is the first line on stdout, so --port 0 is usable from a script
+    url = process.stdout.readline().strip()
+    assert url.startswith("http://127.0.0.1:"), url
     return process, url
 
 
@@ -314,7 +342,7 @@ def test_sandbox_and_listen_commands_as_processes() -> None:
         out, _ = listener.communicate(timeout=30)  # exits by itself after --count 2
         statuses = [
             json.loads(line)["payload"]["statuses"][0]["status"] for line in out.splitlines()
-        ]
+        ]  # the URL line was read by _start
         assert statuses == ["sent", "delivered"]
         assert listener.returncode == 0
     finally:

@@ -17,7 +17,7 @@ import pytest
 from keyrings.alt.file import PlaintextKeyring
 
 from tests.servers import Reply, TestServer, serve
-from tests.support import Kctl, Result
+from tests.support import REPO, Kctl, Result
 
 API_KEY = "CANARY-api-key-5f2e9d1c7b"
 SMS_PASSWORD = "CANARY-sms-pass-0a1b2c3d"
@@ -447,3 +447,58 @@ def test_a_retry_is_shown_as_it_happens(
     # between the request and the reply that finally came
     assert out.index("message id:") < out.index("retrying in") < out.index("HTTP/1.1 200 OK")
     assert len(server.requests) == 2
+
+
+ACCOUNT = str(REPO / "configs" / "account.yaml")
+
+
+@pytest.mark.parametrize(
+    ("args", "nickname"),
+    [
+        (("--body", "hello"), "Kaleyra_SMS"),
+        (("--type", "OTP", "--body", "1234"), "Kaleyra_SMS"),
+        (("-t", "appointment_reminder", "--param", "A", "--param", "B"), "Kaleyra_WA"),
+        (("--text", "hi"), "Kaleyra_WA"),
+    ],
+)
+def test_the_options_pick_the_provider_of_a_two_channel_account(
+    kctl: Kctl, args: tuple[str, ...], nickname: str
+) -> None:
+    result = kctl("send-test", "-c", ACCOUNT, "--to", "+14155550123", *args, "--dry-run", "--json")
+    assert result.exit_code == 0, result
+    assert json.loads(result.stdout)["request"]["label"].endswith(f"provider {nickname}")
+
+
+def test_an_account_with_nothing_to_go_by_still_asks(kctl: Kctl) -> None:
+    result = kctl("send-test", "-c", ACCOUNT, "--to", "+14155550123", "--dry-run")
+    assert result.exit_code == 2
+    assert "say which with --provider" in result.stderr
+
+
+def test_dry_run_curl_prints_the_curl_command_alone(kctl: Kctl) -> None:
+    result = kctl(
+        "send-test", "-c", str(REPO / "configs" / "sms-india.yaml"), "--to", "+919812345678",
+        "-t", "otp_login", "--param", "482913", "--dry-run", "--curl",
+    )  # fmt: skip
+    assert result.exit_code == 0, result
+    assert result.stdout.startswith("curl ")
+    # one shell command: every line but the last continues with a backslash
+    lines = result.stdout.rstrip("\n").splitlines()
+    assert all(line.endswith("\\") for line in lines[:-1])
+    assert not lines[-1].endswith("\\")
+
+
+@pytest.mark.parametrize(
+    ("number", "hint"),
+    [
+        # a national number: no country is guessed (+9812345678 would be an Iranian prefix)
+        ("9812345678", "add '+' and the country code"),
+        ("919812345678", "add a leading '+': +919812345678"),
+        ("00919812345678", "write the international prefix 00 as '+': +919812345678"),
+    ],
+)
+def test_the_e164_hint_never_guesses_a_country(kctl: Kctl, number: str, hint: str) -> None:
+    result = kctl("send-test", "-c", ACCOUNT, "--to", number, "--body", "x", "--dry-run")
+    assert result.exit_code == 2
+    assert hint in result.stderr
+    assert "+98" not in result.stderr

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.support import REPO, Kctl
+from tests.support import REPO, Kctl, Result
 
 CLEAN = REPO / "configs" / "whatsapp.yaml"
 
@@ -97,7 +97,13 @@ def test_directory_checks_every_yaml_below_in_one_run(kctl: Kctl, tmp_path: Path
 def test_json_is_one_document_with_counts(kctl: Kctl, broken: Path) -> None:
     result = kctl("validate-config", "--format", "json", str(broken), str(CLEAN))
     doc = json.loads(result.stdout)
-    assert doc["summary"] == {"files": 2, "errors": 2, "warnings": 1, "failed": True}
+    assert doc["summary"] == {
+        "files": 2,
+        "errors": 2,
+        "warnings": 1,
+        "failed": True,
+        "ignored": 0,
+    }
     first = doc["findings"][0]
     assert (first["code"], first["line"], first["column"]) == ("KC105", 5, 15)
     assert first["path"] == "providers[0].endpoint"
@@ -135,8 +141,8 @@ def test_sarif_output_file(kctl: Kctl, broken: Path, tmp_path: Path) -> None:
     ("args", "message"),
     [
         (["does-not-exist.yaml"], "does-not-exist.yaml: no such file or directory"),
-        (["--format", "xml", "x.yaml"], "Invalid value for '--format'"),
-        ([], "Missing argument"),
+        (["--format", "xml", "x.yaml"], "kctl: error: invalid value for --format"),
+        ([], "kctl: error: missing PATH..."),
     ],
 )
 def test_usage_errors_exit_2_without_traceback(kctl: Kctl, args: list[str], message: str) -> None:
@@ -202,3 +208,60 @@ def test_literal_secrets_in_a_config_never_reach_the_output(
     if fmt == "text":
         assert "api-key: ****5b4a" in output  # the quoted source line, masked
         assert 'quote it: "****4567"' in output
+
+
+def _warned(tmp_path: Path, comment: str = "", above: str = "") -> Path:
+    """The clean config with a literal api-key (KC205) and an unknown Kaleyra host (KC204)."""
+    text = CLEAN.read_text()
+    text = text.replace(
+        "      api-key: ${keyring:kaleyra/api-key}",
+        f"{above}      api-key: literal-key-0001{comment}",
+    )
+    text = text.replace("https://api.kaleyra.io/", "https://api.kaleyra.example/")
+    path = tmp_path / "warned.yaml"
+    path.write_text(text)
+    return path
+
+
+def _codes(result: Result) -> list[str]:
+    return sorted(f["code"] for f in json.loads(result.stdout)["findings"])
+
+
+def test_select_and_ignore_pick_the_rules(kctl: Kctl, tmp_path: Path) -> None:
+    path = str(_warned(tmp_path))
+    assert _codes(kctl("validate-config", "-f", "json", path)) == ["KC204", "KC205"]
+    assert _codes(kctl("validate-config", "-f", "json", path, "--ignore", "KC204")) == ["KC205"]
+    assert _codes(kctl("validate-config", "-f", "json", path, "--select", "KC205")) == ["KC205"]
+    # prefixes and comma lists
+    assert _codes(kctl("validate-config", "-f", "json", path, "--ignore", "KC2")) == []
+    strict = kctl("validate-config", "--strict", path, "--ignore", "KC204,KC205")
+    assert strict.exit_code == 0, strict
+    assert "(2 findings ignored)" in strict.stdout
+
+
+@pytest.mark.parametrize(
+    ("flag", "words"),
+    [("KC999", "no rule 'KC999'"), ("KC20X", "no rule"), ("KC001", "cannot be ignored")],
+)
+def test_unknown_or_structural_codes_are_refused(
+    kctl: Kctl, tmp_path: Path, flag: str, words: str
+) -> None:
+    result = kctl("validate-config", str(_warned(tmp_path)), "--ignore", flag)
+    assert result.exit_code == 2
+    assert words in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("comment", "above", "left"),
+    [
+        ("  # kctl: ignore[KC205]", "", ["KC204"]),
+        ("", "      # kctl: ignore[KC205]\n", ["KC204"]),
+        ("  # kctl: ignore[KC204]", "", ["KC204", "KC205"]),  # KC204 is on another line
+        ("  # kctl: ignore[kc205, KC207]", "", ["KC204"]),
+    ],
+)
+def test_inline_comments_silence_the_codes_they_name(
+    kctl: Kctl, tmp_path: Path, comment: str, above: str, left: list[str]
+) -> None:
+    path = str(_warned(tmp_path, comment, above))
+    assert _codes(kctl("validate-config", "-f", "json", path)) == left

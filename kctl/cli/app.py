@@ -21,7 +21,8 @@ from kctl import __version__
 
 # each module registers its commands on the app as it is imported
 from kctl.cli import check, send, servers, setup  # noqa: F401
-from kctl.cli.base import COMPLETE_VAR, app, stderr, wants_color, write_output
+from kctl.cli.base import COMPLETE_VAR, app, command, set_color, stderr, wants_color, write_output
+from kctl.cli.help import SET_UP, TEST
 from kctl.cli.preview import preview
 from kctl.cli.secrets import secrets_app
 from kctl.cli.templates import templates_app
@@ -29,9 +30,20 @@ from kctl.errors import Interrupted, KctlError, UsageError
 
 __all__ = ["COMPLETE_VAR", "app", "main", "stderr", "wants_color", "write_output"]
 
-app.command("preview")(preview)
-app.add_typer(secrets_app, name="secrets")
-app.add_typer(templates_app, name="templates")
+command(
+    app,
+    "preview",
+    panel=TEST,
+    example="""
+    kctl preview -c configs/whatsapp.yaml -t order_update --param Asha
+    kctl preview -c configs/whatsapp.yaml -t festive_offer -f html -o offer.html
+    kctl preview -c configs/sms-india.yaml -t otp_login --param 482913
+    """,
+)(preview)
+app.add_typer(secrets_app, name="secrets", rich_help_panel=SET_UP)
+app.add_typer(templates_app, name="templates", rich_help_panel=SET_UP)
+
+COLOR_CHOICES = ("auto", "always", "never")
 
 
 def _version(value: bool) -> None:
@@ -46,8 +58,20 @@ def root(
         bool,
         typer.Option("--version", callback=_version, is_eager=True, help="Show the version."),
     ] = False,
+    color: Annotated[
+        str,
+        typer.Option(
+            "--color",
+            metavar="auto|always|never",
+            help="Colour: auto (a terminal, unless NO_COLOR; FORCE_COLOR forces it), always,"
+            " never.",
+        ),
+    ] = "auto",
     traceback: Annotated[
-        bool, typer.Option("--traceback", help="Show a Python traceback on errors (debugging).")
+        bool,
+        typer.Option(
+            "--traceback", help="Show a Python traceback on errors (debugging); same exit code."
+        ),
     ] = False,
 ) -> None:
     """Provision and test Kaleyra as a CleverTap Generic (Other) WhatsApp/SMS provider."""
@@ -107,34 +131,119 @@ def _signals_raise_interrupted() -> Iterator[None]:
             signal.signal(signum, handler)
 
 
+def _global_options(args: list[str]) -> tuple[list[str], bool, str]:
+    """``args`` without --traceback and --color, which kctl takes anywhere on the line (click
+    would take them only before the command); what they said. ``--`` ends the options."""
+    rest: list[str] = []
+    traceback_on, color = False, "auto"
+    i = 0
+    while i < len(args):
+        arg = args[i]
+        if arg == "--":
+            rest += args[i:]
+            break
+        if arg == "--traceback":
+            traceback_on = True
+        elif arg == "--color" or arg.startswith("--color="):
+            if arg == "--color":
+                if i + 1 >= len(args):
+                    raise UsageError("--color needs a value: auto, always or never")
+                i += 1
+                color = args[i]
+            else:
+                color = arg.partition("=")[2]
+            if color not in COLOR_CHOICES:
+                raise UsageError(
+                    f"--color {color!r}: choose auto, always or never",
+                    "NO_COLOR=1 or FORCE_COLOR=1 in the environment work too",
+                )
+        else:
+            rest.append(arg)
+        i += 1
+    return rest, traceback_on, color
+
+
+_FORMAT_FLAGS = ("--format", "-f")
+
+
+def _wants_json(args: list[str]) -> bool:
+    """Whether the command line asks for a JSON document (--json, or --format/-f json), so an
+    error is one too."""
+    for i, arg in enumerate(args):
+        if arg == "--":
+            break
+        if arg == "--json" or arg in ("--format=json", "-fjson"):
+            return True
+        if arg in _FORMAT_FLAGS and i + 1 < len(args) and args[i + 1].lower() == "json":
+            return True
+    return False
+
+
+def _usage_error(e: "typer._click.exceptions.UsageError") -> UsageError:
+    """click's usage errors in kctl's words, with the help to read as the hint."""
+    from typer._click import exceptions as ce
+
+    ctx = e.ctx
+    where = ctx.command_path if ctx is not None else "kctl"
+    hint = f"{where} --help"
+    message = e.message.rstrip(".")
+    match e:
+        case ce.NoSuchOption():
+            message = f"unknown option {e.option_name}"
+            if e.possibilities:
+                hint = "did you mean " + " or ".join(sorted(e.possibilities)) + "?"
+        case ce.MissingParameter() if e.param is not None:
+            param = e.param
+            if param.param_type_name == "argument":
+                message = f"missing {param.human_readable_name}"
+            else:
+                message = f"missing option {' / '.join(param.opts)}"
+        case ce.BadParameter() if e.param is not None:
+            names = " / ".join(e.param.opts) if e.param.param_type_name == "option" else None
+            what = names or e.param.human_readable_name
+            message = f"invalid value for {what}: {message}"
+        case _:
+            message = message[:1].lower() + message[1:]
+    return UsageError(message, hint)
+
+
 def main(argv: list[str] | None = None) -> NoReturn:
     """Entry point: the only place that catches errors, prints one line and picks the exit code."""
-    from typer.exceptions import TyperException
+    from typer._click import exceptions as click_errors
 
-    args = sys.argv[1:] if argv is None else argv
+    raw = sys.argv[1:] if argv is None else list(argv)
     if COMPLETE_VAR in os.environ:  # a shell asking for completions (see completions/)
         from typer._completion_classes import completion_init
 
         completion_init()
-    show_traceback = "--traceback" in args
+    as_json = _wants_json(raw)
+    show_traceback = "--traceback" in raw
+    try:
+        args, show_traceback, color = _global_options(raw)
+    except UsageError as e:
+        _fail(e, as_json=as_json)
+    set_color(color)  # type: ignore[arg-type]
     command = typer.main.get_command(app)
     try:
         with _signals_raise_interrupted():
             result = command.main(args=args, prog_name="kctl", standalone_mode=False)
     except (KctlError, Interrupted) as e:
         if show_traceback:
-            raise
-        _fail(e, as_json="--json" in args)
+            _print_traceback()
+        _fail(e, as_json=as_json)
     except typer.Abort:
         stderr("kctl: interrupted")
         sys.exit(130)
-    except TyperException as e:  # click's usage errors: bad option, missing argument
-        show = getattr(e, "show", None)
-        if show is not None:
-            show()
-        else:
-            stderr(f"kctl: error: {e.format_message()}")
+    except click_errors.NoArgsIsHelpError as e:
+        # a bare `kctl` or `kctl secrets`: the help is the answer, on stderr as a usage error
+        sys.stderr.write(e.ctx.get_help() + "\n")
         sys.exit(UsageError.exit_code)
+    except click_errors.UsageError as e:  # bad option, missing argument: kctl's words
+        if show_traceback:
+            _print_traceback()
+        _fail(_usage_error(e), as_json=as_json)
+    except click_errors.ClickException as e:
+        _fail(UsageError(e.format_message()), as_json=as_json)
     except KeyboardInterrupt:
         stderr("kctl: interrupted")
         sys.exit(130)
@@ -144,8 +253,15 @@ def main(argv: list[str] | None = None) -> NoReturn:
         sys.exit(1)
     except Exception as e:
         if show_traceback:
-            raise
+            _print_traceback()
         stderr(f"kctl: internal error: {type(e).__name__}: {e}")
         stderr("  hint: run again with --traceback and report it")
         sys.exit(70)
     sys.exit(result if isinstance(result, int) else 0)
+
+
+def _print_traceback() -> None:
+    # --traceback shows where it went wrong, then exits as it would have without it
+    import traceback
+
+    traceback.print_exc(file=sys.stderr)

@@ -7,28 +7,76 @@ would then eval() every option's annotation string at start-up.
 
 import os
 import sys
+from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any, Literal
 
 import typer
 
+from kctl.cli.complete import complete_provider, complete_secret, complete_template
+from kctl.cli.help import KctlCommand, KctlGroup
+
+CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 120}
+
 app = typer.Typer(
     name="kctl",
+    cls=KctlGroup,
     help="Provision and test Kaleyra as a CleverTap Generic (Other) WhatsApp/SMS provider.",
+    epilog="""
+    kctl init whatsapp -o kctl.yaml          # a config, by prompts
+    kctl validate-config kctl.yaml           # every finding at file:line:col
+    kctl plan --config kctl.yaml             # what to type into CleverTap's form
+    kctl send-test --sandbox -c kctl.yaml --to +919812345678 -t hello_world \\
+        --wait-dlr 10                        # the whole round trip, on loopback
+    """,
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
     rich_markup_mode=None,
+    context_settings=CONTEXT,
 )
+
+
+def group(help_text: str, example: str) -> typer.Typer:
+    """A command group (``secrets``, ``templates``) with kctl's help."""
+    return typer.Typer(
+        cls=KctlGroup,
+        help=help_text,
+        epilog=example,
+        no_args_is_help=True,
+        rich_markup_mode=None,
+        context_settings=CONTEXT,
+    )
+
+
+def command(
+    on: typer.Typer, name: str, *, example: str, panel: str | None = None
+) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Register a command with its example(s), one per line, shown under Examples in --help."""
+    return on.command(name, cls=KctlCommand, epilog=example, rich_help_panel=panel)
+
 
 COMPLETE_VAR = "_KCTL_COMPLETE"
 
+ColorChoice = Literal["auto", "always", "never"]
+# main() sets it from --color, wherever that is on the line
+_color: dict[str, ColorChoice] = {"choice": "auto"}
+
+
+def set_color(choice: ColorChoice) -> None:
+    _color["choice"] = choice
+
 
 def wants_color(stream: object) -> bool:
+    """--color, then NO_COLOR and FORCE_COLOR (CI logs render ANSI but are no terminal), then
+    whether ``stream`` is a terminal."""
+    if _color["choice"] != "auto":
+        return _color["choice"] == "always"
     if os.environ.get("NO_COLOR"):
         return False
-    if os.environ.get("FORCE_COLOR"):
-        return True
+    forced = os.environ.get("FORCE_COLOR")
+    if forced is not None and forced != "":
+        return forced.lower() not in ("0", "false", "no")
     isatty = getattr(stream, "isatty", None)
     return bool(isatty and isatty()) and os.environ.get("TERM") != "dumb"
 
@@ -50,19 +98,60 @@ def stderr(message: str) -> None:
 
 
 ConfigOption = Annotated[
-    str, typer.Option("--config", "-c", help="Provider config file (YAML).", show_default=False)
+    str,
+    typer.Option(
+        "--config", "-c", metavar="FILE", help="Provider config file (YAML).", show_default=False
+    ),
+]
+OptionalConfig = Annotated[
+    str | None,
+    typer.Option("--config", "-c", metavar="FILE", help="Provider config file (YAML)."),
 ]
 ProviderOption = Annotated[
     str | None,
-    typer.Option("--provider", "-p", help="Provider nickname (default: the only/default one)."),
+    typer.Option(
+        "--provider",
+        "-p",
+        metavar="NICK",
+        help="Provider nickname (default: the only one, or the one the other options point to).",
+        autocompletion=complete_provider,
+    ),
+]
+TemplateOption = Annotated[
+    str | None,
+    typer.Option(
+        "--template",
+        "-t",
+        metavar="NAME",
+        help="Template name, as in the config.",
+        autocompletion=complete_template,
+    ),
+]
+SecretName = Annotated[
+    str,
+    typer.Argument(
+        metavar="NAME",
+        help="Entry name, as in ${keyring:NAME}: kaleyra/api-key.",
+        autocompletion=complete_secret,
+        show_default=False,
+    ),
 ]
 ShowSecrets = Annotated[
     bool, typer.Option("--show-secrets", help="Print secret values instead of ****last4.")
 ]
-
-
+JsonFlag = Annotated[bool, typer.Option("--json", help="Print one JSON document on stdout.")]
+YesFlag = Annotated[
+    bool, typer.Option("--yes", "-y", help="Do not ask for confirmation (scripts).")
+]
+CaBundle = Annotated[
+    Path | None,
+    typer.Option("--ca-bundle", metavar="FILE", help="CA certificates to trust (PEM file)."),
+]
 PortOption = Annotated[
-    int, typer.Option("--port", help="Loopback port (0: any free port).", min=0, max=65535)
+    int,
+    typer.Option(
+        "--port", metavar="PORT", help="Loopback port (0: any free port).", min=0, max=65535
+    ),
 ]
 
 

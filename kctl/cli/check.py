@@ -11,8 +11,9 @@ from typing import Annotated
 
 import typer
 
-from kctl.cli.base import app, stderr, wants_color, write_output
+from kctl.cli.base import JsonFlag, app, command, stderr, wants_color, write_output
 from kctl.cli.dlt import DltRegistryOption
+from kctl.cli.help import CHECK
 from kctl.errors import UsageError
 
 
@@ -24,30 +25,74 @@ class Format(StrEnum):
     sarif = "sarif"
 
 
-@app.command("validate-config")
+OutputFile = Annotated[
+    Path | None,
+    typer.Option(
+        "--output-file", "-o", metavar="FILE", help="Write the report here instead of stdout."
+    ),
+]
+
+
+@command(
+    app,
+    "validate-config",
+    panel=CHECK,
+    example="""
+    kctl validate-config configs/
+    kctl validate-config kctl.yaml --strict --format github
+    kctl validate-config kctl.yaml --ignore KC204 --format sarif -o kctl.sarif
+    """,
+)
 def validate_config(
     paths: Annotated[
         list[str],
         typer.Argument(
+            metavar="PATH...",
             help="Config files, directories (all *.yaml/*.yml below) or - for stdin.",
             show_default=False,
         ),
     ],
     fmt: Annotated[
-        Format, typer.Option("--format", "-f", help="Output format.", case_sensitive=False)
+        Format,
+        typer.Option(
+            "--format",
+            "-f",
+            metavar="FORMAT",
+            help="text, json, github, junit or sarif.",
+            case_sensitive=False,
+        ),
     ] = Format.text,
     strict: Annotated[bool, typer.Option("--strict", help="Fail on warnings too.")] = False,
-    output_file: Annotated[
-        Path | None,
-        typer.Option("--output-file", "-o", help="Write the report here instead of stdout."),
+    output_file: OutputFile = None,
+    select: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--select",
+            metavar="CODES",
+            help="Only these rules (codes or prefixes, comma-separated or repeated):"
+            " --select KC1,KC205.",
+        ),
+    ] = None,
+    ignore: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--ignore",
+            metavar="CODES",
+            help="Leave these rules out: --ignore KC204. In a file, '# kctl: ignore[KC204]' on"
+            " the line (or alone on the line above) does the same.",
+        ),
     ] = None,
     dlt_registry: DltRegistryOption = None,
 ) -> None:
     """Check provider configs: every finding with its code at file:line:col."""
+    from kctl.config.selection import Selection, parse_codes
     from kctl.config.validate import validate_paths
     from kctl.render.findings import render_report
 
-    report = validate_paths(paths, strict=strict, dlt_registry=dlt_registry)
+    selection = Selection(
+        parse_codes(select or (), "--select"), parse_codes(ignore or (), "--ignore")
+    )
+    report = validate_paths(paths, strict=strict, dlt_registry=dlt_registry, selection=selection)
     color = fmt is Format.text and output_file is None and wants_color(sys.stdout)
     write_output(render_report(report, fmt.value, color=color), output_file)
     if fmt is not Format.text or output_file is not None:
@@ -59,12 +104,15 @@ def validate_config(
         raise typer.Exit(1)
 
 
-@app.command("schema")
-def schema(
-    output_file: Annotated[
-        Path | None, typer.Option("--output-file", "-o", help="Write the schema here.")
-    ] = None,
-) -> None:
+@command(
+    app,
+    "schema",
+    panel=CHECK,
+    example="""
+    kctl schema -o configs/kctl.schema.json
+    """,
+)
+def schema(output_file: OutputFile = None) -> None:
     """Print the JSON Schema of the config format (for editors and other validators)."""
     import json
 
@@ -73,17 +121,26 @@ def schema(
     write_output(json.dumps(json_schema(), indent=2) + "\n", output_file)
 
 
-@app.command("explain")
+@command(
+    app,
+    "explain",
+    panel=CHECK,
+    example="""
+    kctl explain KC108
+    kctl explain --list
+    """,
+)
 def explain(
     code: Annotated[
-        str | None, typer.Argument(help="Rule code, such as KC108.", show_default=False)
+        str | None,
+        typer.Argument(metavar="CODE", help="Rule code, such as KC108.", show_default=False),
     ] = None,
     list_rules: Annotated[
         bool, typer.Option("--list", help="List every rule: code, severity, title.")
     ] = False,
-    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON document.")] = False,
+    as_json: JsonFlag = False,
 ) -> None:
-    """What a validate-config rule checks, why, and an example fix: kctl explain KC108."""
+    """What a validate-config rule checks, why, and an example of the fix."""
     from kctl.render import explain as render
 
     if list_rules and code is not None:

@@ -21,80 +21,132 @@ class PreviewFormat(StrEnum):
 
 def preview(
     config: Annotated[
-        str, typer.Option("--config", "-c", help="Provider config file (YAML).", show_default=False)
+        str,
+        typer.Option(
+            "--config",
+            "-c",
+            metavar="FILE",
+            help="Provider config file (YAML).",
+            show_default=False,
+        ),
     ],
     template: Annotated[
-        str | None, typer.Option("--template", "-t", help="Template name: --template order_update.")
+        str | None,
+        typer.Option(
+            "--template", "-t", metavar="NAME", help="Template name: --template order_update."
+        ),
     ] = None,
     provider: Annotated[
         str | None,
-        typer.Option("--provider", "-p", help="Provider nickname (default: the only/default one)."),
+        typer.Option(
+            "--provider",
+            "-p",
+            metavar="NICK",
+            help="Provider nickname (default: the only/default one).",
+        ),
     ] = None,
     lang: Annotated[
-        str | None, typer.Option("--lang", help="WhatsApp template language code: --lang en.")
+        str | None,
+        typer.Option("--lang", metavar="CODE", help="WhatsApp template language code: --lang en."),
     ] = None,
     param: Annotated[
         list[str] | None,
         typer.Option(
             "--param",
+            metavar="VALUE",
             help="Placeholder value, in order (repeatable; default: the template's examples).",
         ),
     ] = None,
     body: Annotated[
-        str | None, typer.Option("--body", help="SMS free text instead of --template.")
+        str | None,
+        typer.Option("--body", metavar="TEXT", help="SMS free text instead of --template."),
     ] = None,
     sender: Annotated[
-        str | None, typer.Option("--sender", help="SMS sender ID (default: the provider's).")
+        str | None,
+        typer.Option("--sender", metavar="ID", help="SMS sender ID (default: the provider's)."),
     ] = None,
     header_param: Annotated[
         str | None,
-        typer.Option("--header-param", help="Value of a text header's {{1}}: --header-param 1234."),
+        typer.Option(
+            "--header-param",
+            metavar="VALUE",
+            help="Value of a text header's {{1}}: --header-param 1234.",
+        ),
     ] = None,
     media_url: Annotated[
         str | None,
         typer.Option(
-            "--media-url", help="Header media: --media-url https://cdn.example.com/a.png."
+            "--media-url",
+            metavar="URL",
+            help="Header media: --media-url https://cdn.example.com/a.png.",
         ),
     ] = None,
     location: Annotated[
         str | None,
-        typer.Option("--location", help="A location header: --location 12.9716,77.5946."),
+        typer.Option(
+            "--location", metavar="LAT,LONG", help="A location header: --location 12.9716,77.5946."
+        ),
     ] = None,
     location_name: Annotated[
-        str | None, typer.Option("--location-name", help="Its name: --location-name 'MG Road'.")
+        str | None,
+        typer.Option(
+            "--location-name", metavar="NAME", help="Its name: --location-name 'MG Road'."
+        ),
     ] = None,
     location_address: Annotated[
         str | None,
-        typer.Option("--location-address", help="Its address: --location-address 'Bengaluru'."),
+        typer.Option(
+            "--location-address",
+            metavar="TEXT",
+            help="Its address: --location-address 'Bengaluru'.",
+        ),
     ] = None,
     url_suffix: Annotated[
         list[str] | None,
         typer.Option(
-            "--url-suffix", help="Suffix for each dynamic URL button, in order: --url-suffix AB12."
+            "--url-suffix",
+            metavar="VALUE",
+            help="Suffix for each dynamic URL button, in order: --url-suffix AB12.",
         ),
     ] = None,
     coupon_code: Annotated[
         str | None,
-        typer.Option("--coupon-code", help="The copy-code button's code: --coupon-code SAVE10."),
+        typer.Option(
+            "--coupon-code",
+            metavar="CODE",
+            help="The copy-code button's code: --coupon-code SAVE10.",
+        ),
     ] = None,
     offer_expiry: Annotated[
         str | None,
         typer.Option(
-            "--offer-expiry", help="Offer expiry: epoch ms, ISO 8601, or +2h/+7d from now."
+            "--offer-expiry",
+            metavar="WHEN",
+            help="Offer expiry: epoch ms, ISO 8601, or +2h/+7d from now.",
         ),
     ] = None,
     card_param: Annotated[
         list[str] | None,
-        typer.Option("--card-param", help="Card body value, CARD=VALUE (repeatable): 1=Asha."),
+        typer.Option(
+            "--card-param",
+            metavar="CARD=VALUE",
+            help="Card body value, CARD=VALUE (repeatable): 1=Asha.",
+        ),
     ] = None,
     card_url_suffix: Annotated[
         list[str] | None,
-        typer.Option("--card-url-suffix", help="Card's dynamic URL suffix, CARD=VALUE: 2=boots."),
+        typer.Option(
+            "--card-url-suffix",
+            metavar="CARD=VALUE",
+            help="Card's dynamic URL suffix, CARD=VALUE: 2=boots.",
+        ),
     ] = None,
     card_media_url: Annotated[
         list[str] | None,
         typer.Option(
-            "--card-media-url", help="Card header media, CARD=URL: 1=https://cdn.example.com/1.png."
+            "--card-media-url",
+            metavar="CARD=URL",
+            help="Card header media, CARD=URL: 1=https://cdn.example.com/1.png.",
         ),
     ] = None,
     fmt: Annotated[
@@ -102,6 +154,7 @@ def preview(
         typer.Option(
             "--format",
             "-f",
+            metavar="FORMAT",
             help="text (a bubble in the terminal), html or json.",
             case_sensitive=False,
         ),
@@ -109,20 +162,15 @@ def preview(
     as_json: Annotated[bool, typer.Option("--json", help="Same as --format json.")] = False,
     output_file: Annotated[
         Path | None,
-        typer.Option("--output-file", "-o", help="Write the preview here: -o preview.html."),
+        typer.Option(
+            "--output-file", "-o", metavar="FILE", help="Write the preview here: -o preview.html."
+        ),
     ] = None,
     dlt_registry: DltRegistryOption = None,
 ) -> None:
     """Show a message as it will appear: WhatsApp header, body, footer, buttons and cards; SMS
     text with its encoding, parts and DLT match. Exit 1 when the filled message breaks a limit
-    or DLT would drop it.
-
-    \b
-    Examples:
-      kctl preview -c configs/whatsapp.yaml -t order_update --param Asha --param 1234
-      kctl preview -c configs/whatsapp.yaml -t festive_offer --format html -o offer.html
-      kctl preview -c configs/sms-india.yaml -t otp_login --param 482913
-    """
+    or DLT would drop it."""
     import sys
 
     from kctl.cli.base import wants_color, write_output

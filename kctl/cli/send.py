@@ -15,19 +15,28 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from kctl.cli.base import (
+    CaBundle,
     ConfigOption,
+    JsonFlag,
     ProviderOption,
     ShowSecrets,
+    TemplateOption,
     _terminal_width,
     app,
+    command,
     wants_color,
     write_output,
 )
+from kctl.cli.complete import complete_provider, complete_template
 from kctl.cli.dlt import DltRegistryOption
+from kctl.cli.help import TEST
 from kctl.errors import Interrupted, KctlError, UsageError
 
 if TYPE_CHECKING:
     from kctl.send.run import Finished
+
+if TYPE_CHECKING:
+    from kctl.contract.channels import Channel
 
 
 class Via(StrEnum):
@@ -35,134 +44,202 @@ class Via(StrEnum):
     direct = "direct"
 
 
-@app.command("send-test")
+@command(
+    app,
+    "send-test",
+    panel=TEST,
+    example="""
+    kctl send-test --sandbox -c configs/whatsapp.yaml --to +919812345678 \\
+        -t order_update --param Asha --param 1234 --wait-dlr 10
+    kctl send-test -c configs/sms-india.yaml --to +919812345678 \\
+        -t otp_login --param 482913 --dry-run --curl > send.sh
+    kctl send-test -c configs/account.yaml --to +14155550123 --body hello --json
+    """,
+)
 def send_test(
     config: ConfigOption,
     to: Annotated[
-        str, typer.Option("--to", help="Recipient, E.164 (+919812345678).", show_default=False)
+        str,
+        typer.Option(
+            "--to", metavar="NUMBER", help="Recipient, E.164 (+919812345678).", show_default=False
+        ),
     ],
     provider: ProviderOption = None,
-    template: Annotated[str | None, typer.Option("--template", "-t", help="Template name.")] = None,
+    template: TemplateOption = None,
     lang: Annotated[
-        str | None, typer.Option("--lang", help="WhatsApp template language code.")
+        str | None, typer.Option("--lang", metavar="CODE", help="WhatsApp template language code.")
     ] = None,
     param: Annotated[
         list[str] | None,
-        typer.Option("--param", help="Template placeholder value, in order (repeatable)."),
+        typer.Option(
+            "--param", metavar="VALUE", help="Template placeholder value, in order (repeatable)."
+        ),
     ] = None,
     header_param: Annotated[
         str | None,
-        typer.Option("--header-param", help="Value of a text header's {{1}}: --header-param 1234."),
+        typer.Option(
+            "--header-param",
+            metavar="VALUE",
+            help="Value of a text header's {{1}}: --header-param 1234.",
+        ),
     ] = None,
     media_url: Annotated[
         str | None,
         typer.Option(
             "--media-url",
+            metavar="URL",
             help="Header media instead of the template's sample: --media-url https://cdn.example.com/a.png.",
         ),
     ] = None,
     location: Annotated[
         str | None,
-        typer.Option("--location", help="A location header: --location 12.9716,77.5946."),
+        typer.Option(
+            "--location", metavar="LAT,LONG", help="A location header: --location 12.9716,77.5946."
+        ),
     ] = None,
     location_name: Annotated[
-        str | None, typer.Option("--location-name", help="Its name: --location-name 'MG Road'.")
+        str | None,
+        typer.Option(
+            "--location-name", metavar="TEXT", help="Its name: --location-name 'MG Road'."
+        ),
     ] = None,
     location_address: Annotated[
         str | None,
-        typer.Option("--location-address", help="Its address: --location-address 'Bengaluru'."),
+        typer.Option(
+            "--location-address",
+            metavar="TEXT",
+            help="Its address: --location-address 'Bengaluru'.",
+        ),
     ] = None,
     url_suffix: Annotated[
         list[str] | None,
         typer.Option(
             "--url-suffix",
+            metavar="SUFFIX",
             help="Suffix for each dynamic URL button, in order (repeatable): --url-suffix AB12.",
         ),
     ] = None,
     coupon_code: Annotated[
         str | None,
-        typer.Option("--coupon-code", help="The copy-code button's code: --coupon-code SAVE10."),
+        typer.Option(
+            "--coupon-code",
+            metavar="CODE",
+            help="The copy-code button's code: --coupon-code SAVE10.",
+        ),
     ] = None,
     offer_expiry: Annotated[
         str | None,
         typer.Option(
             "--offer-expiry",
+            metavar="WHEN",
             help="Limited time offer expiry: epoch ms, ISO 8601, or +2h/+7d from now.",
         ),
     ] = None,
     card_param: Annotated[
         list[str] | None,
         typer.Option(
-            "--card-param", help="Carousel card body value, CARD=VALUE (repeatable): 1=Asha."
+            "--card-param",
+            metavar="CARD=VALUE",
+            help="Carousel card body value, CARD=VALUE (repeatable): 1=Asha.",
         ),
     ] = None,
     card_url_suffix: Annotated[
         list[str] | None,
-        typer.Option("--card-url-suffix", help="Card's dynamic URL suffix, CARD=VALUE: 2=boots."),
+        typer.Option(
+            "--card-url-suffix",
+            metavar="CARD=SUFFIX",
+            help="Card's dynamic URL suffix, CARD=VALUE: 2=boots.",
+        ),
     ] = None,
     card_media_url: Annotated[
         list[str] | None,
         typer.Option(
-            "--card-media-url", help="Card header media, CARD=URL: 1=https://cdn.example.com/1.png."
+            "--card-media-url",
+            metavar="CARD=URL",
+            help="Card header media, CARD=URL: 1=https://cdn.example.com/1.png.",
         ),
     ] = None,
     prop: Annotated[
         list[str] | None,
         typer.Option(
-            "--prop", help="Custom key-value (customProps, repeatable): --prop tier=gold."
+            "--prop",
+            metavar="KEY=VALUE",
+            help="Custom key-value (customProps, repeatable): --prop tier=gold.",
         ),
     ] = None,
     text: Annotated[
-        str | None, typer.Option("--text", help="WhatsApp session text message: --text 'Hi'.")
+        str | None,
+        typer.Option("--text", metavar="TEXT", help="WhatsApp session text message: --text 'Hi'."),
     ] = None,
     image: Annotated[
-        str | None, typer.Option("--image", help="Session image message: --image URL.")
+        str | None,
+        typer.Option("--image", metavar="URL", help="Session image message: --image URL."),
     ] = None,
     video: Annotated[
-        str | None, typer.Option("--video", help="Session video message: --video URL.")
+        str | None,
+        typer.Option("--video", metavar="URL", help="Session video message: --video URL."),
     ] = None,
     audio: Annotated[
-        str | None, typer.Option("--audio", help="Session audio message: --audio URL.")
+        str | None,
+        typer.Option("--audio", metavar="URL", help="Session audio message: --audio URL."),
     ] = None,
     document: Annotated[
-        str | None, typer.Option("--document", help="Session document message: --document URL.")
+        str | None,
+        typer.Option("--document", metavar="URL", help="Session document message: --document URL."),
     ] = None,
     caption: Annotated[
-        str | None, typer.Option("--caption", help="Caption of an image, video or document.")
+        str | None,
+        typer.Option("--caption", metavar="TEXT", help="Caption of an image, video or document."),
     ] = None,
     filename: Annotated[
-        str | None, typer.Option("--filename", help="File name of a --document: Invoice.pdf.")
+        str | None,
+        typer.Option("--filename", metavar="NAME", help="File name of a --document: Invoice.pdf."),
     ] = None,
     body: Annotated[
-        str | None, typer.Option("--body", help="SMS text (instead of --template).")
+        str | None, typer.Option("--body", metavar="TEXT", help="SMS text (instead of --template).")
     ] = None,
-    sender: Annotated[str | None, typer.Option("--sender", help="SMS sender ID.")] = None,
+    sender: Annotated[
+        str | None, typer.Option("--sender", metavar="ID", help="SMS sender ID.")
+    ] = None,
     message_type: Annotated[
         str | None,
-        typer.Option("--type", help="SMS message type, any case: OTP, MKT, TXN, DEFAULT."),
+        typer.Option(
+            "--type", metavar="TYPE", help="SMS message type, any case: OTP, MKT, TXN, DEFAULT."
+        ),
     ] = None,
     var: Annotated[
         list[str] | None,
         typer.Option(
             "--var",
+            metavar="NAME=VALUE",
             help="Value of an SMS custom replacement, NAME=VALUE (repeatable): --var hid=123"
             " fills $$hid.",
         ),
     ] = None,
     via: Annotated[
-        Via, typer.Option("--via", help="adapter: as CleverTap sends it; direct: Kaleyra's API.")
+        Via,
+        typer.Option(
+            "--via",
+            metavar="adapter|direct",
+            help="adapter: as CleverTap sends it; direct: Kaleyra's API.",
+        ),
     ] = Via.adapter,
     dry_run: Annotated[
         bool, typer.Option("--dry-run", help="Build and print; send nothing, resolve no secrets.")
     ] = False,
     curl: Annotated[
-        bool, typer.Option("--curl", help="Also print an equivalent curl command.")
+        bool,
+        typer.Option(
+            "--curl",
+            help="Print only an equivalent curl command on stdout (secrets stay references).",
+        ),
     ] = False,
-    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON document.")] = False,
+    as_json: JsonFlag = False,
     timeout: Annotated[
         float,
         typer.Option(
             "--timeout",
+            metavar="SECONDS",
             help="Seconds per attempt, all told: connect, send, and the whole reply.",
             min=0.1,
             max=3600,
@@ -170,18 +247,21 @@ def send_test(
     ] = 10.0,
     retries: Annotated[
         int,
-        typer.Option("--retries", help="Retries when nothing can be sent twice.", min=0, max=10),
+        typer.Option(
+            "--retries", metavar="N", help="Retries when nothing can be sent twice.", min=0, max=10
+        ),
     ] = 2,
     verbose: Annotated[
         bool, typer.Option("--verbose", "-v", help="Show response headers.")
     ] = False,
     show_secrets: ShowSecrets = False,
     force: Annotated[
-        bool, typer.Option("--force", help="Send to a number outside test_recipients.")
+        bool,
+        typer.Option(
+            "--force", help="Send to a number outside test_recipients (--sandbox needs none)."
+        ),
     ] = False,
-    ca_bundle: Annotated[
-        Path | None, typer.Option("--ca-bundle", help="CA certificates to trust (PEM file).")
-    ] = None,
+    ca_bundle: CaBundle = None,
     sandbox: Annotated[
         bool,
         typer.Option("--sandbox", help="Send to kctl's embedded Kaleyra sandbox (no secrets)."),
@@ -189,24 +269,41 @@ def send_test(
     wait_dlr: Annotated[
         float | None,
         typer.Option(
-            "--wait-dlr", help="Wait this many seconds for the delivery report.", min=0, max=3600
+            "--wait-dlr",
+            metavar="SECONDS",
+            help="Wait this many seconds for the delivery report. Points the callback URLs at"
+            " kctl's listener for this send (--listen-url when the sender is not on this machine).",
+            min=0,
+            max=3600,
         ),
     ] = None,
     listen_url: Annotated[
         str | None,
         typer.Option(
-            "--listen-url", help="Public URL that reaches the local listener (with --wait-dlr)."
+            "--listen-url",
+            metavar="URL",
+            help="Public URL that reaches the local listener (with --wait-dlr).",
         ),
     ] = None,
     listen_port: Annotated[
-        int, typer.Option("--listen-port", help="Loopback port of the listener (0: any).")
+        int,
+        typer.Option(
+            "--listen-port", metavar="PORT", help="Loopback port of the listener (0: any)."
+        ),
     ] = 0,
     junit: Annotated[
-        Path | None, typer.Option("--junit", help="Also write a JUnit XML report (CI).")
+        Path | None,
+        typer.Option("--junit", metavar="FILE", help="Also write a JUnit XML report (CI)."),
     ] = None,
     dlt_registry: DltRegistryOption = None,
 ) -> None:
-    """Send the request CleverTap would send (or Kaleyra's API, --via direct) and show the reply."""
+    """Send exactly what CleverTap would send to the provider (or call Kaleyra's API, --via
+    direct), show request and reply, and judge the reply as CleverTap does.
+
+    Without --provider, the provider is the only one, or the one the options point to: --body
+    or --type mean SMS, --text or --header-param WhatsApp, a --template name the provider that
+    has it.
+    """
     from kctl.config.model import load_account
     from kctl.send.build import Message, parse_variables
     from kctl.send.run import Finished, SendFailed, SendOptions, run_send_test
@@ -221,7 +318,8 @@ def send_test(
         body=body,
         sender=sender,
         type=message_type,
-        force=force,
+        # the sandbox sends nothing anywhere: its magic recipients need no --force
+        force=force or sandbox,
         variables=parse_variables(var or []),
         values=template_values(
             header_param=header_param,
@@ -259,9 +357,19 @@ def send_test(
         raise UsageError("--wait-dlr goes with a real send, not --dry-run")
     if (listen_url or listen_port) and wait_dlr is None:
         raise UsageError("--listen-url and --listen-port go with --wait-dlr")
-    chosen = load_account(config, dlt_registry).provider(provider)
+    channel = _channel_of_options(
+        sms=(body, sender, message_type, var),
+        whatsapp=(
+            lang, header_param, media_url, location, location_name, location_address,
+            url_suffix, coupon_code, offer_expiry, card_param, card_url_suffix, card_media_url,
+            prop, text, image, video, audio, document, caption, filename,
+        ),
+    )  # fmt: skip
+    chosen = load_account(config, dlt_registry).provider(provider, channel, template)
     junit_name = f"{chosen.nickname} {chosen.channel} to {to}" if junit is not None else None
-    renderers = _send_test_renderers(as_json=as_json, curl=curl, verbose=verbose, junit=junit_name)
+    renderers = _send_test_renderers(
+        as_json=as_json, curl=curl, dry_run=dry_run, verbose=verbose, junit=junit_name
+    )
     failed: SendFailed | None = None
     code = 0
     events = run_send_test(
@@ -306,14 +414,32 @@ def _write_junit(path: Path, renderers: list[Any], ending: "Finished | None" = N
     write_atomic(path, report.document())
 
 
+def _channel_of_options(sms: tuple[object, ...], whatsapp: tuple[object, ...]) -> "Channel | None":
+    """The channel the options belong to, when they name one: picks the provider of an
+    account with both channels without --provider."""
+    from kctl.contract.channels import Channel
+
+    for_sms = any(v is not None for v in sms)
+    for_whatsapp = any(v is not None for v in whatsapp)
+    if for_sms == for_whatsapp:
+        return None  # none, or both: build_request refuses the options that do not fit
+    return Channel.SMS if for_sms else Channel.WHATSAPP
+
+
 def _send_test_renderers(
-    *, as_json: bool, curl: bool, verbose: bool, junit: str | None
+    *, as_json: bool, curl: bool, dry_run: bool, verbose: bool, junit: str | None
 ) -> list[Any]:
-    from kctl.render.sendtest import JsonRenderer, JunitRenderer, TextRenderer
+    from kctl.render.sendtest import CurlRenderer, JsonRenderer, JunitRenderer, TextRenderer
 
     renderers: list[Any] = []
     if as_json:
         renderers.append(JsonRenderer(sys.stdout, curl=curl))
+    elif curl:
+        # stdout is the curl command alone; a real send still shows what came back, on stderr
+        renderers.append(CurlRenderer(sys.stdout))
+        if not dry_run:
+            color = wants_color(sys.stderr)
+            renderers.append(TextRenderer(sys.stderr, color=color, verbose=verbose))
     else:
         color = wants_color(sys.stdout)
         renderers.append(TextRenderer(sys.stdout, color=color, verbose=verbose, curl=curl))
@@ -329,12 +455,26 @@ class VerifyFormat(StrEnum):
     sarif = "sarif"
 
 
-@app.command("verify")
+@command(
+    app,
+    "verify",
+    panel=TEST,
+    example="""
+    kctl verify --config configs/whatsapp.yaml --sandbox
+    kctl verify --config kctl.yaml --format junit -o verify.xml
+    """,
+)
 def verify(
     config: ConfigOption,
     provider: Annotated[
         list[str] | None,
-        typer.Option("--provider", "-p", help="Only this provider (repeatable)."),
+        typer.Option(
+            "--provider",
+            "-p",
+            metavar="NICK",
+            help="Only this provider (repeatable).",
+            autocompletion=complete_provider,
+        ),
     ] = None,
     sandbox: Annotated[
         bool,
@@ -344,32 +484,37 @@ def verify(
         bool, typer.Option("--send", help="SMS: also send one real test SMS (with --to).")
     ] = False,
     to: Annotated[
-        str | None, typer.Option("--to", help="Recipient of --send, from test_recipients.")
+        str | None,
+        typer.Option("--to", metavar="NUMBER", help="Recipient of --send, from test_recipients."),
     ] = None,
     fmt: Annotated[
-        VerifyFormat, typer.Option("--format", "-f", help="Output format.", case_sensitive=False)
+        VerifyFormat,
+        typer.Option(
+            "--format",
+            "-f",
+            metavar="FORMAT",
+            help="text, json, junit or sarif.",
+            case_sensitive=False,
+        ),
     ] = VerifyFormat.text,
     output_file: Annotated[
-        Path | None, typer.Option("--output-file", "-o", help="Write the report here.")
+        Path | None,
+        typer.Option("--output-file", "-o", metavar="FILE", help="Write the report here."),
     ] = None,
     timeout: Annotated[
         float,
         typer.Option(
             "--timeout",
+            metavar="SECONDS",
             help="Seconds to wait for each answer (CleverTap counts more than 1 s as a failure).",
             min=0.1,
             max=600,
         ),
     ] = 5.0,
-    ca_bundle: Annotated[
-        Path | None, typer.Option("--ca-bundle", help="CA certificates to trust (PEM file).")
-    ] = None,
+    ca_bundle: CaBundle = None,
     dlt_registry: DltRegistryOption = None,
 ) -> None:
-    """Replay CleverTap's save-time checks: provider save, template save, SMS reachability.
-
-    Example: kctl verify --config configs/whatsapp.yaml --sandbox
-    """
+    """Replay CleverTap's save-time checks: provider save, template save, SMS reachability."""
     import contextlib
 
     from kctl.config.model import load_account
@@ -416,7 +561,16 @@ def verify(
         raise typer.Exit(code)
 
 
-@app.command("load")
+@command(
+    app,
+    "load",
+    panel=TEST,
+    example="""
+    kctl load -c configs/whatsapp.yaml --sandbox --sandbox-max-concurrency 300 \\
+        --ramp 30..1000
+    kctl load -c adapter-dev.yaml -n 500 --json > load.json
+    """,
+)
 def load(
     config: ConfigOption,
     provider: ProviderOption = None,
@@ -425,6 +579,7 @@ def load(
         typer.Option(
             "--concurrency",
             "-n",
+            metavar="N",
             help="Requests in flight at once (default: the provider's max_concurrency, else"
             " CleverTap's 1500): -n 300.",
         ),
@@ -440,22 +595,28 @@ def load(
     ] = None,
     step: Annotated[
         int | None,
-        typer.Option("--step", help="Climb by this much instead of doubling: --step 100."),
+        typer.Option(
+            "--step", metavar="N", help="Climb by this much instead of doubling: --step 100."
+        ),
     ] = None,
     requests: Annotated[
         int | None,
         typer.Option(
             "--requests",
+            metavar="N",
             help="Requests per step, at most 100000 (default: 3 per connection, 300 at least).",
         ),
     ] = None,
     duration: Annotated[
-        float, typer.Option("--duration", help="Seconds per step at most (cap 300).")
+        float,
+        typer.Option("--duration", metavar="SECONDS", help="Seconds per step at most (cap 300)."),
     ] = 30.0,
     timeout: Annotated[
         float,
         typer.Option(
-            "--timeout", help="Seconds a request may wait for any answer (CleverTap waits 1)."
+            "--timeout",
+            metavar="SECONDS",
+            help="Seconds a request may wait for any answer (CleverTap waits 1).",
         ),
     ] = 5.0,
     to: Annotated[
@@ -480,23 +641,34 @@ def load(
     sandbox_latency: Annotated[
         float | None,
         typer.Option(
-            "--sandbox-latency", help="Seconds the sandbox takes per answer: 0.2.", min=0, max=60
+            "--sandbox-latency",
+            metavar="SECONDS",
+            help="Seconds the sandbox takes per answer: 0.2.",
+            min=0,
+            max=60,
         ),
     ] = None,
     sandbox_max_concurrency: Annotated[
         int | None,
         typer.Option(
-            "--sandbox-max-concurrency", help="The sandbox answers 429 beyond this: 300.", min=1
+            "--sandbox-max-concurrency",
+            metavar="N",
+            help="The sandbox answers 429 beyond this: 300.",
+            min=1,
         ),
     ] = None,
     template: Annotated[
         str | None,
         typer.Option(
-            "--template", "-t", help="Template to send (default: the provider's first one)."
+            "--template",
+            "-t",
+            metavar="NAME",
+            help="Template to send (default: the provider's first one).",
+            autocompletion=complete_template,
         ),
     ] = None,
     lang: Annotated[
-        str | None, typer.Option("--lang", help="WhatsApp template language code.")
+        str | None, typer.Option("--lang", metavar="CODE", help="WhatsApp template language code.")
     ] = None,
     validation: Annotated[
         bool,
@@ -504,13 +676,11 @@ def load(
             "--validation", help="Send CleverTap's provider-save validation payload (WhatsApp)."
         ),
     ] = False,
-    ca_bundle: Annotated[
-        Path | None, typer.Option("--ca-bundle", help="CA certificates to trust (PEM file).")
-    ] = None,
-    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON document.")] = False,
+    ca_bundle: CaBundle = None,
+    as_json: JsonFlag = False,
 ) -> None:
-    """Load an endpoint as CleverTap does and judge each answer by its 1 s deadline:
-    kctl load -c wa.yaml --sandbox --sandbox-max-concurrency 300 --ramp 30..1000."""
+    """Load an endpoint as CleverTap does and judge each answer by its 1-second deadline;
+    with --ramp, recommend max_concurrency."""
     from kctl.config.model import load_account
     from kctl.load.plan import parse_ramp
     from kctl.load.run import Finished, LoadOptions, run_load

@@ -10,27 +10,45 @@ from typing import Annotated
 
 import typer
 
-from kctl.cli.base import PortOption, app, stderr
+from kctl.cli.base import PortOption, app, command, stderr
 from kctl.cli.dlt import DltRegistryOption
+from kctl.cli.help import SERVERS
 from kctl.contract.whatsapp import TEMPLATE_STATUSES
 from kctl.errors import Interrupted, UsageError
 
 
-@app.command("sandbox")
+@command(
+    app,
+    "sandbox",
+    panel=SERVERS,
+    example="""
+    kctl sandbox --port 8080
+    kctl sandbox --port 0 --config configs/whatsapp.yaml \\
+        --template-status festive_offer=PAUSED
+    """,
+)
 def sandbox_command(
     port: PortOption = 8080,
     max_concurrency: Annotated[
         int | None,
-        typer.Option("--max-concurrency", help="Answer 429 beyond this many in-flight requests."),
+        typer.Option(
+            "--max-concurrency",
+            metavar="N",
+            help="Answer 429 beyond this many in-flight requests.",
+        ),
     ] = None,
     api_key: Annotated[
-        str | None, typer.Option("--api-key", help="Require this api-key (default: any).")
+        str | None,
+        typer.Option("--api-key", metavar="KEY", help="Require this api-key (default: any)."),
     ] = None,
     sid: Annotated[
-        str | None, typer.Option("--sid", help="Require this sid (default: any).")
+        str | None, typer.Option("--sid", metavar="SID", help="Require this sid (default: any).")
     ] = None,
     latency: Annotated[
-        float, typer.Option("--latency", help="Seconds each answer takes.", min=0, max=60)
+        float,
+        typer.Option(
+            "--latency", metavar="SECONDS", help="Seconds each answer takes.", min=0, max=60
+        ),
     ] = 0.0,
     allow_external_callbacks: Annotated[
         bool,
@@ -43,6 +61,7 @@ def sandbox_command(
         typer.Option(
             "--config",
             "-c",
+            metavar="FILE",
             help="Take this config's WhatsApp templates as the approved ones, for each"
             " provider's business number.",
         ),
@@ -51,6 +70,7 @@ def sandbox_command(
         list[str] | None,
         typer.Option(
             "--template-status",
+            metavar="NAME[:LANG]=STATUS",
             help="With --config: give a template another status than APPROVED, NAME[:LANG]=STATUS"
             f" (repeatable; STATUS one of {', '.join(TEMPLATE_STATUSES)}):"
             " --template-status festive_offer=PAUSED.",
@@ -70,9 +90,8 @@ def sandbox_command(
     India that does not fit its DLT template (the templates' dlt_text, or --dlt-registry) and
     then reports it failed, 906, 907 or 908, as the operator would.
 
-    \b
-    Example:
-      kctl sandbox --config configs/whatsapp.yaml --template-status festive_offer=PAUSED
+    Prints its base URL, http://127.0.0.1:PORT, as the first line on stdout (the log goes to
+    stderr), so a script can start it with --port 0 and read where it is.
     """
     from kctl.servers.http import HttpServer
     from kctl.servers.sandbox import Sandbox
@@ -112,9 +131,9 @@ def sandbox_command(
     server = HttpServer(app_, port=port, log=stderr)
 
     def ready(s: HttpServer) -> None:
-        stderr(f"kctl sandbox listening on {s.url}  (POST /whatsapp, /sms, /v1/{{sid}}/messages)")
-        sys.stdout.write(f"{s.port}\n")
+        sys.stdout.write(f"{s.url}\n")
         sys.stdout.flush()
+        stderr(f"kctl sandbox listening on {s.url}  (POST /whatsapp, /sms, /v1/{{sid}}/messages)")
 
     _raise_if_signalled(server.serve_forever(on_ready=ready))
 
@@ -127,19 +146,38 @@ def _raise_if_signalled(reason: str) -> None:
         raise Interrupted(signal.SIGTERM)
 
 
-@app.command("listen")
+@command(
+    app,
+    "listen",
+    panel=SERVERS,
+    example="""
+    kctl listen --port 9090
+    kctl listen --port 0 --count 1 --timeout 30 --json
+    """,
+)
 def listen_command(
     port: PortOption = 9090,
-    as_json: Annotated[bool, typer.Option("--json", help="One JSON object per line.")] = False,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="After the URL line, one JSON object per callback.")
+    ] = False,
     count: Annotated[
-        int | None, typer.Option("--count", help="Exit after this many reports.", min=1)
+        int | None,
+        typer.Option("--count", metavar="N", help="Exit after this many reports.", min=1),
     ] = None,
     timeout: Annotated[
-        float | None, typer.Option("--timeout", help="Exit after this many seconds.", min=0)
+        float | None,
+        typer.Option("--timeout", metavar="SECONDS", help="Exit after this many seconds.", min=0),
     ] = None,
 ) -> None:
-    """Receive callbacks (CleverTap's formats, Kaleyra's own); answer as CleverTap does (200, or
-    400 naming the missing fields) and flag what breaks its formats."""
+    """Receive callbacks as CleverTap's endpoints do: answer 200, or 400 naming the missing fields.
+
+    Takes WhatsApp delivery reports and inbound messages, SMS events and Kaleyra's own status
+    callbacks on any path, checks each against CleverTap's formats and prints it. Prints its
+    base URL, http://127.0.0.1:PORT, as the first line on stdout.
+
+    Exits 0 when every callback met CleverTap's format, 1 when one did not (it was answered
+    400), 7 when --count reports did not arrive within --timeout, 130 on Ctrl-C.
+    """
     from kctl.servers.http import HttpServer
     from kctl.servers.listener import Listener, stream_emitter
 
@@ -149,11 +187,18 @@ def listen_command(
     server = HttpServer(listener, port=port, log=stderr)
 
     def ready(s: HttpServer) -> None:
+        sys.stdout.write(f"{s.url}\n")
+        sys.stdout.flush()
         stderr(f"kctl listen on {s.url}  (any path; Ctrl-C to stop)")
 
     _raise_if_signalled(server.serve_forever(timeout=timeout, on_ready=ready))
     if count is not None and len(listener.reports) < count:
         stderr(f"kctl: {len(listener.reports)} of {count} reports before the timeout")
         raise typer.Exit(7)
-    if any(not r.ok for r in listener.reports):
+    broken = sum(not r.ok for r in listener.reports)
+    if broken:
+        stderr(
+            f"kctl: {broken} of {len(listener.reports)} callback(s) broke CleverTap's format"
+            " (answered 400); exit 1"
+        )
         raise typer.Exit(1)

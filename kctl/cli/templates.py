@@ -12,6 +12,8 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from kctl.cli.base import command, group
+from kctl.cli.complete import complete_provider
 from kctl.errors import KctlError, UsageError
 
 if TYPE_CHECKING:
@@ -19,10 +21,13 @@ if TYPE_CHECKING:
     from kctl.servers.template_import import ImportAuth
     from kctl.templates.remote import Fetched
 
-templates_app = typer.Typer(
-    help="Keep the config's WhatsApp templates and Kaleyra's approved ones in step, "
+templates_app = group(
+    "Keep the config's WhatsApp templates and Kaleyra's approved ones in step, "
     "and serve them to CleverTap's template import.",
-    no_args_is_help=True,
+    """
+    kctl templates diff --config kctl.yaml
+    kctl templates pull --config kctl.yaml --dry-run
+    """,
 )
 
 
@@ -45,16 +50,26 @@ class ExportFormat(StrEnum):
 
 
 ConfigOption = Annotated[
-    str, typer.Option("--config", "-c", help="Provider config file (YAML).", show_default=False)
+    str,
+    typer.Option(
+        "--config", "-c", metavar="FILE", help="Provider config file (YAML).", show_default=False
+    ),
 ]
 ProviderOption = Annotated[
     str | None,
-    typer.Option("--provider", "-p", help="WhatsApp provider nickname (default: the only one)."),
+    typer.Option(
+        "--provider",
+        "-p",
+        metavar="NICK",
+        help="WhatsApp provider nickname (default: the only one).",
+        autocompletion=complete_provider,
+    ),
 ]
 FromOption = Annotated[
     str | None,
     typer.Option(
         "--from",
+        metavar="FILE|URL",
         help="Read Meta-format templates from a file, - (stdin) or a URL instead of Kaleyra: "
         "--from approved.json.",
     ),
@@ -63,16 +78,21 @@ ApiOption = Annotated[
     Api,
     typer.Option(
         "--api",
+        metavar="auto|v1|v2",
         help="Kaleyra API: v2 message_templates (needs waba_id), v1 templates/status, or auto "
         "(v2 when the provider has a waba_id).",
         case_sensitive=False,
     ),
 ]
 TimeoutOption = Annotated[
-    float, typer.Option("--timeout", help="Seconds per request to Kaleyra.", min=0.1, max=600)
+    float,
+    typer.Option(
+        "--timeout", metavar="SECONDS", help="Seconds per request to Kaleyra.", min=0.1, max=600
+    ),
 ]
 CaBundleOption = Annotated[
-    Path | None, typer.Option("--ca-bundle", help="CA certificates to trust (PEM file).")
+    Path | None,
+    typer.Option("--ca-bundle", metavar="FILE", help="CA certificates to trust (PEM file)."),
 ]
 
 
@@ -109,7 +129,13 @@ def _remote_name(source: str | None) -> str:
     return "Kaleyra" if source is None else "the source"
 
 
-@templates_app.command("pull")
+@command(
+    templates_app,
+    "pull",
+    example="""
+    kctl templates pull --config kctl.yaml --provider Kaleyra --dry-run
+    """,
+)
 def pull(
     config: ConfigOption,
     provider: ProviderOption = None,
@@ -118,7 +144,10 @@ def pull(
     output: Annotated[
         Path | None,
         typer.Option(
-            "--output", "-o", help="Write here (a new or empty file, or another config) instead."
+            "--output",
+            "-o",
+            metavar="FILE",
+            help="Write here (a new or empty file, or another config) instead.",
         ),
     ] = None,
     force: Annotated[
@@ -131,10 +160,7 @@ def pull(
     timeout: TimeoutOption = 30.0,
     ca_bundle: CaBundleOption = None,
 ) -> None:
-    """Write the remote's approved templates into the config, keeping its comments and order.
-
-    Example: kctl templates pull --config kctl.yaml --provider Kaleyra --dry-run
-    """
+    """Write the remote's approved templates into the config, keeping its comments and order."""
     from kctl.cli.base import stderr, write_output
     from kctl.render.templates import render_pull_json, render_pull_text
     from kctl.templates.pull import pull as run_pull
@@ -162,17 +188,31 @@ def pull(
         raise typer.Exit(outcome.exit_code)
 
 
-@templates_app.command("diff")
+@command(
+    templates_app,
+    "diff",
+    example="""
+    kctl templates diff --config kctl.yaml --format github
+    """,
+)
 def diff(
     config: ConfigOption,
     provider: ProviderOption = None,
     source: FromOption = None,
     api: ApiOption = Api.auto,
     fmt: Annotated[
-        DiffFormat, typer.Option("--format", "-f", help="Output format.", case_sensitive=False)
+        DiffFormat,
+        typer.Option(
+            "--format",
+            "-f",
+            metavar="FORMAT",
+            help="text, json, github or sarif.",
+            case_sensitive=False,
+        ),
     ] = DiffFormat.text,
     output_file: Annotated[
-        Path | None, typer.Option("--output-file", "-o", help="Write the report here.")
+        Path | None,
+        typer.Option("--output-file", "-o", metavar="FILE", help="Write the report here."),
     ] = None,
     ignore_extra: Annotated[
         bool,
@@ -183,10 +223,7 @@ def diff(
     timeout: TimeoutOption = 30.0,
     ca_bundle: CaBundleOption = None,
 ) -> None:
-    """Compare the config's templates with the remote's: exit 0 no drift, 1 drift, >1 error.
-
-    Example: kctl templates diff --config kctl.yaml --format github
-    """
+    """Compare the config's templates with the remote's: exit 0 no drift, 1 drift, >1 error."""
     from kctl.cli.base import wants_color, write_output
     from kctl.render.templates import render_diff
     from kctl.templates.diff import diff_templates
@@ -208,7 +245,13 @@ def diff(
         raise typer.Exit(result.exit_code)
 
 
-@templates_app.command("export")
+@command(
+    templates_app,
+    "export",
+    example="""
+    kctl templates export --config kctl.yaml -o templates.json
+    """,
+)
 def export(
     config: ConfigOption,
     provider: ProviderOption = None,
@@ -217,19 +260,18 @@ def export(
         typer.Option(
             "--format",
             "-f",
+            metavar="FORMAT",
             help="clevertap: CleverTap's import response (SPEC 4.9); meta: a list in Meta's "
             "format with kctl's sample values, which pull --from reads back.",
             case_sensitive=False,
         ),
     ] = ExportFormat.clevertap,
     output_file: Annotated[
-        Path | None, typer.Option("--output-file", "-o", help="Write here instead of stdout.")
+        Path | None,
+        typer.Option("--output-file", "-o", metavar="FILE", help="Write here instead of stdout."),
     ] = None,
 ) -> None:
-    """Write the config's templates in the format CleverTap imports.
-
-    Example: kctl templates export --config kctl.yaml -o templates.json
-    """
+    """Write the config's templates in the format CleverTap imports."""
     import json
 
     from kctl.cli.base import write_output
@@ -244,20 +286,31 @@ def export(
     write_output(json.dumps(doc, indent=2, ensure_ascii=False) + "\n", output_file)
 
 
-@templates_app.command("serve")
+@command(
+    templates_app,
+    "serve",
+    example="""
+    kctl templates serve --config kctl.yaml --port 8088 --auth-token '${CT_TOKEN}'
+    """,
+)
 def serve(
     config: ConfigOption,
     provider: ProviderOption = None,
     port: Annotated[
-        int, typer.Option("--port", help="Loopback port (0: any free port).", min=0, max=65535)
+        int,
+        typer.Option(
+            "--port", metavar="PORT", help="Loopback port (0: any free port).", min=0, max=65535
+        ),
     ] = 8088,
     auth_user: Annotated[
-        str | None, typer.Option("--auth-user", help="Require basic auth with this user name.")
+        str | None,
+        typer.Option("--auth-user", metavar="USER", help="Require basic auth with this user name."),
     ] = None,
     auth_password: Annotated[
         str | None,
         typer.Option(
             "--auth-password",
+            metavar="REF",
             help="Its password, as a secret reference: --auth-password '${keyring:ct-import}'.",
         ),
     ] = None,
@@ -265,27 +318,34 @@ def serve(
         str | None,
         typer.Option(
             "--auth-token",
+            metavar="REF",
             help="Require this bearer token, as a secret reference: --auth-token '${CT_TOKEN}'.",
         ),
     ] = None,
     auth_header: Annotated[
         str,
-        typer.Option("--auth-header", help="Header carrying the token (default: Authorization)."),
+        typer.Option(
+            "--auth-header",
+            metavar="HEADER",
+            help="Header carrying the token (default: Authorization).",
+        ),
     ] = "Authorization",
     public_url: Annotated[
         str | None,
         typer.Option(
-            "--public-url", help="The URL CleverTap uses (a tunnel's), for paging.next links."
+            "--public-url",
+            metavar="URL",
+            help="The URL CleverTap uses (a tunnel's), for paging.next links.",
         ),
     ] = None,
     timeout: Annotated[
-        float | None, typer.Option("--timeout", help="Stop after this many seconds.", min=0)
+        float | None,
+        typer.Option("--timeout", metavar="SECONDS", help="Stop after this many seconds.", min=0),
     ] = None,
 ) -> None:
     """Answer CleverTap's template import GETs (limit, after, paging.next) from the config.
 
     Prints its URL, http://127.0.0.1:PORT, as the first line on stdout.
-    Example: kctl templates serve --config kctl.yaml --port 8088 --auth-token '${CT_TOKEN}'
     """
     from kctl.cli.base import stderr
     from kctl.servers.http import HttpServer

@@ -34,6 +34,7 @@ class Report:
     # file name -> its text, so renderers can quote the offending source line
     sources: dict[str, str]
     strict: bool = False
+    ignored: int = 0  # findings --select/--ignore or inline comments left out
 
     @property
     def error_count(self) -> int:

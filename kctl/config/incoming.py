@@ -84,3 +84,16 @@ def callback_url_for(
         "inbound_message_callback_url": rendered.inbound_callback_url,
         "payload_version": rendered.payload_version,
     }
+
+
+def callback_url_for_provider(provider: WhatsAppProvider) -> str:
+    """The Incoming URL of ``provider``'s number, from its config alone (``kctl plan``)."""
+    if not provider.incoming_url:
+        raise UsageError(
+            f"provider '{provider.nickname}' has no incoming_url",
+            "add incoming_url: the URL Kaleyra support gives for the number",
+        )
+    inbound = _plain(provider.header(INBOUND_HEADER))
+    if not inbound:
+        raise UsageError(f"provider '{provider.nickname}' has no {INBOUND_HEADER} header")
+    return render_incoming_url(provider.incoming_url, inbound, provider.payload_version).url

@@ -202,9 +202,15 @@ class Account:
     def with_providers(self, providers: Iterable[Provider]) -> Account:
         return Account(self.file, tuple(providers))
 
-    def provider(self, nickname: str | None, channel: Channel | None = None) -> Provider:
-        """The provider named ``nickname``; without one, the only (or default) provider."""
+    def provider(
+        self, nickname: str | None, channel: Channel | None = None, template: str | None = None
+    ) -> Provider:
+        """The provider named ``nickname``; without one, the only (or default) provider among
+        those of ``channel`` that have ``template``, when those say which."""
         candidates = [p for p in self.providers if channel is None or p.channel is channel]
+        having = [p for p in candidates if any(t.name == template for t in p.templates)]
+        if template is not None and having:
+            candidates = having
         if nickname is not None:
             for p in self.providers:
                 if p.nickname == nickname:
@@ -225,7 +231,9 @@ class Account:
                 f"{self.file} has no providers" + (f" for {channel}" if channel else "")
             )
         raise UsageError(
-            f"{self.file} has {len(candidates)} providers; say which with --provider",
+            f"{self.file} has {len(candidates)} providers"
+            + (f" with template '{template}'" if template is not None and having else "")
+            + "; say which with --provider",
             f"providers: {names}" if names else None,
         )
 

@@ -14,6 +14,7 @@ from kctl.config.findings import Finding, Report, Severity
 from kctl.config.loader import Document, Node, load_bytes
 from kctl.config.rules import check_rules
 from kctl.config.schema import StructureChecker
+from kctl.config.selection import Selection, apply
 from kctl.contract.channels import SECRET_HEADERS
 from kctl.errors import UsageError
 from kctl.secrets import MASK, Masker, mask, parse_reference
@@ -180,10 +181,17 @@ def load_config(name: str) -> Document:
     return load_bytes(STDIN_NAME if name == STDIN else name, data)
 
 
-def check_file(name: str, report: Report, registry: Registry | None = None) -> Document:
-    """Load one file, check it, and add its findings (secrets masked) to ``report``."""
+def check_file(
+    name: str,
+    report: Report,
+    registry: Registry | None = None,
+    selection: Selection | None = None,
+) -> Document:
+    """Load one file, check it, and add its findings (secrets masked) to ``report``: those
+    ``selection`` keeps and no ``# kctl: ignore[...]`` comment silences."""
     doc = load_config(name)
-    findings = check_document(doc, registry)
+    findings, left_out = apply(check_document(doc, registry), doc.text, selection or Selection())
+    report.ignored += left_out
     text = doc.text
     secrets = literal_secrets(doc.root)
     if secrets:
@@ -198,7 +206,11 @@ def check_file(name: str, report: Report, registry: Registry | None = None) -> D
 
 
 def validate_paths(
-    paths: Iterable[str], *, strict: bool = False, dlt_registry: str | None = None
+    paths: Iterable[str],
+    *,
+    strict: bool = False,
+    dlt_registry: str | None = None,
+    selection: Selection | None = None,
 ) -> Report:
     registry = None
     if dlt_registry is not None:
@@ -207,5 +219,5 @@ def validate_paths(
         registry = load_registry(dlt_registry)
     report = Report(files=[], findings=[], sources={}, strict=strict)
     for name in collect_files(paths):
-        check_file(name, report, registry)
+        check_file(name, report, registry, selection)
     return report

@@ -74,8 +74,28 @@ def phone_hint(value: str) -> str:
     if compact != value and is_e164(compact):
         return f"write it without spaces or punctuation: {compact}"
     if compact.isdigit():
-        return f"add the country code with a leading '+', e.g. +{compact.lstrip('0')}"
+        return _digits_hint(compact)
     return "E.164: '+', the country code, then the number, 7 to 15 digits in all"
+
+
+def _digits_hint(digits: str) -> str:
+    """Digits without '+': an international number missing its '+', or a national one.
+
+    Only a number that is valid as written gets '+' in front; a national number gets no
+    guessed country (9812345678 is Indian, +9812345678 would be an Iranian prefix).
+    """
+    if digits.startswith("00") and _is_valid(f"+{digits[2:]}"):
+        return f"write the international prefix 00 as '+': +{digits[2:]}"
+    if _is_valid(f"+{digits}"):
+        return f"if {digits} starts with its country code, add a leading '+': +{digits}"
+    return (
+        "add '+' and the country code in front of the national number (without its leading"
+        " 0), e.g. +91 for India, +44 for the UK"
+    )
+
+
+def _is_valid(number: str) -> bool:
+    return is_e164(number) and numbering_plan_problem(number) is None
 
 
 @lru_cache(maxsize=4096)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from kctl.doctor.check import Check
@@ -79,3 +80,54 @@ def secret_checks(account: Account) -> Iterator[Check]:
         else:
             source = f"keyring entry {ref.name} (service {SERVICE}) is present"
         yield Check(name, "ok", f"{ref}: {source}, value {mask(resolved)}", secrets=(resolved,))
+
+
+@dataclass(frozen=True, slots=True)
+class SecretEntry:
+    """One row of ``kctl secrets list``: a reference, its state here, who uses it. No value."""
+
+    reference: str
+    state: str  # "stored", "set", "missing: ...", "unavailable: ..."
+    used_by: str = ""
+
+    def to_json(self) -> dict[str, str]:
+        return {"reference": self.reference, "state": self.state, "used_by": self.used_by}
+
+
+def secret_listing(config: str | None) -> list[SecretEntry]:
+    """Entries kctl stored, then the references of ``config`` not among them, each with
+    whether it resolves. A config that does not load is the command's error (exit 1 or 2)."""
+    from kctl.secrets import stored_names
+
+    users: dict[str, list[str]] = {}
+    refs: dict[str, Reference] = {}
+    if config is not None:
+        from kctl.config.model import load_account
+
+        for nickname, where, _, ref in _references(load_account(config)):
+            users.setdefault(str(ref), []).append(f"{nickname} {where}")
+            refs[str(ref)] = ref
+    try:
+        names = stored_names()
+        stored_error = None
+    except SecretUnavailable as e:
+        if config is None:
+            raise
+        names, stored_error = [], e.message
+    rows = [
+        SecretEntry(f"${{keyring:{n}}}", "stored", ", ".join(users.pop(f"${{keyring:{n}}}", [])))
+        for n in names
+    ]
+    for shown, used in users.items():
+        rows.append(SecretEntry(shown, _state(refs[shown], stored_error), ", ".join(used)))
+    return rows
+
+
+def _state(ref: Reference, keyring_problem: str | None) -> str:
+    if ref.kind == "keyring" and keyring_problem is not None:
+        return f"unavailable: {keyring_problem}"
+    try:
+        resolve_secret(str(ref))
+    except SecretUnavailable as e:
+        return f"missing: {e.message}"
+    return "set" if ref.kind == "env" else "stored"

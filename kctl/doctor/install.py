@@ -9,7 +9,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import kctl
-from kctl import __version__
+from kctl import DISTRIBUTION, __version__
 from kctl.doctor.check import BROKEN_INSTALL, Check
 
 _DEPENDENCIES = ("typer", "rich", "httpx", "PyYAML", "keyring")
@@ -33,7 +33,7 @@ def _requirements() -> dict[str, str]:
     from importlib import metadata
 
     try:
-        declared = metadata.requires("kctl") or []
+        declared = metadata.requires(DISTRIBUTION) or []
     except metadata.PackageNotFoundError:
         return {}
     found: dict[str, str] = {}
@@ -55,11 +55,11 @@ def _package_checks() -> Iterator[Check]:
 
     where = Path(kctl.__file__).resolve().parent
     try:
-        installed = metadata.version("kctl")
+        installed = metadata.version(DISTRIBUTION)
     except metadata.PackageNotFoundError:
         yield Check("kctl", "ok", f"{__version__}, not installed: running from {where}")
     else:
-        yield Check("kctl", "ok", f"{installed} ({where})")
+        yield Check("kctl", "ok", f"{DISTRIBUTION} {installed} ({where})")
 
     wanted = _requirements()
     for distribution in _DEPENDENCIES:

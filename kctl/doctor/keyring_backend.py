@@ -20,9 +20,12 @@ if TYPE_CHECKING:
 DOCTOR_SERVICE = "kctl-doctor"  # the keyring round trip writes only here
 
 _KEYRING_HINT = (
-    "use ${ENV} references (environment variables) instead of ${keyring:NAME}, or choose a "
-    "working backend with PYTHON_KEYRING_BACKEND "
-    "(e.g. PYTHON_KEYRING_BACKEND=keyrings.alt.file.PlaintextKeyring)"
+    "use ${ENV} references (environment variables) instead of ${keyring:NAME}: kctl init"
+    " --api-key-env KALEYRA_API_KEY writes one"
+)
+_PLAINTEXT_HINT = (
+    "anyone who can read that file has the secrets: prefer ${ENV} references on a headless"
+    " machine, or a Secret Service (GNOME Keyring, KWallet) on a desktop"
 )
 
 
@@ -47,6 +50,16 @@ def keyring_check(config_uses_keyring: bool | None) -> Check:
     problem = _round_trip(backend)
     if problem is not None:
         return _keyring_unusable(f"{name}: {problem}", _KEYRING_HINT, config_uses_keyring)
+    from kctl.secrets import plaintext_store
+
+    if plaintext_store(backend) is not None:
+        return Check(
+            "keyring backend",
+            "warn",
+            f"{name}: a test entry (service {DOCTOR_SERVICE}) round-tripped, but this backend"
+            " keeps secrets in plain text (base64 is no encryption)",
+            _PLAINTEXT_HINT,
+        )
     return Check(
         "keyring backend",
         "ok",

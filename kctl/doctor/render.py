@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import textwrap
 from collections.abc import Iterable
 
 from kctl.doctor.check import Check, Status, overall_exit_code
@@ -17,11 +18,13 @@ _NAME_COLUMN_MAX = 40
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 
 
-def render_checks(checks: Iterable[Check], as_json: bool) -> str:
-    """A terminal table (status, name, detail, then the hint on its own line), or one JSON
-    document ``{"version": 1, "checks": [...], "exit_code": N}``.
+def render_checks(checks: Iterable[Check], as_json: bool, *, width: int = 100) -> str:
+    """A table (status, name, detail, then the hint on its own line), wrapped at word
+    boundaries to ``width`` columns, or one JSON document ``{"version": 1, "checks": [...],
+    "exit_code": N}``.
 
-    Every string goes through one Masker that knows every secret any check saw.
+    Checks in a row that share a hint show it once, after the last of them. Every string
+    goes through one Masker that knows every secret any check saw.
     """
     checks = list(checks)
     masker = Masker(s for c in checks for s in c.secrets)
@@ -47,16 +50,34 @@ def render_checks(checks: Iterable[Check], as_json: bool) -> str:
         return _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", masker.mask_text(text))
 
     names = [clean(c.name) for c in checks]
-    width = min(max((len(n) for n in names), default=0), _NAME_COLUMN_MAX)
+    name_width = min(max((len(n) for n in names), default=0), _NAME_COLUMN_MAX)
     mark_width = max(len(m) for m in _MARKS.values())
-    indent = " " * (mark_width + 2 + width + 2)
+    lead = mark_width + 2 + name_width + 2
+    # on a narrow terminal the detail goes below the name, indented, instead of beside it
+    beside = width - lead >= 40
+    indent = " " * (lead if beside else mark_width + 2)
+    text_width = max(width - len(indent), 20)
     lines: list[str] = []
-    for check, name in zip(checks, names, strict=True):
-        lines.append(
-            f"{_MARKS[check.status]:<{mark_width}}  {name:<{width}}  {clean(check.detail)}"
-        )
-        if check.hint:
-            lines.append(f"{indent}hint: {clean(check.hint)}")
+    for i, (check, name) in enumerate(zip(checks, names, strict=True)):
+        detail = textwrap.wrap(
+            clean(check.detail), text_width, break_on_hyphens=False, break_long_words=False
+        ) or [""]
+        head = f"{_MARKS[check.status]:<{mark_width}}  {name:<{name_width}}"
+        if beside:
+            lines.append(f"{head}  {detail[0]}")
+            lines += [indent + d for d in detail[1:]]
+        else:
+            lines.append(head.rstrip())
+            lines += [indent + d for d in detail]
+        following = checks[i + 1] if i + 1 < len(checks) else None
+        if check.hint and not (following is not None and following.hint == check.hint):
+            hint = textwrap.wrap(
+                f"hint: {clean(check.hint)}",
+                text_width,
+                break_on_hyphens=False,
+                break_long_words=False,
+            )
+            lines += [indent + h for h in hint]
     counts = {s: sum(c.status == s for c in checks) for s in _MARKS}
     lines.append("")
     lines.append(

@@ -149,9 +149,10 @@ def _summary(report: Report, color: bool) -> str:
         parts.append(paint(_plural(report.error_count, "error"), BOLD + RED, color))
     if report.warning_count:
         parts.append(paint(_plural(report.warning_count, "warning"), BOLD + YELLOW, color))
+    ignored = f" ({_plural(report.ignored, 'finding')} ignored)" if report.ignored else ""
     if not parts:
-        return f"no problems found {in_files}"
-    return f"{', '.join(parts)} {in_files}"
+        return f"no problems found {in_files}{ignored}"
+    return f"{', '.join(parts)} {in_files}{ignored}"
 
 
 # --- json ---------------------------------------------------------------------------------------
@@ -184,6 +185,7 @@ def _render_json(report: Report, color: bool) -> str:
             "errors": report.error_count,
             "warnings": report.warning_count,
             "failed": report.failed,
+            "ignored": report.ignored,
         },
         "files": list(report.files),
         "findings": findings_data(report),

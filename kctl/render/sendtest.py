@@ -17,6 +17,7 @@ from kctl.render.term import DIM, paint
 from kctl.secrets import Masker
 from kctl.send.run import (
     Built,
+    CallbacksRedirected,
     Composed,
     Event,
     Finished,
@@ -84,8 +85,12 @@ class TextRenderer:
                     f"\nwaiting up to {event.seconds:g} s for the delivery report"
                     f" of {event.message_id}\n"
                 )
+            case CallbacksRedirected():
+                self.write(_redirect_text(event, self.masker))
             case ReportMissing():
                 self.write(f"✗ no delivery report within {event.seconds:g} s\n")
+                if event.hint:
+                    self.write(f"  hint: {event.hint}\n")
             case ReportArrived():
                 self.write(_report_text(event))
             case _:
@@ -100,6 +105,19 @@ def _composed_text(event: Composed) -> str:
     return "".join(escape_untrusted(line) + "\n" for line in lines) + "\n"
 
 
+def _redirect_text(event: CallbacksRedirected, masker: Masker) -> str:
+    lines = [
+        f"note: --wait-dlr: for this send the callbacks point at kctl's listener,"
+        f" {event.listener_url}, instead of the config's:"
+    ]
+    lines += [f"  {name}: {masker.mask_text(value)}" for name, value in event.replaced]
+    lines.append(
+        "  hint: CleverTap never sees this report; to test the config's own URLs, run without"
+        " --wait-dlr and watch CleverTap"
+    )
+    return "\n".join(lines) + "\n"
+
+
 def _report_text(event: ReportArrived) -> str:
     delivery = event.delivery
     detail = f" (code {delivery.code})" if delivery.code else ""
@@ -112,6 +130,18 @@ def _report_text(event: ReportArrived) -> str:
         + (f": {delivery.description}" if delivery.description else "")
     )
     return "\n".join(lines) + "\n"
+
+
+class CurlRenderer:
+    """--curl: the curl command alone, so ``kctl send-test ... --curl > send.sh`` is a script."""
+
+    def __init__(self, out: IO[str]) -> None:
+        self.out = out
+
+    def __call__(self, event: Event) -> None:
+        if isinstance(event, Built):
+            self.out.write(event.masker.mask_text(event.curl) + "\n")
+            self.out.flush()
 
 
 class JsonRenderer:
@@ -140,8 +170,17 @@ class JsonRenderer:
                 self.replied = event
             case SendFailed():
                 self.extra["error"] = {"message": event.error.message, "hint": event.error.hint}
+            case CallbacksRedirected():
+                self.extra["callbacks_redirected"] = {
+                    "listener_url": event.listener_url,
+                    "replaced": [name for name, _ in event.replaced],
+                }
             case ReportMissing():
-                self.extra["delivery_report"] = {"received": False, "waited_s": event.seconds}
+                self.extra["delivery_report"] = {
+                    "received": False,
+                    "waited_s": event.seconds,
+                    "hint": event.hint,
+                }
             case ReportArrived():
                 self.extra["delivery_report"] = {
                     "received": True,

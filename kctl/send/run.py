@@ -95,6 +95,15 @@ class ReportArrived:
 @dataclass(frozen=True, slots=True)
 class ReportMissing:
     seconds: float
+    hint: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class CallbacksRedirected:
+    """--wait-dlr pointed the provider's callback URLs at kctl's listener for this send."""
+
+    listener_url: str
+    replaced: tuple[tuple[str, str], ...]  # (header or field, the value the config has)
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,6 +115,7 @@ class Finished:
 Event = (
     Composed
     | Built
+    | CallbacksRedirected
     | Retrying
     | Replied
     | SendFailed
@@ -228,16 +238,59 @@ def run_send_test(
             from kctl.servers.http import HttpServer
             from kctl.servers.listener import Listener
 
+            if listen_url is None:
+                _refuse_unreachable_listener(provider, options.via)
             listener = Listener()
             server = stack.enter_context(HttpServer(listener, port=listen_port).start_in_thread())
             reports_to = listen_url or server.url
+            original = provider
             provider = with_callback(provider, reports_to)
+            replaced = tuple(
+                (key, value)
+                for (key, value), (_, now) in zip(original.headers, provider.headers, strict=True)
+                if value != now
+            )
+            if options.via is Via.DIRECT:
+                replaced += (("callback_url", "(none: a direct send names its own)"),)
+            yield CallbacksRedirected(reports_to, replaced)
         callback_url = None
         if options.via is Via.DIRECT and wait_dlr is not None and reports_to is not None:
             callback_url = direct_callback(provider, reports_to)
         yield from _exchange(
-            provider, message, options, wait_dlr, listener, callback_url=callback_url
+            provider,
+            message,
+            options,
+            wait_dlr,
+            listener,
+            callback_url=callback_url,
+            reports_to=None if sandbox else reports_to,
         )
+
+
+def _refuse_unreachable_listener(provider: Provider, via: Via) -> None:
+    """--wait-dlr listens on this machine's loopback: only a sender on this machine can reach
+    it without --listen-url. A real adapter or Kaleyra would post the report into the void."""
+    from urllib.parse import urlsplit
+
+    from kctl.errors import UsageError
+    from kctl.urls import is_loopback_host
+
+    match via:
+        case Via.ADAPTER:
+            target, what = provider.endpoint, "the endpoint"
+        case Via.DIRECT:
+            target, what = provider.header("kaleyra-host") or "", "Kaleyra's API"
+        case _:
+            assert_never(via)
+    host = urlsplit(target).hostname or ""
+    if is_loopback_host(host):
+        return
+    raise UsageError(
+        f"--wait-dlr: {what} ({host or target}) cannot reach kctl's listener on 127.0.0.1,"
+        " so no delivery report would arrive",
+        "pass --listen-url with a public URL that forwards to --listen-port (a tunnel), or"
+        " use --sandbox to test the whole round trip on this machine",
+    )
 
 
 def direct_callback(provider: Provider, listener_url: str) -> str:
@@ -254,6 +307,7 @@ def _exchange(
     listener: Listener | None,
     *,
     callback_url: str | None = None,
+    reports_to: str | None = None,
 ) -> Iterator[Event]:
     from kctl.send.outcome import classify
     from kctl.send.transport import exchange
@@ -288,17 +342,28 @@ def _exchange(
             " can be matched to it",
         )
         return
-    yield from _await_report(listener, message_id, wait_dlr)
+    yield from _await_report(listener, message_id, wait_dlr, reports_to)
 
 
-def _await_report(listener: Listener, message_id: str, seconds: float) -> Iterator[Event]:
+def _missing_hint(seconds: float, reports_to: str | None) -> str:
+    if reports_to is None:  # the sandbox reports to its own listener
+        return "the sandbox posts its report shortly after the reply: give --wait-dlr a few seconds"
+    return (
+        f"the report had to come to {reports_to}: check that the provider reaches that URL"
+        f" (--listen-url for a tunnel), or wait longer than {seconds:g} s with --wait-dlr"
+    )
+
+
+def _await_report(
+    listener: Listener, message_id: str, seconds: float, reports_to: str | None = None
+) -> Iterator[Event]:
     from kctl.servers.listener import FINAL_STATUSES
 
     yield Waiting(message_id, seconds)
     waited = time.monotonic()
     report = listener.await_report(message_id, seconds, statuses=FINAL_STATUSES)
     if report is None:
-        yield ReportMissing(seconds)
+        yield ReportMissing(seconds, _missing_hint(seconds, reports_to))
         yield Finished(DeliveryNotConfirmed.exit_code, f"no delivery report within {seconds:g} s")
         return
     delivery = report.delivery(message_id, FINAL_STATUSES)
