@@ -576,7 +576,10 @@ def test_kctl_listen_prints_hostile_bytes_escaped() -> None:
         port = int(url.rsplit(":", 1)[1])
         head = b"POST /in HTTP/1.1\r\nHost: x\r\nContent-Length: %d\r\n\r\n" % len(body)
         assert statuses(exchange(port, head + body)) == [400]  # not JSON: CleverTap refuses it
-        out, _ = process.communicate(timeout=30)
+        out, err = process.communicate(timeout=30)
+    # a callback CleverTap would refuse makes listen fail, and it says why (issue 15)
+    assert process.returncode == 1
+    assert "1 of 1 callback(s) broke CleverTap's format (answered 400); exit 1" in err.decode()
     text = out.decode()
     assert not RAW_CONTROL.search(text)
     assert "  \\x1b]0;owned\\x07\\x9b2J\\x00\\r\\nfake line\n" in text

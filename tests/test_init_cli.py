@@ -153,6 +153,8 @@ def test_prompts_check_each_answer_and_store_the_key_in_the_keyring(tmp_path: Pa
     stored = list((tmp_path / "data").rglob("*.cfg"))
     assert stored, "nothing was written to the file keyring"
     assert "stored the api-key in the keyring as 'kaleyra/api-key'" in output
+    # the key is asked for (and stored) before the config that refers to it is written
+    assert output.index("stored the api-key") < output.index(f"wrote {target}")
 
 
 @pytest.mark.usefixtures("no_keyring")

@@ -23,6 +23,7 @@ from kctl import __version__
 from kctl.cli import check, send, servers, setup  # noqa: F401
 from kctl.cli.base import COMPLETE_VAR, app, command, set_color, stderr, wants_color, write_output
 from kctl.cli.help import SET_UP, TEST
+from kctl.cli.lazy import lazy_group
 from kctl.cli.preview import preview
 from kctl.cli.secrets import secrets_app
 from kctl.cli.templates import templates_app
@@ -223,7 +224,7 @@ def main(argv: list[str] | None = None) -> NoReturn:
     except UsageError as e:
         _fail(e, as_json=as_json)
     set_color(color)  # type: ignore[arg-type]
-    command = typer.main.get_command(app)
+    command = lazy_group(app)
     try:
         with _signals_raise_interrupted():
             result = command.main(args=args, prog_name="kctl", standalone_mode=False)

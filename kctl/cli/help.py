@@ -128,14 +128,27 @@ class KctlGroup(TyperGroup):
 
     context_class = Context
 
+    def list_commands(self, ctx: _click.Context) -> list[str]:
+        return list(self.commands)  # the names alone: a lazy mapping builds no command for it
+
+    def _describe(self, ctx: _click.Context, name: str) -> tuple[str | None, str | None] | None:
+        describe = getattr(self.commands, "describe", None)
+        if describe is not None:  # kctl.cli.lazy: from the registration, nothing built
+            found: tuple[str | None, str | None] = describe(name)
+            return found
+        command = self.get_command(ctx, name)
+        if command is None or command.hidden:
+            return None
+        return command.help, getattr(command, "rich_help_panel", None)
+
     def format_commands(self, ctx: _click.Context, formatter: _click.HelpFormatter) -> None:
         by_panel: dict[str, list[tuple[str, str]]] = {}
         for name in self.list_commands(ctx):
-            command = self.get_command(ctx, name)
-            if command is None or command.hidden:
+            described = self._describe(ctx, name)
+            if described is None:
                 continue
-            panel = getattr(command, "rich_help_panel", None) or "Commands"
-            by_panel.setdefault(panel, []).append((name, first_paragraph(command.help)))
+            help_text, panel = described
+            by_panel.setdefault(panel or "Commands", []).append((name, first_paragraph(help_text)))
         order = [p for p in PANELS if p in by_panel] + [p for p in by_panel if p not in PANELS]
         for panel in order:
             with formatter.section(panel):

@@ -705,7 +705,8 @@ def load(
         ca_bundle=str(ca_bundle) if ca_bundle else None,
         progress=live,
     )
-    chosen = load_account(config).provider(provider)
+    # like send-test: a --template name says which provider, when only one has it
+    chosen = load_account(config).provider(provider, None, template)
     renderers: list[Any] = []
     progress = LiveProgress(sys.stderr, color=wants_color(sys.stderr)) if live else None
     if progress is not None:

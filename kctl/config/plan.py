@@ -96,7 +96,7 @@ def _shown(value: str, *, secret: bool) -> Field:
             if ref.kind == "keyring"
             else f"echo ${ref.name}"
         )
-        return Field("", str(ref), f"read it with {reader} (here: {e.message})", secret=secret)
+        return Field("", str(ref), f"not readable here ({e.message}): {reader}", secret=secret)
     if secret:
         return Field("", mask(resolved), f"from {ref}", secret=True)
     return Field("", resolved, f"from {ref}")
@@ -212,7 +212,13 @@ def _sms(p: SmsProvider) -> ProviderPlan:
     callback = p.header(CHANNELS[Channel.SMS].report_header)
     if callback is not None:
         shown = _shown(callback, secret=False)
-        form.append(Field(forms.CALLBACK_URL, shown.value, "shown by CleverTap; also a header"))
+        form.append(
+            Field(
+                forms.CALLBACK_URL,
+                shown.value,
+                "CleverTap shows it on the form: the callback_url header carries it to Kaleyra",
+            )
+        )
     form += [
         Field(forms.REQUEST_TYPE, "POST"),
         Field(forms.ENDPOINT[Channel.SMS], p.endpoint, "from Kaleyra support"),

@@ -142,7 +142,7 @@ def _md_text(text: str) -> str:
 def _checks(fields: Iterable[Field], indent: str = "") -> list[str]:
     lines = []
     for f in fields:
-        note = f" ({_md_text(f.note)})" if f.note else ""
+        note = f" — {_md_text(f.note)}" if f.note else ""
         lines.append(f"{indent}- [ ] **{_md_text(f.label)}**: {_md(f.value)}{note}")
     return lines
 
