@@ -5,11 +5,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from kctl.config.parallel import MIN_FILES
 from kctl.config.quoted import LINE_BREAK, quoted_source, redact_secret_lines
-from kctl.config.validate import validate_paths
+from kctl.config.validate import MAX_FILE_BYTES, validate_paths
+from kctl.errors import UsageError
 from kctl.render.findings import render_report
 from kctl.secrets import Masker
 from tests.support import REPO
@@ -84,9 +87,7 @@ def test_every_case_file_line_by_line() -> None:
 def test_files_without_findings_keep_no_text(tmp_path: Path) -> None:
     clean = REPO / "configs" / "whatsapp.yaml"
     bad = tmp_path / "bad.yaml"
-    bad.write_text(
-        clean.read_text().replace("https://", "http://", 1) + f"# api-key: {SECRET}\n"
-    )
+    bad.write_text(clean.read_text().replace("https://", "http://", 1) + f"# api-key: {SECRET}\n")
     report = validate_paths([str(clean), str(bad)])
     assert report.findings
     assert set(report.sources) == {str(bad)}
@@ -94,3 +95,34 @@ def test_files_without_findings_keep_no_text(tmp_path: Path) -> None:
     quoted = {f.line for f in report.findings}
     assert all(line == "" for n, line in enumerate(kept, 1) if n not in quoted)
     assert SECRET not in render_report(report, "text")
+
+
+def test_many_files_give_the_same_report_in_two_processes(tmp_path: Path) -> None:
+    import sys
+
+    sys.path.insert(0, str(REPO / "bench"))
+    from validate_many import generate
+
+    generate(tmp_path, MIN_FILES + 2)
+    serial = validate_paths([str(tmp_path)], jobs=1)
+    forked = validate_paths([str(tmp_path)], jobs=2)
+    assert serial.findings
+    assert (forked.files, forked.findings, forked.sources) == (
+        serial.files,
+        serial.findings,
+        serial.sources,
+    )
+
+
+def test_an_unreadable_file_in_a_child_s_slice_fails_as_in_one_process(tmp_path: Path) -> None:
+    clean = (REPO / "configs" / "whatsapp.yaml").read_text()
+    for i in range(MIN_FILES + 2):
+        (tmp_path / f"f{i:04d}.yaml").write_text(clean)
+    (tmp_path / f"f{MIN_FILES:04d}.yaml").write_bytes(b"#" * (MAX_FILE_BYTES + 1))
+    messages = []
+    for jobs in (1, 2):
+        with pytest.raises(UsageError) as caught:
+            validate_paths([str(tmp_path)], jobs=jobs)
+        messages.append(caught.value.message)
+    assert messages[0] == messages[1]
+    assert "larger than 10 MiB" in messages[0]

@@ -11,6 +11,7 @@ from typing import BinaryIO
 
 from kctl.config.findings import Finding, Report, Severity
 from kctl.config.loader import Document, Node, load_bytes
+from kctl.config.parallel import check_files, worker_count
 from kctl.config.quoted import quoted_source
 from kctl.config.rules import check_rules
 from kctl.config.schema import StructureChecker
@@ -182,8 +183,13 @@ def check_file(name: str, report: Report) -> Document:
     return doc
 
 
-def validate_paths(paths: Iterable[str], *, strict: bool = False) -> Report:
+def validate_paths(
+    paths: Iterable[str], *, strict: bool = False, jobs: int | None = None
+) -> Report:
+    """Every file's findings; ``jobs`` processes (default: two from ``MIN_FILES`` files on)."""
     report = Report(files=[], findings=[], sources={}, strict=strict)
-    for name in collect_files(paths):
-        check_file(name, report)
+    files = collect_files(paths)
+    check_files(
+        files, report, check_file, worker_count(files, stdin=STDIN) if jobs is None else jobs
+    )
     return report
