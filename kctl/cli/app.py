@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 import typer
 
 from kctl import __version__
+from kctl.cli.fast import COMPLETE_VAR
 from kctl.cli.templates import templates_app
 from kctl.contract.channels import Channel as InitChannel
 from kctl.contract.whatsapp import TEMPLATE_STATUSES
@@ -40,9 +41,6 @@ secrets_app = typer.Typer(
 )
 app.add_typer(secrets_app, name="secrets")
 app.add_typer(templates_app, name="templates")
-
-
-COMPLETE_VAR = "_KCTL_COMPLETE"
 
 
 class Format(StrEnum):
