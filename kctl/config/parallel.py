@@ -28,6 +28,9 @@ def worker_count(files: Sequence[str], *, stdin: str) -> int:
     """How many processes to check ``files`` with: 1 unless there are many and forking is safe."""
     if len(files) < MIN_FILES or stdin in files or not hasattr(os, "fork"):
         return 1
+    wanted = os.environ.get("KCTL_JOBS", "")  # 1 turns it off (bench/compare.py measures both)
+    if wanted.isdigit() and int(wanted) >= 1:
+        return min(int(wanted), MAX_WORKERS)
     # fork copies only the calling thread; a lock another thread holds would stay held forever
     if threading.active_count() > 1:
         return 1
