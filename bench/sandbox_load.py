@@ -210,6 +210,16 @@ def arrival_rate(lines: list[str]) -> float:
     return len(stamps) / span if span > 0 else float("nan")
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process so far (Linux /proc; 0 elsewhere)."""
+    try:
+        with open(f"/proc/{pid}/stat") as fh:
+            fields = fh.read().rpartition(")")[2].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def native_reports(listener: str, count: int) -> list[tuple[str, str, bytes]]:
     """The requests the sandbox posts for ``count`` SMS sent with a callback_url."""
     from kctl.contract import kaleyra
@@ -263,12 +273,21 @@ def main() -> int:
         hdrs = headers(listener)
 
         for name, per in (("new connection each", 1), ("keep-alive", args.keep_alive_requests)):
+            cpu = cpu_seconds(sandbox.pid), time.process_time()
             result = asyncio.run(load(sandbox_port, hdrs, args.concurrency, per, args.timeout))
+            result["sandbox_cpu_ms"] = (
+                (cpu_seconds(sandbox.pid) - cpu[0]) * 1000 / (per * args.concurrency)
+            )
+            result["client_cpu_ms"] = (
+                (time.process_time() - cpu[1]) * 1000 / (per * args.concurrency)
+            )
             figures[name] = result
             print(
                 f"/whatsapp, {name}: {args.concurrency} connections at once, {per} request(s)"
                 f" each: {result['per_s']:,.0f} req/s, p50 {result['p50_ms']:.0f} ms,"
-                f" p99 {result['p99_ms']:.0f} ms, errors {result['errors']}"
+                f" p99 {result['p99_ms']:.0f} ms, errors {result['errors']}; CPU per request:"
+                f" sandbox {result['sandbox_cpu_ms']:.2f} ms (reports included),"
+                f" this client {result['client_cpu_ms']:.2f} ms"
                 + "".join(f"\n  error: {e}" for e in result["first_errors"])
             )
         # the reports of those messages (sent, delivered, read) come in over the next seconds
