@@ -56,7 +56,8 @@ except ImportError:  # pragma: no cover - depends on how PyYAML was built
 # Plain scalars repeat across a config and across files (every key is one): resolve each
 # spelling once. Values are immutable (str, int, float, bool, None), so sharing is safe.
 _PLAIN_CACHE: dict[str, Any] = {}
-_PLAIN_CACHE_LIMIT = 100_000
+# bounded low: unique values (nicknames, URLs) would otherwise grow it with the number of files
+_PLAIN_CACHE_LIMIT = 8_192
 _MISSING = object()
 
 _resolver = Resolver()

@@ -433,6 +433,7 @@ class _Framer:
 class _Connection:
     task: asyncio.Task[None] | None = None
     busy: bool = False  # a request is being read past its head, handled or answered
+    started: bool = False  # its task ran: from then on the task closes the socket itself
 
 
 class HttpServer:
@@ -664,6 +665,17 @@ class HttpServer:
             stats.peak_connections = max(stats.peak_connections, stats.open_connections)
             self._connections.add(conn)
             conn.task = self._loop.create_task(self._on_socket(conn, sock))
+            # a task cancelled (at shutdown) before it ever ran never reaches its finally
+            conn.task.add_done_callback(partial(self._never_served, conn, sock))
+
+    def _never_served(
+        self, conn: _Connection, sock: socket.socket, _task: asyncio.Task[None]
+    ) -> None:
+        if conn.started:
+            return
+        self._connections.discard(conn)
+        self.stats.open_connections -= 1
+        sock.close()
 
     def _refuse(self, sock: socket.socket) -> None:
         """Answer 503 and close at once: a refusal costs one descriptor for one moment."""
@@ -692,6 +704,7 @@ class HttpServer:
     # --- connections --------------------------------------------------------------------------
 
     async def _on_socket(self, conn: _Connection, sock: socket.socket) -> None:
+        conn.started = True
         loop = asyncio.get_running_loop()
         writer: asyncio.StreamWriter | None = None
         try:
