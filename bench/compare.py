@@ -647,6 +647,15 @@ def table(cases: Sequence[Case]) -> tuple[list[str], int, int]:
                 f" {c.goal:>5.1f}x  (and <= {RSS_LIMIT // MIB} MiB){'':>13}"
                 f"  {'ok' if ok else 'short'}"
             )
+            # flat: what kctl holds beyond the floor (argv, interpreter) at both sizes
+            small = next((x for x in cases if x.name.endswith("files, 1 process")), None)
+            if small is not None and small.error is None:
+                before = (small.kctl.peak_rss - small.floor.peak_rss) / MIB
+                after = (kctl - floor) / MIB
+                lines.append(
+                    f"  kctl over the floor: {before:.1f} MiB at {small.name.split(' files')[0]}"
+                    f" files, {after:.1f} MiB at {c.name.split(', ')[1]}"
+                )
             continue
         met += c.ok
         cpu = c.kctl.cpu_median / c.floor.cpu_median
