@@ -1,3 +1,3 @@
-from kctl.cli.app import main
+from kctl.cli import main
 
 main()

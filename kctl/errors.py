@@ -6,8 +6,6 @@ and exits with ``exit_code``. Third-party errors are wrapped where they enter (`
 
 from __future__ import annotations
 
-import signal
-
 
 class KctlError(Exception):
     exit_code = 1
@@ -78,6 +76,8 @@ class Interrupted(BaseException):
     """
 
     def __init__(self, signum: int) -> None:
+        import signal  # here, not at the top: every command imports this module
+
         terminated = signum == signal.SIGTERM
         self.signum = signum
         self.message = "terminated" if terminated else "interrupted"

@@ -6,9 +6,7 @@ alone, so a name that merely resolves to 127.0.0.1 is not loopback.
 
 from __future__ import annotations
 
-import ipaddress
 import re
-from dataclasses import dataclass
 from functools import lru_cache
 from urllib.parse import parse_qsl, quote, urlsplit
 
@@ -18,8 +16,8 @@ from kctl.errors import UsageError
 INBOUND_PARAM = "inbound_message_callback_url"
 PAYLOAD_VERSION_PARAM = "payload_version"
 
-_IPV6_LOOPBACK = ipaddress.IPv6Address("::1")
-_IPV4_LOOPBACK = ipaddress.IPv4Network("127.0.0.0/8")
+# ipaddress and dataclasses are left out of this module's imports: render-callback-url's fast
+# lane (kctl.cli.fast) imports it, and the two cost more than the rest of that command.
 # One label of a host name: letters, digits and hyphens, not at either end (RFC 1123), and
 # underscores, which real internal names carry and every client here accepts.
 _LABEL = re.compile(r"(?!-)[A-Za-z0-9_-]{1,63}(?<!-)")
@@ -50,10 +48,12 @@ _SPACE_OR_CONTROL = re.compile(r"[\s\x00-\x1f\x7f]")
 
 def is_loopback_host(host: str) -> bool:
     """True for ``localhost``, ``127.0.0.0/8`` and ``::1`` (brackets allowed); never resolves."""
+    import ipaddress
+
     if host.startswith("[") and host.endswith("]"):
         inner = host[1:-1]
         try:
-            return ipaddress.IPv6Address(inner) == _IPV6_LOOPBACK
+            return ipaddress.IPv6Address(inner) == ipaddress.IPv6Address("::1")
         except ValueError:
             return False
     if host.lower() == "localhost":
@@ -63,10 +63,10 @@ def is_loopback_host(host: str) -> bool:
     except ValueError:
         return False
     if isinstance(address, ipaddress.IPv4Address):
-        return address in _IPV4_LOOPBACK
+        return address in ipaddress.IPv4Network("127.0.0.0/8")
     # Only ::1 itself: an IPv4-mapped address such as ::ffff:127.0.0.1 counts as loopback on
     # some Python versions and not on others, and SPEC names ::1 only.
-    return address == _IPV6_LOOPBACK
+    return address == ipaddress.IPv6Address("::1")
 
 
 @lru_cache(maxsize=4096)
@@ -89,6 +89,8 @@ def is_host(host: str) -> bool:
     if not all(_LABEL.fullmatch(label) for label in labels):
         return False
     if labels[-1].isdigit():
+        import ipaddress
+
         # Browsers and URL parsers read a name ending in a number as an IPv4 address
         # (and 1.2.3 as 1.2.0.3); only the four-part dotted form is unambiguous.
         try:
@@ -106,6 +108,8 @@ def _split_host_port(netloc: str) -> tuple[str, str | None] | None:
         if end < 0:
             return None
         host, rest = hostport[1:end], hostport[end + 1 :]
+        import ipaddress
+
         try:
             ipaddress.IPv6Address(host)
         except ValueError:
@@ -172,14 +176,34 @@ def has_invalid_host(value: str) -> bool:
     return bool(host) and not _SPACE_OR_CONTROL.search(host) and not is_host(host)
 
 
-@dataclass(frozen=True, slots=True)
 class IncomingUrl:
     """The parts of a rendered Incoming URL (what ``--json`` prints) and the URL itself."""
 
-    base: str
-    inbound_callback_url: str
-    payload_version: str
-    url: str
+    __slots__ = ("base", "inbound_callback_url", "payload_version", "url")
+
+    def __init__(
+        self, *, base: str, inbound_callback_url: str, payload_version: str, url: str
+    ) -> None:
+        self.base = base
+        self.inbound_callback_url = inbound_callback_url
+        self.payload_version = payload_version
+        self.url = url
+
+    def _fields(self) -> tuple[str, str, str, str]:
+        return (self.base, self.inbound_callback_url, self.payload_version, self.url)
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, IncomingUrl):
+            return NotImplemented
+        return self._fields() == other._fields()
+
+    def __hash__(self) -> int:
+        return hash(self._fields())
+
+    def __repr__(self) -> str:
+        names = ("base", "inbound_callback_url", "payload_version", "url")
+        shown = ", ".join(f"{n}={v!r}" for n, v in zip(names, self._fields(), strict=True))
+        return f"IncomingUrl({shown})"
 
 
 def incoming_url_problem(base: str) -> tuple[str, str] | None:

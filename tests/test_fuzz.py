@@ -11,7 +11,8 @@ from hypothesis import strategies as st
 
 from kctl.config.findings import Report
 from kctl.config.loader import MAX_EXPANDED_NODES, load_bytes
-from kctl.config.validate import check_document, redact_secret_lines
+from kctl.config.quoted import redact_secret_lines
+from kctl.config.validate import check_document
 
 YAMLISH = st.text(
     alphabet=st.sampled_from(list("abcdefkpv0123456789 :-\n\t[]{},'\"&*!|>#%@`$+._")),

@@ -1,10 +1,13 @@
-"""Start-up stays light: the fast paths import no httpx, keyring, yaml or rich (issue: speed)."""
+"""Start-up stays light: the fast paths import no httpx, keyring, yaml or rich (issue: speed);
+no command imports pydantic, and a plain http:// send-test imports no httpx or httpcore."""
 
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -12,9 +15,12 @@ from tests.support import REPO
 
 HEAVY = ("httpx", "httpcore", "keyring", "yaml", "rich", "jsonschema", "pydantic")
 
+WHATSAPP = "configs/whatsapp.yaml"
+# the console script's entry (its fast lane first), and the typer app's own
+ENTRIES = ("kctl.cli", "kctl.cli.app")
 PROBE = """
 import json, sys
-from kctl.cli.app import main
+from ENTRY import main
 try:
     main(sys.argv[1:])
 except SystemExit:
@@ -43,20 +49,39 @@ sys.__stderr__.write(json.dumps(sorted({m.split(".")[0] for m in sys.modules})))
     ],
     ids=lambda a: " ".join(a[:2]),
 )
-def test_fast_paths_import_nothing_heavy(args: list[str]) -> None:
+@pytest.mark.parametrize("entry", ENTRIES)
+def test_fast_paths_import_nothing_heavy(args: list[str], entry: str) -> None:
     done = subprocess.run(
-        [sys.executable, "-c", PROBE, *args], capture_output=True, text=True, check=False
+        [sys.executable, "-c", PROBE.replace("ENTRY", entry), *args],
+        capture_output=True,
+        text=True,
+        check=False,
     )
     loaded = set(json.loads(done.stderr.strip().splitlines()[-1]))
     assert loaded.isdisjoint(HEAVY), sorted(loaded & set(HEAVY))
     assert done.stdout or "unknown rule code" in done.stderr  # the command really ran
 
 
-def test_no_command_pays_for_pydantic() -> None:
+def test_typer_is_pinned_below_0_29() -> None:
+    # 0.29 builds a pydantic TypeAdapter for every option of the command that runs (pyproject)
+    from importlib.metadata import version
+
+    major, minor = (int(p) for p in version("typer").split(".")[:2])
+    assert (major, minor) < (0, 29)
+
+
+@pytest.mark.parametrize("entry", ENTRIES)
+def test_no_command_pays_for_pydantic(entry: str) -> None:
     # typer 0.29 builds a pydantic TypeAdapter for every option of the command that runs;
     # validate-config of one file is the common case it slowed down most
     done = subprocess.run(
-        [sys.executable, "-c", PROBE, "validate-config", "configs/whatsapp.yaml"],
+        [
+            sys.executable,
+            "-c",
+            PROBE.replace("ENTRY", entry),
+            "validate-config",
+            "configs/whatsapp.yaml",
+        ],
         capture_output=True,
         text=True,
         check=False,
@@ -65,3 +90,57 @@ def test_no_command_pays_for_pydantic() -> None:
     loaded = set(json.loads(done.stderr.strip().splitlines()[-1]))
     assert "pydantic" not in loaded
     assert "no problems found" in done.stdout + done.stderr
+
+
+def test_a_plain_http_send_test_imports_no_httpx(tmp_path: Path) -> None:
+    code = """
+import json, sys, threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+class H(BaseHTTPRequestHandler):
+    def do_POST(self):
+        self.rfile.read(int(self.headers["Content-Length"]))
+        body = b'{"status":"success"}'
+        self.send_response(200)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+    def log_message(self, *a):
+        pass
+
+server = ThreadingHTTPServer(("127.0.0.1", 0), H)
+threading.Thread(target=server.serve_forever, daemon=True).start()
+config = sys.argv[1]
+with open(config, "w") as fh:
+    fh.write(open(sys.argv[2]).read().replace("PORT", str(server.server_address[1])))
+from kctl.cli import main
+try:
+    main(["send-test", "--config", config, "--to", "+14155550123", "--body", "hi"])
+except SystemExit as e:
+    code = e.code
+sys.stderr.write("\\n" + json.dumps([code, sorted({m.split(".")[0] for m in sys.modules})]))
+"""
+    folder = tmp_path
+    template = folder / "sms.yaml.in"
+    template.write_text(
+        "version: 1\nproviders:\n  - nickname: S\n    channel: sms\n"
+        "    endpoint: http://127.0.0.1:PORT/sms\n    headers:\n      api-key: ${K}\n"
+        "      sid: HX1\n      kaleyra-host: https://api.kaleyra.io/\n"
+        "      callback_url: http://127.0.0.1:PORT/dlr\n"
+        "    parameters: {to: $$To, sender: $$Sender, body: $$Body, message_id: $$MessageID}\n"
+        "    sender: ACME\n"
+    )
+    env = {k: v for k, v in os.environ.items() if not k.lower().endswith("_proxy")}
+    env["K"] = "secret-value-1"
+    done = subprocess.run(
+        [sys.executable, "-c", code, str(folder / "sms.yaml"), str(template)],
+        capture_output=True,
+        text=True,
+        check=False,
+        cwd=REPO,
+        env=env,
+    )
+    exit_code, loaded = json.loads(done.stderr.strip().splitlines()[-1])
+    assert exit_code in (0, None), done.stderr
+    assert "200" in done.stdout
+    assert {"httpx", "httpcore", "h11", "pydantic", "typer._completion_classes"}.isdisjoint(loaded)

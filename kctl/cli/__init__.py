@@ -1,5 +1,17 @@
-"""The command line: typer options in, one core call, a renderer out."""
+"""The command line: typer options in, one core call, a renderer out.
 
-from kctl.cli.app import COMPLETE_VAR, app, main
+The typer app is ``kctl.cli.app.app``. ``main``, the console script, goes through
+``kctl.cli.fast`` first, which answers --version, --help and render-callback-url from flags
+without importing typer, and hands everything else to ``kctl.cli.app.main``.
+"""
 
-__all__ = ["COMPLETE_VAR", "app", "main"]
+from typing import NoReturn
+
+
+def main(argv: list[str] | None = None) -> NoReturn:
+    from kctl.cli.fast import main as fast_main
+
+    fast_main(argv)
+
+
+__all__ = ["main"]

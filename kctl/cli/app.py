@@ -21,7 +21,8 @@ from kctl import __version__
 
 # each module registers its commands on the app as it is imported
 from kctl.cli import check, send, servers, setup  # noqa: F401
-from kctl.cli.base import COMPLETE_VAR, app, command, set_color, stderr, wants_color, write_output
+from kctl.cli.base import app, command, set_color, stderr, wants_color, write_output
+from kctl.cli.fast import COMPLETE_VAR
 from kctl.cli.help import SET_UP, TEST
 from kctl.cli.lazy import lazy_group
 from kctl.cli.preview import preview

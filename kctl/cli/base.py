@@ -56,8 +56,6 @@ def command(
     return on.command(name, cls=KctlCommand, epilog=example, rich_help_panel=panel)
 
 
-COMPLETE_VAR = "_KCTL_COMPLETE"
-
 ColorChoice = Literal["auto", "always", "never"]
 # main() sets it from --color, wherever that is on the line
 _color: dict[str, ColorChoice] = {"choice": "auto"}

@@ -11,7 +11,7 @@ SHELLS = {"bash": "kctl.bash", "zsh": "_kctl", "fish": "kctl.fish"}
 def completion_script(shell: str) -> str:
     from typer._completion_shared import get_completion_script
 
-    from kctl.cli.base import COMPLETE_VAR
+    from kctl.cli.fast import COMPLETE_VAR
 
     script = get_completion_script(prog_name="kctl", complete_var=COMPLETE_VAR, shell=shell)
     return script.rstrip("\n") + "\n"

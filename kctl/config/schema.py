@@ -360,6 +360,20 @@ _PYTHON_TYPES: dict[str, tuple[type, ...]] = {
 }
 
 
+# Field spec (by id: specs are module constants) -> the scalar types that need no further check
+_SETTLED_TYPES: dict[int, tuple[type, ...]] = {}
+
+
+def _settled_types(spec: Spec) -> tuple[type, ...]:
+    """Types a scalar under ``spec`` may have with nothing left to check: the spec's own, for a
+    scalar spec without an enum, less float (it must still be finite)."""
+    types: tuple[type, ...] = ()
+    if isinstance(spec, Scalar) and not spec.enum:
+        types = tuple(t for t in _PYTHON_TYPES.get(spec.type, ()) if t is not float)
+    _SETTLED_TYPES[id(spec)] = types
+    return types
+
+
 def suggestion(word: str, choices: Iterable[str]) -> str | None:
     """A "did you mean" hint naming the closest choice, or None when nothing is close."""
     guess = did_you_mean(word, list(choices))
@@ -425,14 +439,33 @@ class StructureChecker:
         fields = spec.fields
         present = node.value
         for key, entry in present.items():
-            sub = f"{path}.{key}" if path else key
             f = fields.get(key)
             if f is not None:
-                self.check_node(entry.value, f.spec, f, sub)
-            elif spec.extra is not None:
-                self.check_node(entry.value, spec.extra, None, sub)
-            else:
+                value = entry.value
+                # Most values are scalars of the right type with nothing more to check: done here
+                # without building their key path or calling down (a third of the checks' time
+                # on many files went to that).
+                if value.kind == SCALAR and not value.shared:
+                    settled = _SETTLED_TYPES.get(id(f.spec))
+                    if settled is None:
+                        settled = _settled_types(f.spec)
+                    if type(value.value) in settled:
+                        continue
+                self.check_node(value, f.spec, f, f"{path}.{key}" if path else key)
+                continue
+            sub = f"{path}.{key}" if path else key
+            extra = spec.extra
+            if extra is None:
                 self.unknown_key(entry.key_node, key, spec, sub)
+                continue
+            value = entry.value
+            if value.kind == SCALAR and not value.shared:
+                settled = _SETTLED_TYPES.get(id(extra))
+                if settled is None:
+                    settled = _settled_types(extra)
+                if type(value.value) in settled:
+                    continue
+            self.check_node(value, extra, None, sub)
         for name in spec.required:
             if name not in present:
                 self.add(

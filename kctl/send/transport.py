@@ -122,14 +122,33 @@ def exchange(
     Raises ``UsageError`` for a URL or header that cannot be sent and ``NetworkFailure`` when no
     reply was obtained.
     """
-    import httpx
-
     if timeout <= 0:
         raise UsageError(f"timeout must be more than 0 seconds, not {timeout:g}")
     if retries < 0:
         raise UsageError(f"retries must be 0 or more, not {retries}")
     if max_body < 0:
         raise UsageError(f"max_body must be 0 or more, not {max_body}")
+
+    from kctl.send import plain
+
+    if plain.simple_url(request.url) is not None:
+        # plain http that httpx would send unchanged: the same loop without httpx (kctl.send.plain)
+        wire = _wire_headers(request)
+        route = plain.route(request, wire)
+        if route is not None:
+            return (
+                yield from plain.exchange(
+                    request,
+                    route,
+                    wire,
+                    timeout=timeout,
+                    retries=retries,
+                    max_body=max_body,
+                    clock=clock,
+                )
+            )
+
+    import httpx
 
     url = _parse_url(request.url)
     headers = _wire_headers(request)
@@ -280,14 +299,23 @@ class _Deadline:
     def trace(self, event: str, info: dict[str, Any]) -> None:
         step, _, stage = event.rpartition(".")
         step = step.rpartition(".")[2]
+        if stage == "started":
+            self.begin(step)
         made = stage == "complete" and step in ("connect_tcp", "start_tls")
         stream = info.get("return_value") if made else None
         sock = stream.get_extra_info("socket") if stream is not None else None
+        if isinstance(sock, socket.socket):
+            self.watch(sock)
+
+    def begin(self, step: str) -> None:
+        """The attempt has moved on to ``step`` (httpcore's names for them)."""
         with self._lock:
-            if stage == "started" and not self._expired:
+            if not self._expired:
                 self._step = step
-            if not isinstance(sock, socket.socket):
-                return
+
+    def watch(self, sock: socket.socket) -> None:
+        """A connection the attempt made: shut down when the deadline passes."""
+        with self._lock:
             self._sockets.append((sock, sock.fileno()))
             late = self._expired
         if late:  # connected just as the deadline passed
@@ -628,7 +656,11 @@ def _host_port(url: httpx.URL) -> str:
 
 def _past_deadline(url: httpx.URL, timeout: float, step: str) -> NetworkFailure:
     """What to say when the attempt's deadline cut it short, by the step it was in."""
-    where, secs = _host_port(url), _seconds(timeout)
+    return _past_deadline_at(_host_port(url), timeout, step)
+
+
+def _past_deadline_at(where: str, timeout: float, step: str) -> NetworkFailure:
+    secs = _seconds(timeout)
     if step in ("connect_tcp", "start_tls"):
         what = "a TLS connection" if step == "start_tls" else "a connection"
         return NetworkFailure(

@@ -671,9 +671,9 @@ class HttpServer:
             stats.open_connections += 1
             stats.peak_connections = max(stats.peak_connections, stats.open_connections)
             self._connections.add(conn)
-            conn.task = self._loop.create_task(self._on_socket(conn, sock))
             # a task cancelled before its first step (shutdown right after an accept) never
-            # reaches its finally, so the socket would be left to the garbage collector
+            # reaches its finally: close() closes the socket of such a connection itself
+            conn.task = self._loop.create_task(self._on_socket(conn, sock))
 
     def _refuse(self, sock: socket.socket) -> None:
         """Answer 503 and close at once: a refusal costs one descriptor for one moment."""

@@ -22,6 +22,7 @@ from pathlib import Path
 from kctl.config.findings import Report, Severity
 from kctl.config.loader import load_text
 from kctl.config.model import WhatsAppProvider, WhatsAppTemplate, provider_from_node
+from kctl.config.quoted import quoted_source
 from kctl.config.validate import check_document
 from kctl.errors import ConfigInvalid, UsageError
 from kctl.templates.merge import merge_templates
@@ -211,7 +212,11 @@ def _templates_in(text: str, target: Path, nickname: str) -> list[WhatsAppTempla
     doc = load_text(str(target), text)
     findings = check_document(doc)
     if any(f.severity is Severity.ERROR for f in findings) or doc.root is None:
-        report = Report(files=[doc.file], findings=findings, sources={doc.file: text})
+        report = Report(
+            files=[doc.file],
+            findings=findings,
+            sources={doc.file: quoted_source(text, (f.line for f in findings))},
+        )
         raise ConfigInvalid(
             f"{target} has {report.error_count} error(s); fix them before pulling into it",
             f"kctl validate-config {target}",
@@ -242,7 +247,11 @@ def _check_merge(
     doc = load_text(str(target), text)
     findings = check_document(doc)
     if any(f.severity is Severity.ERROR for f in findings):
-        report = Report(files=[doc.file], findings=findings, sources={doc.file: text})
+        report = Report(
+            files=[doc.file],
+            findings=findings,
+            sources={doc.file: quoted_source(text, (f.line for f in findings))},
+        )
         raise ConfigInvalid(
             "merging the pulled templates would leave the config with errors; nothing written",
             "pull into a new file with --output, or fix the config by hand",

@@ -1,0 +1,236 @@
+"""The entry point's fast lane: answers that need no typer, given without importing it.
+
+Importing typer (and the click it carries) and building kctl's eleven commands costs more than
+the rest of ``kctl --help`` or of rendering a callback URL from flags: about 60 ms against an
+argparse program's 25 (bench/compare.py). So before typer is imported, ``main`` looks for the
+few command lines it can answer exactly:
+
+* ``kctl --version``;
+* ``kctl [COMMAND...] --help``: the page typer prints, generated from the typer app into
+  ``help_pages.py`` (``python -m kctl.cli.fast`` rewrites it; a test checks it is current) and
+  used only while the sources it was made from are unchanged and the terminal is as wide
+  as the page (80 columns, or no terminal at all);
+* ``kctl render-callback-url`` with the URL flags only: the same core call the typer command
+  makes, printed the same way.
+
+Everything else, and any of these that goes wrong (a usage error, a bad URL), runs through
+the typer app in ``kctl.cli.app`` from the start, so errors, completion and tests stay typer's.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Sequence
+from typing import NoReturn
+
+COMPLETE_VAR = "_KCTL_COMPLETE"
+PAGE_WIDTH = 80  # click's widest help: shutil columns capped at 80
+
+
+def main(argv: Sequence[str] | None = None) -> NoReturn:
+    args = list(sys.argv[1:] if argv is None else argv)
+    if COMPLETE_VAR not in os.environ:
+        try:
+            answered = answer(args)
+        except KeyboardInterrupt:
+            sys.stderr.write("kctl: interrupted\n")
+            sys.exit(130)
+        if answered is not None:
+            _write(answered)
+            sys.exit(0)
+    from kctl.cli.app import main as typer_main
+
+    typer_main(args)
+
+
+def answer(args: list[str]) -> str | None:
+    """What to print for ``args``, when that needs no typer; None sends them to typer."""
+    if args == ["--version"]:
+        from kctl import __version__
+
+        return f"kctl {__version__}\n"
+    if args and args[-1] == "--help":
+        return help_page(tuple(args[:-1]))
+    if args[:1] == ["render-callback-url"]:
+        return render_callback_url(args[1:])
+    return None
+
+
+# --- help pages --------------------------------------------------------------------------------
+
+
+def help_page(command: tuple[str, ...]) -> str | None:
+    # kctl's help uses the whole terminal width: a page made at 80 columns is that page only
+    # at 80 (and where there is no terminal, which click lays out at 80 too)
+    if _terminal_columns() != PAGE_WIDTH:
+        return None
+    try:
+        from kctl.cli import help_pages
+    except ImportError:  # not generated in this checkout
+        return None
+    page = help_pages.PAGES.get(command)
+    if page is None or sources_digest() != help_pages.DIGEST:
+        return None
+    return page
+
+
+def _terminal_columns() -> int:
+    """shutil.get_terminal_size().columns, which click reads, without importing shutil."""
+    try:
+        columns = int(os.environ["COLUMNS"])
+    except (KeyError, ValueError):
+        columns = 0
+    if columns <= 0:
+        try:
+            columns = os.get_terminal_size(sys.__stdout__.fileno()).columns  # type: ignore[union-attr]
+        except (AttributeError, ValueError, OSError):
+            columns = 0
+    return columns or PAGE_WIDTH
+
+
+def _page_sources() -> list[str]:
+    """The files a help page is made from: kctl's commands and the contract their choices come
+    from, and typer's own ``__init__`` (its version) as typer lays the page out."""
+    here = os.path.dirname(os.path.abspath(__file__))
+    package = os.path.dirname(here)
+    names = [os.path.join(here, n) for n in sorted(os.listdir(here)) if n.endswith(".py")]
+    contract = os.path.join(package, "contract")
+    names += [os.path.join(contract, n) for n in sorted(os.listdir(contract)) if n.endswith(".py")]
+    names.append(os.path.join(package, "__init__.py"))
+    from importlib.util import find_spec
+
+    typer = find_spec("typer")
+    if typer is not None and typer.origin:
+        names.append(typer.origin)
+    return [n for n in names if os.path.basename(n) != "help_pages.py"]
+
+
+def sources_digest() -> int:
+    """A checksum of the page sources: a page made from other sources is never shown."""
+    from zlib import crc32
+
+    digest = 0
+    for name in _page_sources():
+        with open(name, "rb") as fh:
+            digest = crc32(fh.read(), crc32(os.path.basename(name).encode(), digest))
+    return digest
+
+
+def generate_pages() -> dict[tuple[str, ...], str]:
+    """Every command's --help as the typer app prints it on an 80-column terminal."""
+    import contextlib
+    import io
+
+    import typer
+
+    from kctl.cli.app import app
+
+    root = typer.main.get_command(app)
+    pages: dict[tuple[str, ...], str] = {}
+
+    def visit(path: tuple[str, ...], command: object) -> None:
+        out = io.StringIO()
+        saved = os.environ.get("COLUMNS")
+        os.environ["COLUMNS"] = str(PAGE_WIDTH)
+        try:
+            with contextlib.redirect_stdout(out), contextlib.suppress(SystemExit):
+                root.main(args=[*path, "--help"], prog_name="kctl", standalone_mode=False)
+        finally:
+            if saved is None:
+                del os.environ["COLUMNS"]
+            else:
+                os.environ["COLUMNS"] = saved
+        pages[path] = out.getvalue()
+        for name, sub in sorted(getattr(command, "commands", {}).items()):
+            if not getattr(sub, "hidden", False):
+                visit((*path, name), sub)
+
+    visit((), root)
+    return pages
+
+
+def write_pages(path: str | None = None) -> str:
+    target = path or os.path.join(os.path.dirname(os.path.abspath(__file__)), "help_pages.py")
+    lines = [
+        '"""Generated by ``python -m kctl.cli.fast``: every --help page, for kctl.cli.fast."""',
+        "",
+        f"DIGEST = {sources_digest()}",
+        "PAGES: dict[tuple[str, ...], str] = {",
+    ]
+    lines += [f"    {key!r}: {page!r}," for key, page in generate_pages().items()]
+    lines += ["}", ""]
+    with open(target, "w", encoding="utf-8") as fh:
+        fh.write("\n".join(lines))
+    return target
+
+
+# --- render-callback-url from flags ------------------------------------------------------------
+
+_RENDER_VALUES = {
+    "--incoming-url": "incoming_url",
+    "--inbound-callback-url": "inbound_callback_url",
+    "--payload-version": "payload_version",
+}
+
+
+def render_callback_url(args: list[str]) -> str | None:
+    """The typer command's output for flag-only arguments (no --config), else None."""
+    given: dict[str, str] = {}
+    as_json = False
+    rest = iter(args)
+    for arg in rest:
+        flag, equals, value = arg.partition("=")
+        if arg == "--json" and not as_json:
+            as_json = True
+            continue
+        name = _RENDER_VALUES.get(flag)
+        if name is None or name in given:
+            return None
+        if not equals:
+            value = next(rest, "-")
+            if value.startswith("-"):  # missing, or an option: typer says what it makes of it
+                return None
+        given[name] = value
+    # kctl.config.incoming.callback_url_for's branch for flags, its success only (anything it
+    # refuses goes to typer, which reports it): that module's imports (the config model's
+    # contract, secrets) would double this command's time
+    from kctl.contract.numbers import DEFAULT_PAYLOAD_VERSION, is_payload_version
+    from kctl.errors import KctlError
+    from kctl.urls import render_incoming_url
+
+    base, inbound = given.get("incoming_url"), given.get("inbound_callback_url")
+    version = given.get("payload_version")
+    if not base or not inbound or (version is not None and not is_payload_version(version)):
+        return None
+    try:
+        rendered = render_incoming_url(base, inbound, version or DEFAULT_PAYLOAD_VERSION)
+    except KctlError:
+        return None
+    result = {
+        "provider": None,
+        "channel": "whatsapp",  # Channel.WHATSAPP; tests/test_fast_cli.py compares the JSON
+        "url": rendered.url,
+        "base": rendered.base,
+        "inbound_message_callback_url": rendered.inbound_callback_url,
+        "payload_version": rendered.payload_version,
+    }
+    if as_json:
+        import json
+
+        return json.dumps(result, indent=2) + "\n"
+    return str(result["url"]) + "\n"
+
+
+def _write(text: str) -> None:
+    try:
+        sys.stdout.write(text)
+        sys.stdout.flush()
+    except BrokenPipeError:
+        # the reader went away (e.g. `| head`); nothing left to say to it
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        sys.exit(1)
+
+
+if __name__ == "__main__":
+    print(f"wrote {write_pages()}")

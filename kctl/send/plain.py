@@ -1,0 +1,486 @@
+"""Plain ``http://`` sends without httpx: the transport's promises on a socket and http.client.
+
+Importing httpx and building its client (httpcore, h11, and the TLS setup httpcore does even for
+plain http) costs about 85 ms of CPU here, against 3 ms for the loopback POST itself and 40 ms
+for Python with http.client (bench/compare.py). Most send-tests go to a local adapter or the
+sandbox over plain http, so ``exchange`` sends those through this module when:
+
+* the URL is plain ``http://``, written in the simple form httpx would send unchanged (a lower-
+  case DNS name or an IP address, an optional port, a path and query of URL characters only);
+* no proxy variable is set at all (proxies stay httpx's to route, as ``netenv`` spells out),
+  on a system other than macOS and Windows (where urllib asks the system's settings too);
+* the request sets none of the headers that frame a message (Host, Content-Length,
+  Transfer-Encoding).
+
+Everything else goes through httpx as before. What makes the two the same: the request goes out
+byte for byte as httpx writes it (Host first, the headers in order, Content-Length last, or
+``Content-Length: 0`` for an empty POST); the loop around it (retries only where nothing can have
+been sent twice, Retry-After, redirects followed only to the same origin and never turning a
+POST into a GET, the body capped, every attempt within one total deadline) is ``exchange``'s own
+logic written once more over this module's errors, with the same messages; gzip and deflate
+replies are decoded as httpx decodes them. A redirect to a URL outside the simple form above is
+reported, not followed.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import socket
+import sys
+import time
+import zlib
+from collections.abc import Generator, Iterator
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+from urllib.parse import urljoin
+
+from kctl.errors import KctlError, NetworkFailure
+from kctl.send.wire import Request, Response, Retrying
+from kctl.urls import is_host
+
+if TYPE_CHECKING:
+    import http.client
+
+    from kctl.send.transport import Clock, _Deadline
+
+_SIMPLE = re.compile(
+    r"http://(?P<host>[a-z0-9._-]+|\[[0-9a-f:.]+\])(?::(?P<port>[0-9]{1,5}))?"
+    r"(?P<target>(?:/[A-Za-z0-9\-._~!$&'()*+,;=:@/%]*)?(?:\?[A-Za-z0-9\-._~!$&'()*+,;=:@/?%]*)?)"
+)
+_BAD_PERCENT = re.compile(r"%(?![0-9A-Fa-f]{2})")
+_FRAMING = {b"host", b"content-length", b"transfer-encoding"}
+_CHUNK = 64 * 1024
+
+
+@dataclass(frozen=True, slots=True)
+class PlainUrl:
+    host: str  # without brackets
+    port: int  # 80 when the URL gives none
+    explicit_port: bool
+    target: str  # path and query, "/" at least
+
+    @property
+    def netloc(self) -> str:
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"{host}:{self.port}" if self.explicit_port else host
+
+    @property
+    def where(self) -> str:
+        """host:port, as the transport's messages name an endpoint."""
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"{host}:{self.port}"
+
+    def __str__(self) -> str:
+        return f"http://{self.netloc}{self.target}"
+
+
+def simple_url(raw: str) -> PlainUrl | None:
+    """``raw`` when it is a plain http URL in the simple form httpx sends unchanged, else None."""
+    match = _SIMPLE.fullmatch(raw)
+    if match is None or _BAD_PERCENT.search(raw):
+        return None
+    host, port_text, target = match.group("host", "port", "target")
+    if host.startswith("["):
+        import ipaddress
+
+        host = host[1:-1]
+        try:
+            ipaddress.IPv6Address(host)
+        except ValueError:
+            return None
+    elif not is_host(host):
+        return None
+    port = int(port_text) if port_text else 80
+    if not 0 < port <= 65535:
+        return None
+    # httpx drops a default port from the URL, and so from the Host header
+    return PlainUrl(host, port, port_text is not None and port != 80, target or "/")
+
+
+def route(request: Request, headers: list[tuple[bytes, bytes]]) -> PlainUrl | None:
+    """The URL to send ``request`` to without httpx, or None when httpx must send it."""
+    url = simple_url(request.url)
+    if url is None or any(k.lower() in _FRAMING for k, _ in headers):
+        return None
+    # Any proxy variable (NO_PROXY too) leaves the routing to httpx; so do macOS and Windows,
+    # where urllib falls back to the system's proxy settings when no variable is set.
+    if sys.platform in ("darwin", "win32"):
+        return None
+    if any(name.lower().endswith("_proxy") and value for name, value in os.environ.items()):
+        return None
+    return url
+
+
+# --- one attempt -------------------------------------------------------------------------------
+
+
+class _Failed(Exception):
+    """An attempt ended without a usable reply; ``kind`` says how (as httpx's classes do)."""
+
+    def __init__(self, kind: str, root: BaseException | None = None, detail: str = "") -> None:
+        super().__init__(kind)
+        self.kind = kind  # connect, connect_timeout, write, read, read_timeout, protocol, decode
+        self.root = root
+        self.detail = detail
+
+
+class _Reply:
+    def __init__(self, sock: socket.socket, response: http.client.HTTPResponse) -> None:
+        self.sock = sock
+        self.response = response
+        self.status = response.status
+        self.reason = response.reason
+        self.http_version = "HTTP/1.0" if response.version == 10 else "HTTP/1.1"
+        raw = [(k.encode("latin-1"), v.encode("latin-1")) for k, v in response.msg.items()]
+        encoding = _header_encoding(raw)
+        self.headers = tuple((k.decode(encoding), v.decode(encoding)) for k, v in raw)
+
+    def header(self, name: str) -> str | None:
+        lowered = name.lower()
+        return next((v for k, v in self.headers if k.lower() == lowered), None)
+
+    def chunks(self) -> Iterator[bytes]:
+        """The body as httpx's iter_bytes gives it: decoded per Content-Encoding."""
+        decoders = _decoders(self.header("content-encoding") or "")
+        while True:
+            try:
+                chunk = self.response.read1(_CHUNK)
+            except TimeoutError as e:
+                raise _Failed("read_timeout", e) from e
+            except OSError as e:
+                raise _Failed("read", e) from e
+            except Exception as e:  # http.client's IncompleteRead and framing errors
+                raise _Failed("protocol", e, str(e)) from e
+            if not chunk:
+                if self.response.length:  # read1 says nothing of a body cut short
+                    raise _Failed("closed")
+                break
+            for decoder in decoders:
+                chunk = decoder.decode(chunk)
+            if chunk:
+                yield chunk
+        tail = b""
+        for decoder in decoders:
+            tail = decoder.decode(tail) + decoder.flush()
+        if tail:
+            yield tail
+
+    def close(self) -> None:
+        self.response.close()
+        self.sock.close()
+
+
+def _header_encoding(raw: list[tuple[bytes, bytes]]) -> str:
+    """httpx's Headers.encoding: ascii, else utf-8 when every name and value decodes as it."""
+    for encoding in ("ascii", "utf-8"):
+        try:
+            for k, v in raw:
+                k.decode(encoding)
+                v.decode(encoding)
+        except UnicodeDecodeError:
+            continue
+        return encoding
+    return "iso-8859-1"
+
+
+class _Decoder:
+    def __init__(self, name: str) -> None:
+        self.first = name == "deflate"
+        self.zlib = zlib.decompressobj(zlib.MAX_WBITS | 16 if name == "gzip" else zlib.MAX_WBITS)
+
+    def decode(self, data: bytes) -> bytes:
+        first, self.first = self.first, False
+        try:
+            return self.zlib.decompress(data)
+        except zlib.error as e:
+            if first:  # deflate without its zlib header, as some servers send it
+                self.zlib = zlib.decompressobj(-zlib.MAX_WBITS)
+                return self.decode(data)
+            raise _Failed("decode", e) from e
+
+    def flush(self) -> bytes:
+        try:
+            return self.zlib.flush()
+        except zlib.error as e:
+            raise _Failed("decode", e) from e
+
+
+def _decoders(header: str) -> list[_Decoder]:
+    # outermost coding last in the header, so decoded first; others pass through, as in httpx
+    names = [v.strip().lower() for v in header.split(",")]
+    return [_Decoder(n) for n in reversed(names) if n in ("gzip", "deflate")]
+
+
+def _request_bytes(
+    method: str, url: PlainUrl, headers: list[tuple[bytes, bytes]], body: bytes
+) -> bytes:
+    lines = [f"{method} {url.target} HTTP/1.1".encode("ascii"), b"Host: " + url.netloc.encode()]
+    lines += [k + b": " + v for k, v in headers]
+    if body or method in ("POST", "PUT", "PATCH"):
+        lines.append(b"Content-Length: " + str(len(body)).encode("ascii"))
+    return b"\r\n".join(lines) + b"\r\n\r\n" + body
+
+
+def _attempt(
+    method: str,
+    url: PlainUrl,
+    headers: list[tuple[bytes, bytes]],
+    body: bytes,
+    *,
+    timeout: float,
+    deadline: _Deadline,
+) -> _Reply:
+    import http.client
+
+    deadline.begin("connect_tcp")
+    try:
+        sock = socket.create_connection((url.host, url.port), timeout=timeout)
+    except TimeoutError as e:
+        raise _Failed("connect_timeout", e) from e
+    except OSError as e:
+        raise _Failed("connect", e) from e
+    deadline.watch(sock)
+    response: http.client.HTTPResponse | None = None
+    try:
+        deadline.begin("send_request_headers")
+        try:
+            sock.sendall(_request_bytes(method, url, headers, body))
+        except TimeoutError as e:
+            raise _Failed("write_timeout", e) from e
+        except OSError as e:
+            raise _Failed("write", e) from e
+        deadline.begin("receive_response_headers")
+        response = http.client.HTTPResponse(sock, method=method)
+        try:
+            response.begin()
+        except TimeoutError as e:
+            raise _Failed("read_timeout", e) from e
+        except http.client.RemoteDisconnected as e:  # a ConnectionResetError, but a clean close
+            raise _Failed("closed", e) from e
+        except OSError as e:
+            raise _Failed("read", e) from e
+        except http.client.HTTPException as e:
+            raise _Failed("protocol", e, str(e) or type(e).__name__) from e
+        deadline.begin("receive_response_body")
+        return _Reply(sock, response)
+    except BaseException:
+        if response is not None:
+            response.close()  # its file holds the socket open otherwise
+        sock.close()
+        raise
+
+
+# --- the exchange --------------------------------------------------------------------------------
+
+
+def exchange(
+    request: Request,
+    url: PlainUrl,
+    headers: list[tuple[bytes, bytes]],
+    *,
+    timeout: float,
+    retries: int,
+    max_body: int,
+    clock: Clock,
+) -> Generator[Retrying, None, Response]:
+    """``transport.exchange`` for a URL ``route`` accepted: the same loop, over a socket."""
+    from kctl.send import transport as t
+
+    method = request.method.upper()
+    notes: list[str] = []
+    retried: list[t._Retry] = []
+    hops = 0
+    while True:
+        started = time.monotonic()
+        deadline = t._Deadline(timeout)
+        try:
+            reply = _attempt(method, url, headers, request.body, timeout=timeout, deadline=deadline)
+        except _Failed as e:
+            deadline.finish()
+            if deadline.expired and e.kind != "connect_timeout":
+                raise t._past_deadline_at(url.where, timeout, deadline.step) from e
+            if e.kind not in ("connect", "connect_timeout"):
+                raise _failure(e, url, timeout, reading_body=False) from e
+            failure = _failure(e, url, timeout, reading_body=False)
+            cause = _retryable_cause(e)
+            if cause is not None and len(retried) < retries:
+                wait = t.BACKOFF[min(len(retried), len(t.BACKOFF) - 1)]
+                retried.append(t._Retry(cause, wait, from_header=False))
+                yield Retrying(len(retried) + 1, retries + 1, wait, cause)
+                clock.sleep(wait)
+                continue
+            if retried:
+                attempts = f" (after {len(retried) + 1} attempts)"
+                raise type(failure)(failure.message + attempts, failure.hint) from e
+            raise failure from e
+        except BaseException:
+            deadline.finish()
+            raise
+
+        try:
+            status = reply.status
+            if status in t.RETRY_STATUSES and len(retried) < retries:
+                planned, refusal = t._retry_wait(
+                    status, reply.header("retry-after"), retried, clock.now()
+                )
+                if planned is not None:
+                    retried.append(planned)
+                    deadline.finish()
+                    reply.close()
+                    reason = f"HTTP {status}" + (" (Retry-After)" if planned.from_header else "")
+                    yield Retrying(len(retried) + 1, retries + 1, planned.seconds, reason)
+                    clock.sleep(planned.seconds)
+                    continue
+                notes.append(refusal)
+            if status in t.REDIRECT_STATUSES:
+                target, note = _redirect_decision(reply, url, method, hops)
+                notes.append(note)
+                if target is not None:
+                    hops += 1
+                    url = target
+                    reply.close()
+                    continue
+            try:
+                body, truncated = t._read_capped(reply.chunks(), max_body)
+            except _Failed as e:
+                if deadline.expired:
+                    raise t._past_deadline_at(url.where, timeout, deadline.step) from e
+                raise _failure(e, url, timeout, reading_body=True) from e
+        finally:
+            deadline.finish()
+            reply.close()
+        if deadline.expired:
+            raise t._past_deadline_at(url.where, timeout, deadline.step)
+        elapsed = time.monotonic() - started
+        break
+
+    if retried:
+        notes.insert(0, t._retry_note(retried))
+    if truncated:
+        notes.append(f"body truncated at {max_body} bytes")
+    return Response(
+        status=status,
+        reason=reply.reason,
+        http_version=reply.http_version,
+        headers=reply.headers,
+        body=body,
+        truncated=truncated,
+        elapsed=elapsed,
+        attempts=len(retried) + 1,
+        notes=tuple(notes),
+    )
+
+
+def _redirect_decision(
+    reply: _Reply, url: PlainUrl, method: str, hops: int
+) -> tuple[PlainUrl | None, str]:
+    from kctl.send import transport as t
+
+    status = reply.status
+    location = reply.header("location")
+    if not location:
+        return None, f"HTTP {status} redirect without a Location header: nothing to follow"
+    joined = urljoin(str(url), location)
+    target = simple_url(joined)
+    if target is None:
+        from urllib.parse import urlsplit
+
+        try:
+            parts = urlsplit(joined)
+            host, port = (parts.hostname or "").lower(), parts.port
+        except ValueError:
+            return None, f"HTTP {status} redirect to an invalid URL: not followed"
+        query = f"?{parts.query}" if parts.query else ""
+        shown = f"{parts.scheme}://{parts.netloc.rpartition('@')[2]}{parts.path}{query}"
+        if host != url.host:
+            return (
+                None,
+                f"redirect to {shown} not followed: credentials are not sent to another host",
+            )
+        if parts.scheme != "http" or (port or 80) != url.port:
+            what = "scheme" if parts.scheme != "http" else "port"
+            return None, (
+                f"redirect to {shown} not followed: another {what} is another origin, and "
+                "credentials are only sent to the endpoint's own scheme, host and port"
+            )
+        return None, f"redirect to {shown} not followed: kctl sends plain http to simple URLs only"
+    shown = f"http://{target.netloc}{target.target}"
+    if target.host != url.host:
+        return None, f"redirect to {shown} not followed: credentials are not sent to another host"
+    if target.port != url.port:
+        return None, (
+            f"redirect to {shown} not followed: another port is another origin, and "
+            "credentials are only sent to the endpoint's own scheme, host and port"
+        )
+    if status in (301, 302, 303) and method not in ("GET", "HEAD"):
+        return None, (
+            f"HTTP {status} redirect to {shown} not followed: following a {status} turns the "
+            f"{method} into a GET and drops the payload; point the endpoint at the final URL"
+        )
+    if hops >= t.MAX_REDIRECTS:
+        return None, f"redirect to {shown} not followed: stopped after {t.MAX_REDIRECTS} redirects"
+    return target, f"followed HTTP {status} redirect to {shown} (same host)"
+
+
+def _retryable_cause(e: _Failed) -> str | None:
+    if e.kind == "connect_timeout":
+        return "connect timeout"
+    if isinstance(e.root, socket.gaierror):
+        return "DNS failure" if e.root.errno == socket.EAI_AGAIN else None
+    if isinstance(e.root, ConnectionRefusedError):
+        return "connection refused"
+    return "connect error"
+
+
+def _failure(e: _Failed, url: PlainUrl, timeout: float, *, reading_body: bool) -> KctlError:
+    """The transport's message for what happened, word for word."""
+    from kctl.send import transport as t
+
+    where, secs, root = url.where, t._seconds(timeout), e.root
+    match e.kind:
+        case "connect_timeout":
+            return NetworkFailure(
+                f"connect timeout: no connection to {where} within {secs}",
+                hint="check the host and port, and any firewall or proxy (HTTPS_PROXY, NO_PROXY)",
+            )
+        case "read_timeout" if reading_body:
+            return NetworkFailure(
+                f"read timeout: the reply from {where} stalled mid-body (no data within {secs})",
+                hint=t._TIMEOUT_HINT,
+            )
+        case "read_timeout":
+            return NetworkFailure(
+                f"read timeout: no answer from {where} within {secs}", hint=t._TIMEOUT_HINT
+            )
+        case "write_timeout":
+            return NetworkFailure(f"write timeout: {where} stopped taking the request for {secs}")
+        case "connect":
+            if isinstance(root, socket.gaierror):
+                return NetworkFailure(
+                    f"DNS failure: cannot resolve {url.host}",
+                    hint="check the host name; behind a proxy, set HTTPS_PROXY",
+                )
+            if isinstance(root, ConnectionRefusedError):
+                return NetworkFailure(
+                    f"connection refused by {where}",
+                    hint="nothing is listening there: check the endpoint's host and port",
+                )
+            reason = root.strerror if isinstance(root, OSError) and root.strerror else str(root)
+            return NetworkFailure(f"cannot connect to {where}: {reason}")
+        case "write":
+            return NetworkFailure(f"connection to {where} lost while sending the request")
+        case "closed":
+            when = "mid-response" if reading_body else "before any reply"
+            return NetworkFailure(f"connection closed by {where} {when}")
+        case "read" | "protocol":
+            when = "mid-response" if reading_body else "before any reply"
+            if isinstance(root, ConnectionResetError):
+                return NetworkFailure(f"connection reset by {where} {when}")
+            if e.kind == "read" or "incomplete" in type(root).__name__.lower():
+                return NetworkFailure(f"connection closed by {where} {when}")
+            return NetworkFailure(f"invalid HTTP reply from {where}: {e.detail}")
+        case "decode":
+            return NetworkFailure(f"the reply from {where} could not be decoded (Content-Encoding)")
+        case _:
+            return NetworkFailure(f"network failure talking to {where} ({e.kind})")
