@@ -5,7 +5,8 @@
   cli ...                 an argparse CLI with kctl's commands and main options: --help, and
                           render-callback-url printing the same URL kctl prints (urllib only)
   yaml FILE               read the file and yaml.load(CSafeLoader) it
-  events [--jobs N] F...  read each file and pull libyaml's whole event stream, in N processes
+  events [--jobs N] F...  read each file (or each *.yaml in one folder) and pull libyaml's whole
+                          event stream, in N processes
   post URL HEADERS BODY   one POST with http.client: headers from a JSON file, body from a file
 
 Each kind imports only what it uses, inside its branch, so a floor pays for nothing else.
@@ -86,6 +87,9 @@ def events(args: list[str]) -> int:
     jobs = 1
     if args[:1] == ["--jobs"]:
         jobs, args = int(args[1]), args[2:]
+    if len(args) == 1 and os.path.isdir(args[0]):  # a folder: its YAML files, as kctl takes it
+        folder = args[0]
+        args = sorted(os.path.join(folder, n) for n in os.listdir(folder) if n.endswith(".yaml"))
     from yaml._yaml import CParser
 
     def pull(names: list[str]) -> None:
