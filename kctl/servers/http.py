@@ -433,6 +433,7 @@ class _Framer:
 class _Connection:
     task: asyncio.Task[None] | None = None
     busy: bool = False  # a request is being read past its head, handled or answered
+    sock: socket.socket | None = None  # until _on_socket runs, which then owns it
 
 
 class HttpServer:
@@ -555,6 +556,12 @@ class HttpServer:
             task.cancel()
         if pending:
             await asyncio.wait(pending, timeout=1.0)
+        # a task cancelled before its first step never ran _on_socket's finally: a client that
+        # connected and left just before shutdown (verify's reachability probe) left its socket
+        for conn in list(self._connections):
+            if conn.sock is not None:
+                conn.sock.close()
+            self._connections.discard(conn)
         if self.app is not None:
             try:
                 await self.app.shutdown()
@@ -658,6 +665,7 @@ class HttpServer:
                 self._refuse(sock)
                 continue
             conn = _Connection()
+            conn.sock = sock
             stats = self.stats
             stats.connections += 1
             stats.open_connections += 1
@@ -692,6 +700,7 @@ class HttpServer:
     # --- connections --------------------------------------------------------------------------
 
     async def _on_socket(self, conn: _Connection, sock: socket.socket) -> None:
+        conn.sock = None  # running now: the finally below closes it
         loop = asyncio.get_running_loop()
         writer: asyncio.StreamWriter | None = None
         try:
