@@ -702,7 +702,6 @@ class HttpServer:
     # --- connections --------------------------------------------------------------------------
 
     async def _on_socket(self, conn: _Connection, sock: socket.socket) -> None:
-        conn.sock = None  # running now: the finally below closes it
         loop = asyncio.get_running_loop()
         writer: asyncio.StreamWriter | None = None
         conn.sock = None  # this task owns it now: its finally closes it
