@@ -106,7 +106,10 @@ def test_a_slow_endpoint_fails_every_whatsapp_check_with_exit_4(kctl: Kctl, tmp_
     for check in doc["checks"]:
         assert check["passed"] is False
         assert check["exit_code"] == 4
-        assert 1.4 <= check["seconds"] < 5
+        # the server holds every answer 1.5 s: kctl reports the whole wait, not CleverTap's 1 s
+        # cut-off, and it ends inside the default --timeout of 5 s (past it, the check would be
+        # a network failure with no time at all)
+        assert 1.5 <= check["seconds"] < 5
         assert "CleverTap gives up after 1 s" in check["verdict"]
 
 
