@@ -225,7 +225,9 @@ def test_duration_bounds_a_step(kctl: Kctl, tmp_path: Path) -> None:
     step = doc["steps"][0]
     assert code == 0
     assert step["stopped"] == "duration"
-    assert 1 <= step["requests_sent"] <= 10
+    # one worker, and each answer takes at least 0.3 s: requests start at 0, >=0.3, >=0.6 and
+    # >=0.9 s, and none at or after the 1 s deadline, so 4 at most however slow the machine is
+    assert 1 <= step["requests_sent"] <= 4
     assert took < 20
 
 
