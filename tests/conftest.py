@@ -2,15 +2,21 @@
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
+import httpx
 import keyring
 import pytest
 from keyring.backend import KeyringBackend
 from keyrings.alt.file import PlaintextKeyring
 
-from tests.support import Kctl
+from kctl.servers.http import HttpServer, ServerThread
+from kctl.servers.listener import Listener
+from kctl.servers.sandbox import Sandbox
+from tests.support import DELAY, Kctl, SandboxFactory
 
 
 @pytest.fixture
@@ -47,3 +53,32 @@ def no_keyring() -> Iterator[None]:
         yield
     finally:
         keyring.set_keyring(previous)
+
+
+@pytest.fixture
+def client() -> Iterator[httpx.Client]:
+    """An HTTP client for the loopback servers: no proxy from the environment."""
+    with httpx.Client(timeout=5.0, trust_env=False) as c:
+        yield c
+
+
+@pytest.fixture
+def listener() -> Iterator[tuple[Listener, ServerThread]]:
+    """kctl's callback listener, serving on a free loopback port."""
+    app = Listener()
+    with HttpServer(app).start_in_thread() as running:
+        yield app, running
+
+
+@pytest.fixture
+def start_sandbox() -> Iterator[SandboxFactory]:
+    """Start sandboxes with any options (reports after ``DELAY`` unless told); all stop at the
+    end of the test."""
+    with contextlib.ExitStack() as stack:
+
+        def start(**options: Any) -> tuple[Sandbox, ServerThread]:
+            options.setdefault("dlr_delay", DELAY)
+            app = Sandbox(**options)
+            return app, stack.enter_context(HttpServer(app).start_in_thread())
+
+        yield start

@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import sys
+import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 from typer.testing import CliRunner
 
 from kctl.cli.app import main
+from kctl.servers.http import ServerThread
+from kctl.servers.sandbox import Sandbox
 
 
 @dataclass
@@ -48,3 +52,27 @@ class Kctl:
 
 REPO = Path(__file__).resolve().parent.parent
 CASES = REPO / "tests" / "cases"
+DELAY = 0.01  # seconds between a message and its delivery reports, in the sandbox fixtures
+
+# the ``start_sandbox`` fixture: Sandbox options in, the app and its running server out
+SandboxFactory = Callable[..., tuple[Sandbox, ServerThread]]
+
+
+class Lines:
+    """A ``log`` or ``emit`` callable that keeps what it is given, safe to call from any thread."""
+
+    def __init__(self) -> None:
+        self.items: list[str] = []
+        self._lock = threading.Lock()
+
+    def __call__(self, text: str) -> None:
+        with self._lock:
+            self.items.append(text)
+
+    def text(self) -> str:
+        with self._lock:
+            return "\n".join(self.items)
+
+    def matching(self, words: str) -> list[str]:
+        with self._lock:
+            return [item for item in self.items if words in item]

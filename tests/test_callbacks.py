@@ -7,14 +7,12 @@ resolves or connects to anything beyond loopback.
 
 from __future__ import annotations
 
-import contextlib
 import re
 import socket
 import ssl
 import threading
 import time
 import zlib
-from collections.abc import Callable, Iterator
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -32,34 +30,8 @@ from kctl.servers.http import HttpRequest, HttpResponse, HttpServer, ServerThrea
 from kctl.servers.listener import Listener
 from kctl.servers.sandbox import Sandbox
 from tests.servers import Reply, serve, write_self_signed
-from tests.test_sandbox import DELAY, Log, sms_fields, sms_headers, wa_headers, wa_payload
-
-SandboxFactory = Callable[..., tuple[Sandbox, ServerThread]]
-
-
-@pytest.fixture
-def listener() -> Iterator[tuple[Listener, ServerThread]]:
-    app = Listener()
-    with HttpServer(app).start_in_thread() as running:
-        yield app, running
-
-
-@pytest.fixture
-def start_sandbox() -> Iterator[SandboxFactory]:
-    with contextlib.ExitStack() as stack:
-
-        def start(**options: Any) -> tuple[Sandbox, ServerThread]:
-            options.setdefault("dlr_delay", DELAY)
-            app = Sandbox(**options)
-            return app, stack.enter_context(HttpServer(app).start_in_thread())
-
-        yield start
-
-
-@pytest.fixture
-def client() -> Iterator[httpx.Client]:
-    with httpx.Client(timeout=5.0, trust_env=False) as c:
-        yield c
+from tests.support import DELAY, Lines, SandboxFactory
+from tests.test_sandbox import sms_fields, sms_headers, wa_headers, wa_payload
 
 
 def send_sms(client: httpx.Client, server: ServerThread, callbacks: str, message_id: str) -> None:
@@ -123,7 +95,7 @@ def test_non_loopback_callbacks_are_refused_before_any_network_use(
     callback: str,
     host: str,
 ) -> None:
-    log = Log()
+    log = Lines()
     sandbox, server = start_sandbox(log=log)
     spy = NetworkSpy(monkeypatch)
     headers = wa_headers("http://127.0.0.1:9", **{"delivery-report-callback-url": callback})
@@ -158,7 +130,7 @@ def test_callback_refusal_is_decided_from_the_text() -> None:
 def test_a_callback_that_cannot_be_delivered_is_logged_and_not_fatal(
     start_sandbox: SandboxFactory, client: httpx.Client
 ) -> None:
-    log = Log()
+    log = Lines()
     sandbox, server = start_sandbox(log=log)
     headers = sms_headers(f"http://127.0.0.1:{closed_port()}")
 
@@ -176,7 +148,7 @@ def test_shutdown_cancels_pending_callbacks_without_waiting(
     listener: tuple[Listener, ServerThread], client: httpx.Client
 ) -> None:
     reports, callbacks = listener
-    log = Log()
+    log = Lines()
     sandbox = Sandbox(dlr_delay=30.0, log=log)
     server = HttpServer(sandbox).start_in_thread()
     try:
@@ -224,7 +196,7 @@ def test_a_hanging_receiver_holds_up_only_its_own_reports(
 
 
 def test_each_attempt_has_a_deadline(start_sandbox: SandboxFactory, client: httpx.Client) -> None:
-    log = Log()
+    log = Lines()
     with serve(lambda _: Reply(delay=60.0)) as hanging:
         sandbox, server = start_sandbox(callback_timeout=0.3, log=log)
         send_sms(client, server, hanging.origin, "slow")
@@ -240,7 +212,7 @@ def test_each_attempt_has_a_deadline(start_sandbox: SandboxFactory, client: http
 def test_reports_over_the_queue_bound_are_dropped_counted_and_logged_once(
     start_sandbox: SandboxFactory, client: httpx.Client
 ) -> None:
-    log = Log()
+    log = Lines()
     # a long delay: nothing is posted while the test runs, so the queue only fills
     sandbox, server = start_sandbox(dlr_delay=30.0, max_pending_reports=3, log=log)
     for n in range(5):
@@ -275,7 +247,7 @@ def test_one_receiver_cannot_fill_the_queue_for_the_others(
 def test_shutdown_with_a_full_queue_is_prompt_and_records_every_cancellation(
     client: httpx.Client,
 ) -> None:
-    log = Log()
+    log = Lines()
     sandbox = Sandbox(dlr_delay=30.0, max_pending_reports=1000, history=100, log=log)
     server = HttpServer(sandbox).start_in_thread()
     try:

@@ -35,26 +35,11 @@ from kctl.servers.http import (
 )
 from kctl.servers.listener import Listener, StreamEmitter
 from kctl.servers.sandbox import Sandbox
+from tests.support import Lines
 
 REPO = Path(__file__).resolve().parent.parent
 # what a terminal may act on: C0 controls, DEL, C1 controls
 RAW_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
-
-
-class Lines:
-    """A ``log`` or ``emit`` callable that keeps what it is given, from any thread."""
-
-    def __init__(self) -> None:
-        self.items: list[str] = []
-        self._lock = threading.Lock()
-
-    def __call__(self, text: str) -> None:
-        with self._lock:
-            self.items.append(text)
-
-    def matching(self, words: str) -> list[str]:
-        with self._lock:
-            return [item for item in self.items if words in item]
 
 
 def exchange(port: int, data: bytes) -> bytes:

@@ -24,6 +24,7 @@ from kctl.servers.listener import (
     format_report,
     stream_emitter,
 )
+from tests.support import Lines
 
 NOW = 1_700_000_000
 
@@ -307,28 +308,12 @@ def test_formats_text_block_and_json_line() -> None:
 # --- the listener over HTTP -----------------------------------------------------------------------
 
 
-class Lines:
-    def __init__(self) -> None:
-        self.items: list[str] = []
-        self._lock = threading.Lock()
-
-    def __call__(self, text: str) -> None:
-        with self._lock:
-            self.items.append(text)
-
-
 @pytest.fixture
 def running() -> Iterator[tuple[Listener, ServerThread, Lines]]:
     lines = Lines()
     app = Listener(lines, json_lines=True)
     with HttpServer(app).start_in_thread() as server:
         yield app, server, lines
-
-
-@pytest.fixture
-def client() -> Iterator[httpx.Client]:
-    with httpx.Client(timeout=5.0, trust_env=False) as c:
-        yield c
 
 
 def test_any_path_is_answered_success_and_emitted_as_it_arrives(

@@ -9,7 +9,6 @@ and get CleverTap's 400 body naming exactly that field. Adding a case is adding 
 from __future__ import annotations
 
 import json
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -20,21 +19,11 @@ import pytest
 from kctl.contract import replies
 from kctl.servers.http import HttpServer, ServerThread
 from kctl.servers.listener import WHATSAPP_DLR, WHATSAPP_INBOUND, Listener
-from tests.support import CASES
+from tests.support import CASES, Lines
 
 CALLBACKS = CASES / "whatsapp_callbacks"
 ACCEPTED = sorted((CALLBACKS / "accepted").glob("*.json"))
 REFUSED = sorted((CALLBACKS / "refused").glob("*.json"))
-
-
-class Lines:
-    def __init__(self) -> None:
-        self.items: list[str] = []
-        self._lock = threading.Lock()
-
-    def __call__(self, text: str) -> None:
-        with self._lock:
-            self.items.append(text)
 
 
 @pytest.fixture(scope="module")

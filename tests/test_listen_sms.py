@@ -39,12 +39,6 @@ def running() -> Iterator[tuple[Listener, ServerThread]]:
         yield app, server
 
 
-@pytest.fixture
-def client() -> Iterator[httpx.Client]:
-    with httpx.Client(timeout=5.0, trust_env=False) as c:
-        yield c
-
-
 def post(server: ServerThread, client: httpx.Client, body: Any) -> httpx.Response:
     return client.post(f"{server.url}/sms/dlr", json=body)
 

@@ -6,16 +6,13 @@ with a synchronous httpx client, as ``send-test --sandbox`` will.
 
 from __future__ import annotations
 
-import contextlib
 import errno
 import os
 import signal
 import socket
 import subprocess
 import sys
-import threading
 import time
-from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -27,54 +24,10 @@ from kctl.errors import UsageError
 from kctl.servers.http import HttpRequest, HttpResponse, HttpServer, Limits, ServerThread
 from kctl.servers.listener import FINAL_STATUSES, Listener
 from kctl.servers.sandbox import Sandbox, local_pair
+from tests.support import DELAY, Lines, SandboxFactory
 
 REPO = Path(__file__).resolve().parent.parent
-DELAY = 0.01  # seconds between a message and its delivery reports, in these tests
 OK = "919812340000"
-
-
-class Log:
-    """A ``log`` callable that keeps lines, safe to call from the server thread."""
-
-    def __init__(self) -> None:
-        self.lines: list[str] = []
-        self._lock = threading.Lock()
-
-    def __call__(self, line: str) -> None:
-        with self._lock:
-            self.lines.append(line)
-
-    def text(self) -> str:
-        with self._lock:
-            return "\n".join(self.lines)
-
-
-@pytest.fixture
-def listener() -> Iterator[tuple[Listener, ServerThread]]:
-    app = Listener()
-    with HttpServer(app).start_in_thread() as running:
-        yield app, running
-
-
-SandboxFactory = Callable[..., tuple[Sandbox, ServerThread]]
-
-
-@pytest.fixture
-def start_sandbox() -> Iterator[SandboxFactory]:
-    with contextlib.ExitStack() as stack:
-
-        def start(**options: Any) -> tuple[Sandbox, ServerThread]:
-            options.setdefault("dlr_delay", DELAY)
-            app = Sandbox(**options)
-            return app, stack.enter_context(HttpServer(app).start_in_thread())
-
-        yield start
-
-
-@pytest.fixture
-def client() -> Iterator[httpx.Client]:
-    with httpx.Client(timeout=5.0, trust_env=False) as c:
-        yield c
 
 
 def wa_headers(callbacks: str, **changes: str | None) -> dict[str, str]:
@@ -836,7 +789,7 @@ def test_expect_100_continue_is_honoured() -> None:
 
 
 def test_a_failing_handler_gives_500_and_the_server_carries_on() -> None:
-    log = Log()
+    log = Lines()
 
     async def broken(request: HttpRequest) -> HttpResponse:
         if request.path == "/boom":

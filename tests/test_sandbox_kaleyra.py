@@ -21,34 +21,21 @@ from kctl.contract import kaleyra
 from kctl.servers.http import HttpServer, ServerThread
 from kctl.servers.listener import FINAL_STATUSES, KALEYRA_STATUS, Listener
 from kctl.servers.sandbox import Sandbox
-from tests.test_sandbox import DELAY, Log
+from tests.support import DELAY, Lines
 
 ID = re.compile(kaleyra.MESSAGE_ID_PATTERN)
 
 
 @pytest.fixture
-def listener() -> Iterator[tuple[Listener, ServerThread]]:
-    app = Listener()
-    with HttpServer(app).start_in_thread() as running:
-        yield app, running
+def log() -> Lines:
+    return Lines()
 
 
 @pytest.fixture
-def log() -> Log:
-    return Log()
-
-
-@pytest.fixture
-def sandbox(log: Log) -> Iterator[tuple[Sandbox, ServerThread]]:
+def sandbox(log: Lines) -> Iterator[tuple[Sandbox, ServerThread]]:
     app = Sandbox(api_key="key-123", sid="HXIN0001", dlr_delay=DELAY, log=log)
     with HttpServer(app).start_in_thread() as running:
         yield app, running
-
-
-@pytest.fixture
-def client() -> Iterator[httpx.Client]:
-    with httpx.Client(timeout=5.0, trust_env=False) as c:
-        yield c
 
 
 def messages(server: ServerThread) -> str:
@@ -111,7 +98,7 @@ def test_courier_media_upload_as_a_multipart_file_part(
     sandbox: tuple[Sandbox, ServerThread],
     listener: tuple[Listener, ServerThread],
     client: httpx.Client,
-    log: Log,
+    log: Lines,
 ) -> None:
     _, server = sandbox
     reports, callbacks = listener
@@ -203,7 +190,7 @@ def test_media_template_with_an_uploaded_media_file(
 
 
 def test_a_json_body_and_a_get_query_are_taken_too(
-    sandbox: tuple[Sandbox, ServerThread], client: httpx.Client, log: Log
+    sandbox: tuple[Sandbox, ServerThread], client: httpx.Client, log: Lines
 ) -> None:
     _, server = sandbox
     fields: dict[str, Any] = {
@@ -284,7 +271,7 @@ def test_sms_callback_object_is_reported_by_its_method(
 
 
 def test_sms_with_a_callback_profile_is_accepted_and_says_why_nothing_is_reported(
-    sandbox: tuple[Sandbox, ServerThread], client: httpx.Client, log: Log
+    sandbox: tuple[Sandbox, ServerThread], client: httpx.Client, log: Lines
 ) -> None:
     app, server = sandbox
     response = client.post(

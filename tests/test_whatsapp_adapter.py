@@ -10,9 +10,7 @@ adding a file.
 
 from __future__ import annotations
 
-import contextlib
 import json
-from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -23,10 +21,9 @@ from kctl.config.model import load_account
 from kctl.contract import whatsapp as wa
 from kctl.errors import UsageError
 from kctl.servers import whatsapp_adapter as adapter
-from kctl.servers.http import HttpServer, ServerThread
+from kctl.servers.http import ServerThread
 from kctl.servers.listener import Listener
-from kctl.servers.sandbox import Sandbox
-from tests.support import CASES, REPO
+from tests.support import CASES, REPO, SandboxFactory
 from tests.test_sandbox import wa_headers
 
 REQUESTS = CASES / "whatsapp_requests"
@@ -38,8 +35,6 @@ REFUSALS = {
     name: value for name, value in vars(adapter).items() if isinstance(value, adapter.Refusal)
 }
 
-SandboxFactory = Callable[..., tuple[Sandbox, ServerThread]]
-
 
 def load(path: Path) -> Any:
     return json.loads(path.read_text("utf-8"))
@@ -47,31 +42,6 @@ def load(path: Path) -> Any:
 
 def book(statuses: list[str] | None = None) -> adapter.TemplateBook:
     return adapter.template_book(load_account(APPROVED).providers, statuses or ())
-
-
-@pytest.fixture
-def start_sandbox() -> Iterator[SandboxFactory]:
-    with contextlib.ExitStack() as stack:
-
-        def start(**options: Any) -> tuple[Sandbox, ServerThread]:
-            options.setdefault("dlr_delay", 0.01)
-            app = Sandbox(**options)
-            return app, stack.enter_context(HttpServer(app).start_in_thread())
-
-        yield start
-
-
-@pytest.fixture
-def client() -> Iterator[httpx.Client]:
-    with httpx.Client(timeout=5.0, trust_env=False) as c:
-        yield c
-
-
-@pytest.fixture
-def listener() -> Iterator[tuple[Listener, ServerThread]]:
-    app = Listener()
-    with HttpServer(app).start_in_thread() as running:
-        yield app, running
 
 
 def post(client: httpx.Client, sandbox_url: str, body: bytes, callbacks: str) -> httpx.Response:
