@@ -123,25 +123,27 @@ def kaleyra_stand_in() -> Iterator[ServerThread]:
         yield server
 
 
+def sms_config_for(tmp_path: Path, kaleyra_host: str) -> str:
+    """The example SMS config with its kaleyra-host pointed at a loopback server."""
+    config = tmp_path / "sms.yaml"
+    config.write_text(
+        Path(SMS).read_text("utf-8").replace("https://api.in.kaleyra.io/", kaleyra_host)
+    )
+    return str(config)
+
+
+# a direct send to +919812345678 that waits up to 10 s for its delivery report
+DIRECT_WAIT = ("--via", "direct", "--wait-dlr", "10", "--to", "+919812345678")
+
+
 def test_direct_wait_dlr_against_kaleyras_api_outside_the_sandbox(
     kctl: Kctl, tmp_path: Path, kaleyra_stand_in: ServerThread
 ) -> None:
-    config = tmp_path / "sms.yaml"
-    config.write_text(
-        Path(SMS)
-        .read_text("utf-8")
-        .replace("https://api.in.kaleyra.io/", kaleyra_stand_in.url + "/")
-    )
     result = run(
         kctl,
         "-c",
-        str(config),
-        "--via",
-        "direct",
-        "--wait-dlr",
-        "10",
-        "--to",
-        "+919812345678",
+        sms_config_for(tmp_path, kaleyra_stand_in.url + "/"),
+        *DIRECT_WAIT,
         "-t",
         "otp_login",
         "--param",
@@ -157,20 +159,11 @@ def test_direct_wait_dlr_without_an_id_in_the_reply_cannot_match_a_report(
     kctl: Kctl, tmp_path: Path
 ) -> None:
     with serve(lambda _r: Reply.json({"error": {}}, status=202)) as api:
-        config = tmp_path / "sms.yaml"
-        config.write_text(
-            Path(SMS).read_text("utf-8").replace("https://api.in.kaleyra.io/", api.url("/"))
-        )
         result = run(
             kctl,
             "-c",
-            str(config),
-            "--via",
-            "direct",
-            "--wait-dlr",
-            "10",
-            "--to",
-            "+919812345678",
+            sms_config_for(tmp_path, api.url("/")),
+            *DIRECT_WAIT,
             "--body",
             "hi",
             "--json",
