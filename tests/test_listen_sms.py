@@ -3,7 +3,6 @@ Kaleyra's own status callbacks, over real sockets on 127.0.0.1."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import httpx
@@ -11,7 +10,7 @@ import pytest
 
 from kctl.contract import sms
 from kctl.contract.replies import CALLBACK_OK, callback_error
-from kctl.servers.http import HttpServer, ServerThread
+from kctl.servers.http import ServerThread
 from kctl.servers.listener import KALEYRA_STATUS, SMS_DLR, Listener
 
 NOW = 1_700_000_000
@@ -32,22 +31,15 @@ ITEMS: dict[str, dict[str, Any]] = {
 assert set(ITEMS) == set(sms.EVENTS)
 
 
-@pytest.fixture
-def running() -> Iterator[tuple[Listener, ServerThread]]:
-    app = Listener()
-    with HttpServer(app).start_in_thread() as server:
-        yield app, server
-
-
 def post(server: ServerThread, client: httpx.Client, body: Any) -> httpx.Response:
     return client.post(f"{server.url}/sms/dlr", json=body)
 
 
 @pytest.mark.parametrize("event", sms.EVENTS)
 def test_every_event_kind_is_accepted_with_clevertaps_success_answer(
-    running: tuple[Listener, ServerThread], client: httpx.Client, event: str
+    listener: tuple[Listener, ServerThread], client: httpx.Client, event: str
 ) -> None:
-    app, server = running
+    app, server = listener
     response = post(server, client, [{"event": event, "data": [ITEMS[event]]}])
     assert response.status_code == 200
     assert response.json() == CALLBACK_OK
@@ -57,9 +49,9 @@ def test_every_event_kind_is_accepted_with_clevertaps_success_answer(
 
 
 def test_extra_keys_are_ignored_and_one_request_may_carry_every_event(
-    running: tuple[Listener, ServerThread], client: httpx.Client
+    listener: tuple[Listener, ServerThread], client: httpx.Client
 ) -> None:
-    app, server = running
+    app, server = listener
     body = [
         {"event": event, "data": [{**item, "operator": "Airtel", "parts": 2}], "batch": 7}
         for event, item in ITEMS.items()
@@ -80,9 +72,9 @@ MANDATORY = [
 
 @pytest.mark.parametrize(("event", "key"), MANDATORY, ids=[f"{e}-{k}" for e, k in MANDATORY])
 def test_every_missing_mandatory_key_is_refused_with_400_naming_it(
-    running: tuple[Listener, ServerThread], client: httpx.Client, event: str, key: str
+    listener: tuple[Listener, ServerThread], client: httpx.Client, event: str, key: str
 ) -> None:
-    app, server = running
+    app, server = listener
     item = {k: v for k, v in ITEMS[event].items() if k != key}
     response = post(server, client, [{"event": event, "data": [item]}])
     assert response.status_code == 400
@@ -105,18 +97,18 @@ def test_every_missing_mandatory_key_is_refused_with_400_naming_it(
     ],
 )
 def test_a_wrong_format_is_refused_with_400_too(
-    running: tuple[Listener, ServerThread], client: httpx.Client, body: Any, missing: list[str]
+    listener: tuple[Listener, ServerThread], client: httpx.Client, body: Any, missing: list[str]
 ) -> None:
-    _, server = running
+    _, server = listener
     response = post(server, client, body)
     assert response.status_code == 400
     assert response.json() == callback_error(missing)
 
 
 def test_shorturl_and_tophone_are_optional(
-    running: tuple[Listener, ServerThread], client: httpx.Client
+    listener: tuple[Listener, ServerThread], client: httpx.Client
 ) -> None:
-    _, server = running
+    _, server = listener
     assert sms.OPTIONAL_KEYS["clicked"] == ("shorturl",)
     assert sms.OPTIONAL_KEYS["replied"] == ("toPhone",)
     click = {k: v for k, v in ITEMS["clicked"].items() if k != "shorturl"}
@@ -142,9 +134,9 @@ def test_shorturl_and_tophone_are_optional(
     ],
 )
 def test_kaleyras_get_callback_is_its_own_kind_and_answered_200(
-    running: tuple[Listener, ServerThread], client: httpx.Client, word: str, status: str
+    listener: tuple[Listener, ServerThread], client: httpx.Client, word: str, status: str
 ) -> None:
-    app, server = running
+    app, server = listener
     response = client.get(
         f"{server.url}/whatsapp/kaleyra", params={"id": "58f86fab-0000:0", "status": word}
     )
@@ -169,9 +161,9 @@ def test_kaleyras_get_callback_is_its_own_kind_and_answered_200(
     ids=["form", "multipart", "json", "v2-json"],
 )
 def test_kaleyras_post_callbacks_are_taken_in_every_body(
-    running: tuple[Listener, ServerThread], client: httpx.Client, send: Any
+    listener: tuple[Listener, ServerThread], client: httpx.Client, send: Any
 ) -> None:
-    app, server = running
+    app, server = listener
     response = send(client, f"{server.url}/sms/kaleyra")
     assert response.status_code == 200, response.text
     [report] = app.reports
@@ -189,12 +181,12 @@ def test_kaleyras_post_callbacks_are_taken_in_every_body(
     ],
 )
 def test_a_kaleyra_callback_without_id_or_status_gets_400(
-    running: tuple[Listener, ServerThread],
+    listener: tuple[Listener, ServerThread],
     client: httpx.Client,
     params: dict[str, str],
     missing: list[str],
 ) -> None:
-    app, server = running
+    app, server = listener
     response = client.get(f"{server.url}/kaleyra", params=params)
     assert response.status_code == 400
     assert response.json() == callback_error(missing)
@@ -202,9 +194,9 @@ def test_a_kaleyra_callback_without_id_or_status_gets_400(
 
 
 def test_an_unknown_status_word_is_shown_as_a_problem_but_not_refused(
-    running: tuple[Listener, ServerThread], client: httpx.Client
+    listener: tuple[Listener, ServerThread], client: httpx.Client
 ) -> None:
-    app, server = running
+    app, server = listener
     response = client.get(f"{server.url}/kaleyra", params={"id": "u:0", "status": "deleted"})
     # courier's handler answers an unknown status with 200 and ignores it: so does listen
     assert response.status_code == 200
