@@ -82,14 +82,14 @@ def headers(callbacks: str) -> dict[str, str]:
     }
 
 
-def encode_request(port: int, hdrs: dict[str, str], n: int) -> bytes:
+def encode_request(port: int, hdrs: dict[str, str], n: int, *, close: bool = True) -> bytes:
     body = json.dumps(payload(n)).encode()
     head = [
         "POST /whatsapp HTTP/1.1",
         f"Host: 127.0.0.1:{port}",
         "Content-Type: application/json",
         f"Content-Length: {len(body)}",
-        "Connection: close",
+        *(["Connection: close"] if close else []),
         *(f"{k}: {v}" for k, v in hdrs.items()),
     ]
     return ("\r\n".join(head) + "\r\n\r\n").encode() + body

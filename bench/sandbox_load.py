@@ -44,8 +44,8 @@ from sandbox_concurrency import (
     BATCH,
     SUCCESS,
     encode_direct,
+    encode_request,
     headers,
-    payload,
     percentile,
 )
 
@@ -96,19 +96,6 @@ def child(argv: list[str]) -> Iterator[subprocess.Popen[str]]:
             proc.wait()
 
 
-def request(port: int, hdrs: dict[str, str], n: int, *, close: bool) -> bytes:
-    body = json.dumps(payload(n)).encode()
-    head = [
-        "POST /whatsapp HTTP/1.1",
-        f"Host: 127.0.0.1:{port}",
-        "Content-Type: application/json",
-        f"Content-Length: {len(body)}",
-        *(["Connection: close"] if close else []),
-        *(f"{k}: {v}" for k, v in hdrs.items()),
-    ]
-    return ("\r\n".join(head) + "\r\n\r\n").encode() + body
-
-
 async def read_reply(reader: asyncio.StreamReader) -> tuple[bytes, bytes]:
     """(status line, body) of one reply framed by Content-Length."""
     head = await reader.readuntil(b"\r\n\r\n")
@@ -133,7 +120,7 @@ async def load(port: int, hdrs: dict[str, str], n: int, per: int, timeout: float
                 try:
                     for k in range(per):
                         started = time.perf_counter()
-                        writer.write(request(port, hdrs, c * per + k, close=per == 1))
+                        writer.write(encode_request(port, hdrs, c * per + k, close=per == 1))
                         status, body = await read_reply(reader)
                         latencies.append(time.perf_counter() - started)
                         if not status.startswith(b"HTTP/1.1 200 ") or body != SUCCESS:
