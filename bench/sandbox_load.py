@@ -252,7 +252,8 @@ def main() -> int:
             print("kctl listen did not say where it listens")
             return 1
         listen_port = int(found.group(1))
-        sandbox_port = int(sandbox.stdout.readline())
+        # the sandbox's first line on stdout is its URL (http://127.0.0.1:PORT)
+        sandbox_port = int(sandbox.stdout.readline().rsplit(":", 1)[1])
         reports = Lines(listen.stdout)
         # what the servers log must be read, or a full pipe stops them mid-run
         logs = [Lines(stream) for stream in (listen.stderr, sandbox.stdout, sandbox.stderr)]

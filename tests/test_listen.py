@@ -90,6 +90,8 @@ def inbound(**changes: Any) -> dict[str, Any]:
         wa_status(status="failed", error={"code": 1010}),
         wa_status(status="failed", error={"code": "1006", "title": "blacklisted"}),
         wa_status(msgId="m" * 60),
+        # the click sample on CleverTap's page: a scheme-less URL and no time at all but "ts"
+        wa_status(status="Clicked", url="www.google.com/19nov", ts=NOW, timestamp=None),
     ],
 )
 def test_valid_whatsapp_delivery_reports_pass(entry: dict[str, Any]) -> None:
@@ -167,6 +169,12 @@ def test_whatsapp_delivery_report_problems_are_flagged_field_by_field(
             document={"mediaURL": "https://m.example.com/a.pdf", "mimeType": ".pdf"},
         ),
         inbound(type="location", text=None, location={"latitude": 19.07, "longitude": 72.87}),
+        # the document sample on CleverTap's page writes its URL without a scheme
+        inbound(
+            type="file",
+            text=None,
+            document={"mediaURL": "www.example.com/document.pdf", "mimeType": "application/pdf"},
+        ),
     ],
 )
 def test_valid_inbound_messages_pass(payload: dict[str, Any]) -> None:

@@ -36,6 +36,11 @@ FAILURE_CODES: dict[int, tuple[str, str]] = {
     ),
 }
 INVALID_CREDENTIALS = 2000
+# Other statuses the page lists: 429 answers {"message": "Too many requests to process"}. The
+# sandbox's 429 carries that "message" and also the failure object the rest of its answers
+# carry, so a client reading either shape finds what it looks for.
+TOO_MANY_REQUESTS = 429
+TOO_MANY_REQUESTS_MESSAGE = "Too many requests to process"
 TEMPLATE_MISMATCH = 2001
 INVALID_NUMBER = 2002
 OTHER_ERROR = 2004

@@ -165,7 +165,8 @@ OPTIONAL_KEYS: dict[str, tuple[str, ...]] = {
 }
 
 # failure codes of a ``failed`` event (strings on the wire; the page's table shows them bare,
-# every JSON sample quotes them), with what each means. 911 is not in CleverTap's list.
+# which is a table's way of writing a value, and every JSON sample quotes them, so listen asks
+# for a string), with what each means. 911 is not in CleverTap's list.
 FAILURE_CODES: dict[str, str] = {
     "900": "any other error",
     "901": "DND: recipient is on the do-not-disturb list",

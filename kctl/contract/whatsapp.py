@@ -117,9 +117,29 @@ WIRE_MEDIA_HEADER_TYPES = ("image", "video", "file")
 WIRE_CARD_HEADER_TYPES = ("image", "video")
 # a location header's coordinates: strings in the page's table ("12.97"); numbers are taken too
 LOCATION_COORDINATES = (("latitude", 90.0), ("longitude", 180.0))
+# A location header's "name" and "address": the page's table lists both, its payload notes say
+# CleverTap does not support name, address or url in the location object. The sandbox takes
+# them or not; kctl sends them only when the config gives them (SPEC 4.1), so a config without
+# them sends exactly what the notes describe.
+LOCATION_TEXT_KEYS = ("name", "address")
 # a media header's or message's URL key, and a document's file name
 MEDIA_URL_KEY = "mediaURL"
 FILENAME_KEY = "filename"
+# URLs in the pages' samples are written both ways: "https://..." and scheme-less
+# ("www.google.com/19nov" in a click callback, "www.example.com/document.pdf" in an inbound
+# message). listen takes both (``is_web_url``): what CleverTap's own samples carry, CleverTap
+# takes. The sandbox, standing in for the adapter that hands a media header to Kaleyra to fetch,
+# asks for an absolute http(s) URL, the only kind that can be fetched ("example.com/image.png"
+# in the media template sample is a placeholder); kctl sends the config's URL unchanged.
+_SCHEMELESS_WEB_URL = re.compile(r"[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+(:[0-9]+)?(/\S*)?")
+
+
+def is_web_url(url: str) -> bool:
+    """An absolute http(s) URL, or a scheme-less one whose host is a dotted name."""
+    if url.startswith(("https://", "http://")):
+        return len(url) > len("https://")
+    return _SCHEMELESS_WEB_URL.fullmatch(url) is not None
+
 
 # the config's button types as the payload's subType; a URL button is static or dynamic.
 # (camelCase except copy_code, exactly as CleverTap's samples write them)
@@ -145,7 +165,9 @@ OFFER_TYPE = "limited_time_offer"
 OFFER_EXPIRY_KEY = "expiration_time_ms"
 COMPONENT_TYPES = ("header", "body", "footer", "limited_time_offer", "button", "carousel")
 
-# freeform (session) messages: the object named by "type" and what it holds
+# freeform (session) messages: the object named by "type" and what it holds. The page shows no
+# text sample; kctl sends {"type": "text", "text": {"body": ...}}, the shape of the inbound text
+# message and of Meta's API, and the sandbox asks for text.body.
 FREEFORM_TYPES = ("text", "image", "video", "audio", "file")
 FREEFORM_MEDIA_TYPES = ("image", "video", "audio", "file")
 # audio carries no caption in the samples (image, video and file do)

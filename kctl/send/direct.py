@@ -3,9 +3,11 @@
 Pure, like ``kctl.send.build`` which wraps these fields into a ``Request``. Kaleyra's v1
 messages API carries a template's values in flat fields: ``params`` for the body,
 ``param_header`` for a text header's placeholder, ``media_url`` for a media header and
-``param_url`` for a dynamic URL button's suffix. What it has no field for (a location header,
-a limited time offer, a copy-code button, a carousel, custom key-values, a second dynamic URL)
-is refused with a pointer to the adapter, never dropped.
+``param_url`` for a dynamic URL button's suffix. What direct mode does not build (a location
+header, a carousel, custom key-values, a second dynamic URL, which the v1 form has no field for;
+a limited time offer and a copy-code button, which Kaleyra carries in ``limited_time_offer`` and
+``coupon_code`` fields that kctl does not send yet) is refused with a pointer to the adapter,
+never dropped.
 """
 
 from __future__ import annotations
@@ -94,8 +96,7 @@ def _refuse_what_v1_cannot_carry(template: WhatsAppTemplate, values: TemplateVal
     ]
     if beyond:
         raise UsageError(
-            f"--via direct: Kaleyra's messages API has no field for {', '.join(beyond)}"
-            f" (template '{template.name}')",
+            f"--via direct does not send {', '.join(beyond)} (template '{template.name}')",
             _ADAPTER_HINT,
         )
 

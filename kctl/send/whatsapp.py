@@ -310,9 +310,7 @@ def freeform_payload(
     payload = _envelope(provider, to, msg_id, is_template=False)
     payload["type"] = message.type
     content: dict[str, str]
-    if message.type == "text":
-        # CleverTap shows no freeform text sample; {"text": {"body": ...}} mirrors its inbound
-        # text messages (SPEC 4.1)
+    if message.type == "text":  # the shape chosen in contract/whatsapp.py (FREEFORM_TYPES)
         content = {"body": message.text or ""}
     else:
         content = {"mediaURL": message.media_url or ""}

@@ -321,8 +321,8 @@ def check_whatsapp_report(data: dict[str, Any]) -> tuple[list[Problem], list[Del
 
 def _check_click(check: _Check, entry: dict[str, Any], path: str) -> None:
     url = check.text(entry, "url", path)
-    if isinstance(url, str) and url.strip() and not url.startswith(("https://", "http://")):
-        check.add(_join(path, "url"), "must be the absolute http(s) URL that was clicked")
+    if isinstance(url, str) and url.strip() and not wa.is_web_url(url):
+        check.add(_join(path, "url"), "must be the http(s) URL that was clicked")
     time_key = wa.CLICK_TIME_KEY if wa.CLICK_TIME_KEY in entry or "timestamp" not in entry else None
     check.timestamp(entry, time_key or "timestamp", path)
     for key in wa.CLICK_KEYS[1:]:
@@ -431,8 +431,8 @@ def _check_media(check: _Check, data: dict[str, Any], kind: str) -> None:
         check.add(path, f"must be an object with {wa.MEDIA_URL_KEY}")
         return
     url = check.text(holder, wa.MEDIA_URL_KEY, path)
-    if isinstance(url, str) and url.strip() and not url.startswith(("https://", "http://")):
-        check.add(_join(path, wa.MEDIA_URL_KEY), "must be an absolute http(s) URL")
+    if isinstance(url, str) and url.strip() and not wa.is_web_url(url):
+        check.add(_join(path, wa.MEDIA_URL_KEY), "must be an http(s) URL")
     for key in (*wa.MIME_TYPE_KEYS, "caption"):
         if key in holder and not isinstance(holder[key], str):
             check.add(_join(path, key), f"must be a string, not {_type_name(holder[key])}")

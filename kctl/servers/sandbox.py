@@ -68,7 +68,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, assert_never
 
-from kctl.contract import kaleyra, sms
+from kctl.contract import kaleyra, replies, sms
 from kctl.contract import whatsapp as wa
 from kctl.contract.channels import FORM_TYPE, JSON_TYPE, Channel
 from kctl.contract.numbers import (
@@ -470,6 +470,8 @@ class Sandbox(App):
                 "status": "failure",
                 "error": {"code": reject.code, "message": reject.message},
             }
+            if reject.status == replies.TOO_MANY_REQUESTS:
+                body = {"message": replies.TOO_MANY_REQUESTS_MESSAGE, **body}
         else:
             body = {"error": {"code": reject.code, "message": reject.message}, "data": []}
         response = HttpResponse.json(reject.status, body, reject.headers)

@@ -491,7 +491,7 @@ def _coordinates(walk: _Walk, content: Mapping[str, Any], where: str) -> None:
                 number = float(value)
         if not -bound <= number <= bound:
             walk.add(COMPONENT, f"{where}.{key} must be a number within ±{bound:g}")
-    for key in ("name", "address"):
+    for key in wa.LOCATION_TEXT_KEYS:
         if key in content and not isinstance(content[key], str):
             walk.add(COMPONENT, f"{where}.{key} must be text")
 
@@ -525,7 +525,8 @@ def _parameters_fill(walk: _Walk, text: str, parameters: Any, where: str) -> int
         value = parameter.get("text")
         if not isinstance(value, str) or not value:
             walk.add(BODY_PARAMETERS, f"{spot}.text is missing")
-        elif value not in text:
+        # case aside: the page's own samples fill "This is sample body" with "Sample"
+        elif value.casefold() not in text.casefold():
             walk.add(BODY_PARAMETERS, f"{spot}.text does not appear in the text")
     return len(parameters)
 
