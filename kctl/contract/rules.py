@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
-from kctl.contract import dlt, sms
+from kctl.contract import dlt, forms, sms
 from kctl.contract import whatsapp as wa
 from kctl.contract.channels import CHANNELS, Channel
 from kctl.contract.kaleyra import HOSTS
@@ -253,17 +253,18 @@ _RULES = (
     ),
     Rule(
         "KC106",
-        "max_concurrency outside 30..1000",
+        f"max_concurrency outside {forms.CONCURRENCY_MIN}..{forms.CONCURRENCY_MAX}",
         E,
         scope=Scope.WHATSAPP,
         explanation=(
-            'max_concurrency, the form\'s "Maximum Concurrent API requests", must be an'
-            " integer from 30 to 1000, the range CleverTap accepts. Leave it out to use"
-            " CleverTap's default of up to 1500 concurrent requests; set it when the adapter"
+            f'max_concurrency, the form\'s "{forms.MAX_CONCURRENCY}", must be an integer from'
+            f" {forms.CONCURRENCY_MIN} to {forms.CONCURRENCY_MAX}, the range CleverTap accepts."
+            " Leave it out to use CleverTap's default of up to"
+            f" {forms.UNLIMITED_CONCURRENCY} concurrent requests; set it when the adapter"
             " or your Kaleyra plan cannot take that many."
         ),
         bad="max_concurrency: 2000",
-        good="max_concurrency: 1000",
+        good=f"max_concurrency: {forms.CONCURRENCY_MAX}",
     ),
     Rule(
         "KC107",
