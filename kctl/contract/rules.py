@@ -74,6 +74,22 @@ def _sms_template(body: str, *extra: str, name: str = "otp_login") -> str:
     return _yaml("templates:", f"  - name: {name}", f'    body: "{body}"', *extra)
 
 
+def _carousel(*cards: tuple[str, str]) -> str:
+    """A marketing carousel's keys, one (header, body) a card, each card with one button."""
+    lines = ["category: marketing", "carousel:"]
+    for header, body in cards:
+        lines += [
+            f"  - header: {header}",
+            f"    body: {body}",
+            "    buttons: [{type: quick_reply, text: More}]",
+        ]
+    return _yaml(*lines)
+
+
+_SNEAKERS = ("{type: image, url: https://cdn.example.com/1.png}", "Sneakers")
+_BOOTS = ("{type: image, url: https://cdn.example.com/2.png}", "Boots")
+
+
 _RULES = (
     Rule(
         "KC001",
@@ -840,23 +856,8 @@ _RULES = (
             f" {wa.CAROUSEL_MIN_CARDS} to {wa.CAROUSEL_MAX_CARDS} cards. The header, the buttons"
             " and a limited time offer belong on each card, not on the template itself."
         ),
-        bad=_yaml(
-            "category: marketing",
-            "carousel:",
-            "  - header: {type: image, url: https://cdn.example.com/1.png}",
-            "    body: Sneakers",
-            "    buttons: [{type: quick_reply, text: More}]",
-        ),
-        good=_yaml(
-            "category: marketing",
-            "carousel:",
-            "  - header: {type: image, url: https://cdn.example.com/1.png}",
-            "    body: Sneakers",
-            "    buttons: [{type: quick_reply, text: More}]",
-            "  - header: {type: image, url: https://cdn.example.com/2.png}",
-            "    body: Boots",
-            "    buttons: [{type: quick_reply, text: More}]",
-        ),
+        bad=_carousel(_SNEAKERS),
+        good=_carousel(_SNEAKERS, _BOOTS),
     ),
     Rule(
         "KC412",
@@ -869,26 +870,10 @@ _RULES = (
             " buttons. Every card has the same header type and the same buttons in the same"
             " order; Meta refuses carousels whose cards differ."
         ),
-        bad=_yaml(
-            "category: marketing",
-            "carousel:",
-            "  - header: {type: text, text: Sneakers}",
-            "    body: Sneakers",
-            "    buttons: [{type: quick_reply, text: More}]",
-            "  - header: {type: text, text: Boots}",
-            "    body: Boots",
-            "    buttons: [{type: quick_reply, text: More}]",
+        bad=_carousel(
+            ("{type: text, text: Sneakers}", "Sneakers"), ("{type: text, text: Boots}", "Boots")
         ),
-        good=_yaml(
-            "category: marketing",
-            "carousel:",
-            "  - header: {type: image, url: https://cdn.example.com/1.png}",
-            "    body: Sneakers",
-            "    buttons: [{type: quick_reply, text: More}]",
-            "  - header: {type: image, url: https://cdn.example.com/2.png}",
-            "    body: Boots",
-            "    buttons: [{type: quick_reply, text: More}]",
-        ),
+        good=_carousel(_SNEAKERS, _BOOTS),
     ),
     Rule(
         "KC413",
