@@ -231,9 +231,8 @@ def _sms(p: SmsProvider) -> ProviderPlan:
     form.append(Field(forms.DEFAULT, _yes(p.default)))
     parameters = tuple(Field(name, value) for name, value in p.parameters)
     kaleyra = []
-    if callback is not None:
-        shown = _shown(callback, secret=False)
-        kaleyra.append(Field("callback_url", shown.value, "where Kaleyra posts delivery reports"))
+    if shown is not None:
+        kaleyra.append(Field(report_header, shown.value, "where Kaleyra posts delivery reports"))
     templates = tuple(
         TemplatePlan(
             t.name,
