@@ -353,7 +353,7 @@ def provider_from_node(node: Node, registry: Registry | None = None) -> Provider
         "headers": _pairs(node.get("headers")),
         "default": _flag(node.get("default")),
         "max_concurrency": concurrency.value if concurrency is not None else None,
-        "test_recipients": tuple(_text(n) or "" for n in _items(node.get("test_recipients"))),
+        "test_recipients": _strings(node.get("test_recipients")),
         "line": node.line,
     }
     channel = Channel(_text(node.get("channel")) or "")  # the rules passed: a known channel

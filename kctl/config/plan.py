@@ -16,7 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import assert_never
 
-from kctl.config.model import Account, Provider, SmsProvider, WhatsAppProvider
+from kctl.config.model import Account, Provider, SmsProvider, WhatsAppProvider, WhatsAppTemplate
 from kctl.contract import forms
 from kctl.contract.channels import CHANNELS, INBOUND_HEADER, SECRET_HEADERS, Channel
 from kctl.contract.numbers import wire_number
@@ -156,7 +156,7 @@ def _whatsapp(p: WhatsAppProvider) -> ProviderPlan:
             t.language,
             t.category,
             t.body,
-            _whatsapp_template_details(t.header, t.footer, t.buttons, t.offer, len(t.carousel)),
+            _whatsapp_template_details(t),
         )
         for t in p.templates
     )
@@ -183,35 +183,30 @@ def _incoming(p: WhatsAppProvider) -> tuple[list[Field], list[str]]:
     ], []
 
 
-def _whatsapp_template_details(
-    header: object, footer: str | None, buttons: tuple[object, ...], offer: object, cards: int
-) -> tuple[Field, ...]:
-    from kctl.config.model import Button, Header, Offer
-
+def _whatsapp_template_details(t: WhatsAppTemplate) -> tuple[Field, ...]:
     details = []
-    if isinstance(header, Header):
-        value = header.text or header.url or header.name or ""
-        details.append(Field("header", f"{header.type}: {value}".rstrip(": ")))
-    if footer:
-        details.append(Field("footer", footer))
-    for b in buttons:
-        if isinstance(b, Button):
-            target = b.url or b.phone_number or ""
-            details.append(
-                Field("button", f"{b.type}: {b.text}" + (f" ({target})" if target else ""))
-            )
-    if isinstance(offer, Offer):
-        details.append(Field("limited time offer", offer.title))
-    if cards:
-        details.append(Field("carousel", f"{cards} cards"))
+    if t.header is not None:
+        value = t.header.text or t.header.url or t.header.name or ""
+        details.append(Field("header", f"{t.header.type}: {value}".rstrip(": ")))
+    if t.footer:
+        details.append(Field("footer", t.footer))
+    for b in t.buttons:
+        target = b.url or b.phone_number or ""
+        details.append(Field("button", f"{b.type}: {b.text}" + (f" ({target})" if target else "")))
+    if t.offer is not None:
+        details.append(Field("limited time offer", t.offer.title))
+    if t.carousel:
+        details.append(Field("carousel", f"{len(t.carousel)} cards"))
     return tuple(details)
 
 
 def _sms(p: SmsProvider) -> ProviderPlan:
     form = [*_common_head(p)]
-    callback = p.header(CHANNELS[Channel.SMS].report_header)
-    if callback is not None:
-        shown = _shown(callback, secret=False)
+    report_header = CHANNELS[Channel.SMS].report_header
+    callback = p.header(report_header)
+    # read once: a reference may be a keyring lookup, and both sections show it
+    shown = _shown(callback, secret=False) if callback is not None else None
+    if shown is not None:
         form.append(
             Field(
                 forms.CALLBACK_URL,
@@ -236,9 +231,8 @@ def _sms(p: SmsProvider) -> ProviderPlan:
     form.append(Field(forms.DEFAULT, _yes(p.default)))
     parameters = tuple(Field(name, value) for name, value in p.parameters)
     kaleyra = []
-    if callback is not None:
-        shown = _shown(callback, secret=False)
-        kaleyra.append(Field("callback_url", shown.value, "where Kaleyra posts delivery reports"))
+    if shown is not None:
+        kaleyra.append(Field(report_header, shown.value, "where Kaleyra posts delivery reports"))
     templates = tuple(
         TemplatePlan(
             t.name,

@@ -18,6 +18,7 @@ from kctl.config.findings import Finding, Severity
 from kctl.config.loader import MAP, SCALAR, SEQ, Node
 from kctl.contract import sms, whatsapp
 from kctl.contract.channels import CHANNELS, Channel
+from kctl.contract.forms import CONCURRENCY_MAX, CONCURRENCY_MIN
 from kctl.contract.numbers import (
     DEFAULT_PAYLOAD_VERSION,
     DLT_ID_PATTERN,
@@ -212,8 +213,8 @@ _COMMON: dict[str, Field] = {
     "endpoint": Field(URL, "HTTP End Point (absolute https URL)", required=True),
     "default": Field(BOOL, "Default provider for its channel", default=False),
     "max_concurrency": Field(
-        Scalar("integer", schema={"minimum": 30, "maximum": 1000}),
-        "Maximum concurrent API requests (30..1000)",
+        Scalar("integer", schema={"minimum": CONCURRENCY_MIN, "maximum": CONCURRENCY_MAX}),
+        f"Maximum concurrent API requests ({CONCURRENCY_MIN}..{CONCURRENCY_MAX})",
     ),
     "test_recipients": Field(ListOf(PHONE), "Allow-list of E.164 numbers for send-test"),
 }

@@ -25,5 +25,7 @@ AUTO_REPLY = "Auto-reply for users not tracked"
 CALLBACK_URL = "Callback URL"
 PAYLOAD_VERSION = "Payload Version"
 
+# the values the Maximum Concurrent API requests field takes (KC106)
+CONCURRENCY_MIN, CONCURRENCY_MAX = 30, 1000
 # CleverTap sends at up to this many concurrent requests when the field is left empty
 UNLIMITED_CONCURRENCY = 1500

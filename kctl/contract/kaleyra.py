@@ -12,6 +12,7 @@ import json
 import re
 from typing import assert_never
 
+from kctl.contract import channels
 from kctl.contract.channels import Channel
 
 # Kaleyra's API domains, one per pod (KC204 warns about any other kaleyra-host). SG is written
@@ -41,9 +42,9 @@ API_KEY = "api-key"
 # Kaleyra's pages show -d (urlencoded) and --form (multipart) bodies, and print
 # "Content-Type: application/json" beside --form; courier sends urlencoded text and multipart
 # media. kctl sends urlencoded; the sandbox takes all three.
-FORM_TYPE = "application/x-www-form-urlencoded"
+FORM_TYPE = channels.FORM_TYPE
 MULTIPART_TYPE = "multipart/form-data"
-JSON_TYPE = "application/json"
+JSON_TYPE = channels.JSON_TYPE
 BODY_TYPES = (FORM_TYPE, MULTIPART_TYPE, JSON_TYPE)
 
 # Kaleyra answers an accepted message with 202 (SPEC; a third-party SMS client checks for 202,

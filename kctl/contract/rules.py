@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
-from kctl.contract import dlt, sms
+from kctl.contract import dlt, forms, sms
 from kctl.contract import whatsapp as wa
 from kctl.contract.channels import CHANNELS, Channel
 from kctl.contract.kaleyra import HOSTS
@@ -72,6 +72,22 @@ _REGISTRY_COLUMNS = ",".join(dlt.REGISTRY_COLUMNS)
 
 def _sms_template(body: str, *extra: str, name: str = "otp_login") -> str:
     return _yaml("templates:", f"  - name: {name}", f'    body: "{body}"', *extra)
+
+
+def _carousel(*cards: tuple[str, str]) -> str:
+    """A marketing carousel's keys, one (header, body) a card, each card with one button."""
+    lines = ["category: marketing", "carousel:"]
+    for header, body in cards:
+        lines += [
+            f"  - header: {header}",
+            f"    body: {body}",
+            "    buttons: [{type: quick_reply, text: More}]",
+        ]
+    return _yaml(*lines)
+
+
+_SNEAKERS = ("{type: image, url: https://cdn.example.com/1.png}", "Sneakers")
+_BOOTS = ("{type: image, url: https://cdn.example.com/2.png}", "Boots")
 
 
 _RULES = (
@@ -253,17 +269,18 @@ _RULES = (
     ),
     Rule(
         "KC106",
-        "max_concurrency outside 30..1000",
+        f"max_concurrency outside {forms.CONCURRENCY_MIN}..{forms.CONCURRENCY_MAX}",
         E,
         scope=Scope.WHATSAPP,
         explanation=(
-            'max_concurrency, the form\'s "Maximum Concurrent API requests", must be an'
-            " integer from 30 to 1000, the range CleverTap accepts. Leave it out to use"
-            " CleverTap's default of up to 1500 concurrent requests; set it when the adapter"
+            f'max_concurrency, the form\'s "{forms.MAX_CONCURRENCY}", must be an integer from'
+            f" {forms.CONCURRENCY_MIN} to {forms.CONCURRENCY_MAX}, the range CleverTap accepts."
+            " Leave it out to use CleverTap's default of up to"
+            f" {forms.UNLIMITED_CONCURRENCY} concurrent requests; set it when the adapter"
             " or your Kaleyra plan cannot take that many."
         ),
         bad="max_concurrency: 2000",
-        good="max_concurrency: 1000",
+        good=f"max_concurrency: {forms.CONCURRENCY_MAX}",
     ),
     Rule(
         "KC107",
@@ -839,23 +856,8 @@ _RULES = (
             f" {wa.CAROUSEL_MIN_CARDS} to {wa.CAROUSEL_MAX_CARDS} cards. The header, the buttons"
             " and a limited time offer belong on each card, not on the template itself."
         ),
-        bad=_yaml(
-            "category: marketing",
-            "carousel:",
-            "  - header: {type: image, url: https://cdn.example.com/1.png}",
-            "    body: Sneakers",
-            "    buttons: [{type: quick_reply, text: More}]",
-        ),
-        good=_yaml(
-            "category: marketing",
-            "carousel:",
-            "  - header: {type: image, url: https://cdn.example.com/1.png}",
-            "    body: Sneakers",
-            "    buttons: [{type: quick_reply, text: More}]",
-            "  - header: {type: image, url: https://cdn.example.com/2.png}",
-            "    body: Boots",
-            "    buttons: [{type: quick_reply, text: More}]",
-        ),
+        bad=_carousel(_SNEAKERS),
+        good=_carousel(_SNEAKERS, _BOOTS),
     ),
     Rule(
         "KC412",
@@ -868,26 +870,10 @@ _RULES = (
             " buttons. Every card has the same header type and the same buttons in the same"
             " order; Meta refuses carousels whose cards differ."
         ),
-        bad=_yaml(
-            "category: marketing",
-            "carousel:",
-            "  - header: {type: text, text: Sneakers}",
-            "    body: Sneakers",
-            "    buttons: [{type: quick_reply, text: More}]",
-            "  - header: {type: text, text: Boots}",
-            "    body: Boots",
-            "    buttons: [{type: quick_reply, text: More}]",
+        bad=_carousel(
+            ("{type: text, text: Sneakers}", "Sneakers"), ("{type: text, text: Boots}", "Boots")
         ),
-        good=_yaml(
-            "category: marketing",
-            "carousel:",
-            "  - header: {type: image, url: https://cdn.example.com/1.png}",
-            "    body: Sneakers",
-            "    buttons: [{type: quick_reply, text: More}]",
-            "  - header: {type: image, url: https://cdn.example.com/2.png}",
-            "    body: Boots",
-            "    buttons: [{type: quick_reply, text: More}]",
-        ),
+        good=_carousel(_SNEAKERS, _BOOTS),
     ),
     Rule(
         "KC413",

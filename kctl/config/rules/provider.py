@@ -9,9 +9,8 @@ from kctl.config.rules import headers, sms, whatsapp
 from kctl.config.rules.base import Claims, Reporter, first_at, shown
 from kctl.config.rules.phones import check_phone
 from kctl.contract.channels import Channel, channel_of
+from kctl.contract.forms import CONCURRENCY_MAX, CONCURRENCY_MIN
 from kctl.urls import HOST_NAME_RULE, has_invalid_host, https_url_problem
-
-MIN_CONCURRENCY, MAX_CONCURRENCY = 30, 1000
 
 
 def check_account(reporter: Reporter, root: Node) -> None:
@@ -78,13 +77,13 @@ def check_provider(reporter: Reporter, p: Node, path: str, channel: Channel | No
     if (
         concurrency is not None
         and type(concurrency.value) is int
-        and not MIN_CONCURRENCY <= concurrency.value <= MAX_CONCURRENCY
+        and not CONCURRENCY_MIN <= concurrency.value <= CONCURRENCY_MAX
     ):
         reporter.add(
             "KC106",
             concurrency,
             f"{path}.max_concurrency",
-            f"max_concurrency {concurrency.value} is outside {MIN_CONCURRENCY}..{MAX_CONCURRENCY}",
+            f"max_concurrency {concurrency.value} is outside {CONCURRENCY_MIN}..{CONCURRENCY_MAX}",
             "leave it out to use CleverTap's default",
         )
     recipients = p.get("test_recipients")
