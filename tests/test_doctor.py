@@ -824,7 +824,17 @@ def test_json_is_one_versioned_document() -> None:
 def test_text_escapes_control_characters_from_the_environment() -> None:
     out = render_checks([Check("proxy HTTPS_PROXY", "ok", "http://x\x1b[31m\n:1")], False)
     assert "\x1b" not in out
-    assert "http://x\\x1b[31m\\x0a:1" in out
+    assert "http://x\\x1b[31m\\n:1" in out
+
+
+def test_bidi_and_c1_controls_from_the_environment_are_escaped_in_text_and_json() -> None:
+    check = Check("proxy HTTPS_PROXY", "ok", "http://a\u202eb\x9b2J\u2028c")
+    text = render_checks([check], False)
+    assert not {"\u202e", "\x9b", "\u2028"} & set(text)
+    assert "http://a\\u202eb\\x9b2J\\u2028c" in text
+    document = render_checks([check], True)
+    assert not {"\u202e", "\x9b", "\u2028"} & set(document)
+    assert json.loads(document)["checks"][0]["detail"] == check.detail
 
 
 def test_overall_exit_code_is_the_highest() -> None:

@@ -3,19 +3,17 @@
 from __future__ import annotations
 
 import json
-import re
 import textwrap
 from collections.abc import Iterable
 
 from kctl.doctor.check import Check, Status, overall_exit_code
+from kctl.render.escape import escape_untrusted, escape_untrusted_json
 from kctl.secrets import Masker
 
 JSON_VERSION = 1
 
 _MARKS: dict[Status, str] = {"ok": "ok", "warn": "warn", "fail": "FAIL", "skip": "skip"}
 _NAME_COLUMN_MAX = 40
-# C0 and C1 controls and DEL: a value from the environment must not drive the terminal
-_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 
 
 def render_checks(checks: Iterable[Check], as_json: bool, *, width: int = 100) -> str:
@@ -44,10 +42,11 @@ def render_checks(checks: Iterable[Check], as_json: bool, *, width: int = 100) -
             ],
             "exit_code": code,
         }
-        return json.dumps(document, indent=2, ensure_ascii=False) + "\n"
+        return escape_untrusted_json(json.dumps(document, indent=2, ensure_ascii=False)) + "\n"
 
     def clean(text: str) -> str:
-        return _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", masker.mask_text(text))
+        # values from the environment and the network must not drive the terminal
+        return escape_untrusted(masker.mask_text(text))
 
     names = [clean(c.name) for c in checks]
     name_width = min(max((len(n) for n in names), default=0), _NAME_COLUMN_MAX)

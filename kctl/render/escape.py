@@ -23,6 +23,9 @@ import re
 _UNSAFE = re.compile(
     "[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069\ud800-\udfff]"
 )
+_UNSAFE_IN_JSON = re.compile(
+    "[\x7f-\x9f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069\ud800-\udfff]"
+)
 
 
 def _shown(match: re.Match[str]) -> str:
@@ -49,9 +52,10 @@ def escape_untrusted_json(document: str) -> str:
 
     The same characters as ``escape_untrusted``, written as JSON ``\\uXXXX`` escapes, so the
     document still parses to exactly the same data. ``json.dumps`` already escapes C0 controls
-    this way; C1 controls, DEL and the rest it leaves raw. Outside strings a JSON document holds
-    none of these characters, so escaping the whole text is safe.
+    inside strings, so a C0 control left in the document is its own layout (``indent``'s line
+    breaks) and stays; C1 controls, DEL and the rest, which it leaves raw, are escaped. Outside
+    strings a JSON document holds none of those, so escaping the whole text is safe.
     """
-    if _UNSAFE.search(document) is None:
+    if _UNSAFE_IN_JSON.search(document) is None:
         return document
-    return _UNSAFE.sub(_json_escape, document)
+    return _UNSAFE_IN_JSON.sub(_json_escape, document)

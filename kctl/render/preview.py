@@ -541,6 +541,6 @@ def preview_data(view: Preview) -> dict[str, Any]:
 def render_json(view: Preview) -> str:
     from kctl.render.escape import escape_untrusted_json
 
-    text = json.dumps(preview_data(view), indent=2, ensure_ascii=False)
-    # line by line: the indentation's line breaks are the document's own
-    return "".join(escape_untrusted_json(line) + "\n" for line in text.split("\n"))
+    return (
+        escape_untrusted_json(json.dumps(preview_data(view), indent=2, ensure_ascii=False)) + "\n"
+    )
