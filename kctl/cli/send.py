@@ -15,10 +15,21 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from kctl.cli.base import (
+    BodyOption,
     CaBundle,
+    CardMediaUrlOption,
+    CardParamOption,
     ConfigOption,
+    CouponCodeOption,
+    HeaderParamOption,
     JsonFlag,
+    LangOption,
+    LocationAddressOption,
+    LocationOption,
+    MediaUrlOption,
+    OfferExpiryOption,
     ProviderOption,
+    SenderOption,
     ShowSecrets,
     TemplateOption,
     _terminal_width,
@@ -66,51 +77,23 @@ def send_test(
     ],
     provider: ProviderOption = None,
     template: TemplateOption = None,
-    lang: Annotated[
-        str | None, typer.Option("--lang", metavar="CODE", help="WhatsApp template language code.")
-    ] = None,
+    lang: LangOption = None,
     param: Annotated[
         list[str] | None,
         typer.Option(
             "--param", metavar="VALUE", help="Template placeholder value, in order (repeatable)."
         ),
     ] = None,
-    header_param: Annotated[
-        str | None,
-        typer.Option(
-            "--header-param",
-            metavar="VALUE",
-            help="Value of a text header's {{1}}: --header-param 1234.",
-        ),
-    ] = None,
-    media_url: Annotated[
-        str | None,
-        typer.Option(
-            "--media-url",
-            metavar="URL",
-            help="Header media instead of the template's sample: --media-url https://cdn.example.com/a.png.",
-        ),
-    ] = None,
-    location: Annotated[
-        str | None,
-        typer.Option(
-            "--location", metavar="LAT,LONG", help="A location header: --location 12.9716,77.5946."
-        ),
-    ] = None,
+    header_param: HeaderParamOption = None,
+    media_url: MediaUrlOption = None,
+    location: LocationOption = None,
     location_name: Annotated[
         str | None,
         typer.Option(
             "--location-name", metavar="TEXT", help="Its name: --location-name 'MG Road'."
         ),
     ] = None,
-    location_address: Annotated[
-        str | None,
-        typer.Option(
-            "--location-address",
-            metavar="TEXT",
-            help="Its address: --location-address 'Bengaluru'.",
-        ),
-    ] = None,
+    location_address: LocationAddressOption = None,
     url_suffix: Annotated[
         list[str] | None,
         typer.Option(
@@ -119,30 +102,9 @@ def send_test(
             help="Suffix for each dynamic URL button, in order (repeatable): --url-suffix AB12.",
         ),
     ] = None,
-    coupon_code: Annotated[
-        str | None,
-        typer.Option(
-            "--coupon-code",
-            metavar="CODE",
-            help="The copy-code button's code: --coupon-code SAVE10.",
-        ),
-    ] = None,
-    offer_expiry: Annotated[
-        str | None,
-        typer.Option(
-            "--offer-expiry",
-            metavar="WHEN",
-            help="Limited time offer expiry: epoch ms, ISO 8601, or +2h/+7d from now.",
-        ),
-    ] = None,
-    card_param: Annotated[
-        list[str] | None,
-        typer.Option(
-            "--card-param",
-            metavar="CARD=VALUE",
-            help="Carousel card body value, CARD=VALUE (repeatable): 1=Asha.",
-        ),
-    ] = None,
+    coupon_code: CouponCodeOption = None,
+    offer_expiry: OfferExpiryOption = None,
+    card_param: CardParamOption = None,
     card_url_suffix: Annotated[
         list[str] | None,
         typer.Option(
@@ -151,14 +113,7 @@ def send_test(
             help="Card's dynamic URL suffix, CARD=VALUE: 2=boots.",
         ),
     ] = None,
-    card_media_url: Annotated[
-        list[str] | None,
-        typer.Option(
-            "--card-media-url",
-            metavar="CARD=URL",
-            help="Card header media, CARD=URL: 1=https://cdn.example.com/1.png.",
-        ),
-    ] = None,
+    card_media_url: CardMediaUrlOption = None,
     prop: Annotated[
         list[str] | None,
         typer.Option(
@@ -195,12 +150,8 @@ def send_test(
         str | None,
         typer.Option("--filename", metavar="NAME", help="File name of a --document: Invoice.pdf."),
     ] = None,
-    body: Annotated[
-        str | None, typer.Option("--body", metavar="TEXT", help="SMS text (instead of --template).")
-    ] = None,
-    sender: Annotated[
-        str | None, typer.Option("--sender", metavar="ID", help="SMS sender ID.")
-    ] = None,
+    body: BodyOption = None,
+    sender: SenderOption = None,
     message_type: Annotated[
         str | None,
         typer.Option(
@@ -667,9 +618,7 @@ def load(
             autocompletion=complete_template,
         ),
     ] = None,
-    lang: Annotated[
-        str | None, typer.Option("--lang", metavar="CODE", help="WhatsApp template language code.")
-    ] = None,
+    lang: LangOption = None,
     validation: Annotated[
         bool,
         typer.Option(
