@@ -141,6 +141,12 @@ JsonFlag = Annotated[bool, typer.Option("--json", help="Print one JSON document 
 YesFlag = Annotated[
     bool, typer.Option("--yes", "-y", help="Do not ask for confirmation (scripts).")
 ]
+OutputFile = Annotated[
+    Path | None,
+    typer.Option(
+        "--output-file", "-o", metavar="FILE", help="Write the report here instead of stdout."
+    ),
+]
 CaBundle = Annotated[
     Path | None,
     typer.Option("--ca-bundle", metavar="FILE", help="CA certificates to trust (PEM file)."),

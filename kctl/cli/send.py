@@ -28,6 +28,7 @@ from kctl.cli.base import (
     LocationOption,
     MediaUrlOption,
     OfferExpiryOption,
+    OutputFile,
     ProviderOption,
     SenderOption,
     ShowSecrets,
@@ -448,10 +449,7 @@ def verify(
             case_sensitive=False,
         ),
     ] = VerifyFormat.text,
-    output_file: Annotated[
-        Path | None,
-        typer.Option("--output-file", "-o", metavar="FILE", help="Write the report here."),
-    ] = None,
+    output_file: OutputFile = None,
     timeout: Annotated[
         float,
         typer.Option(
