@@ -628,10 +628,12 @@ def load(
 ) -> None:
     """Load an endpoint as CleverTap does and judge each answer by its 1-second deadline;
     with --ramp, recommend max_concurrency."""
+    from functools import partial
+
     from kctl.config.model import load_account
     from kctl.load.plan import parse_ramp
     from kctl.load.run import Finished, LoadOptions, run_load
-    from kctl.render.load import JsonReport, LiveProgress, TextReport
+    from kctl.render.load import LiveProgress, Report, render_json, render_text
 
     live = sys.stderr.isatty() and os.environ.get("TERM") != "dumb"
     options = LoadOptions(
@@ -659,11 +661,11 @@ def load(
     if progress is not None:
         renderers.append(progress)
     if as_json:
-        renderers.append(JsonReport(sys.stdout))
+        renderers.append(Report(sys.stdout, render_json))
     else:
         color = wants_color(sys.stdout)
         width = os.get_terminal_size(sys.stdout.fileno()).columns if sys.stdout.isatty() else None
-        renderers.append(TextReport(sys.stdout, color=color, width=width))
+        renderers.append(Report(sys.stdout, partial(render_text, color=color, width=width)))
     code = 0
     # Ctrl-C goes to asyncio's own handler while load runs: it cancels the requests in flight
     # and the step reports what it measured, where an exception raised mid-loop would not
