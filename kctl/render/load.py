@@ -29,17 +29,11 @@ from kctl.load.run import (
     why_not,
 )
 from kctl.load.stats import BUCKETS, TWO_XX, StepResult
-from kctl.render.escape import escape_untrusted
+from kctl.render.escape import escape_untrusted as visible
 
 PLAIN_WIDTH = 100  # columns when stdout is not a terminal
 BAR_WIDTH = 40
 _BLOCKS = " ▏▎▍▌▋▊▉█"
-
-
-# network text must never drive the terminal: C0/C1 controls are shown escaped
-def visible(text: str) -> str:
-    """Network text (a rejection's reason, an error) as it may reach the terminal."""
-    return escape_untrusted(text)
 
 
 def seconds(value: float | None) -> str:
