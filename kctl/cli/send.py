@@ -45,10 +45,8 @@ from kctl.cli.help import TEST
 from kctl.errors import Interrupted, KctlError, UsageError
 
 if TYPE_CHECKING:
-    from kctl.send.run import Finished
-
-if TYPE_CHECKING:
     from kctl.contract.channels import Channel
+    from kctl.send.run import Finished
 
 
 class Via(StrEnum):
@@ -464,8 +462,6 @@ def verify(
     dlt_registry: DltRegistryOption = None,
 ) -> None:
     """Replay CleverTap's save-time checks: provider save, template save, SMS reachability."""
-    import contextlib
-
     from kctl.config.model import load_account
     from kctl.render import verify as render
     from kctl.send.verify import exit_code, plans, run_verify
