@@ -141,6 +141,12 @@ JsonFlag = Annotated[bool, typer.Option("--json", help="Print one JSON document 
 YesFlag = Annotated[
     bool, typer.Option("--yes", "-y", help="Do not ask for confirmation (scripts).")
 ]
+OutputFile = Annotated[
+    Path | None,
+    typer.Option(
+        "--output-file", "-o", metavar="FILE", help="Write the report here instead of stdout."
+    ),
+]
 CaBundle = Annotated[
     Path | None,
     typer.Option("--ca-bundle", metavar="FILE", help="CA certificates to trust (PEM file)."),
@@ -149,6 +155,78 @@ PortOption = Annotated[
     int,
     typer.Option(
         "--port", metavar="PORT", help="Loopback port (0: any free port).", min=0, max=65535
+    ),
+]
+
+# what a message holds, where send-test and preview (and load, --lang) take the same value
+LangOption = Annotated[
+    str | None,
+    typer.Option("--lang", metavar="CODE", help="WhatsApp template language code: --lang en."),
+]
+BodyOption = Annotated[
+    str | None,
+    typer.Option("--body", metavar="TEXT", help="SMS free text instead of --template."),
+]
+SenderOption = Annotated[
+    str | None,
+    typer.Option("--sender", metavar="ID", help="SMS sender ID (default: the provider's)."),
+]
+HeaderParamOption = Annotated[
+    str | None,
+    typer.Option(
+        "--header-param",
+        metavar="VALUE",
+        help="Value of a text header's {{1}}: --header-param 1234.",
+    ),
+]
+MediaUrlOption = Annotated[
+    str | None,
+    typer.Option(
+        "--media-url",
+        metavar="URL",
+        help="Header media instead of the template's sample: --media-url https://cdn.example.com/a.png.",
+    ),
+]
+LocationOption = Annotated[
+    str | None,
+    typer.Option(
+        "--location", metavar="LAT,LONG", help="A location header: --location 12.9716,77.5946."
+    ),
+]
+LocationAddressOption = Annotated[
+    str | None,
+    typer.Option(
+        "--location-address", metavar="TEXT", help="Its address: --location-address 'Bengaluru'."
+    ),
+]
+CouponCodeOption = Annotated[
+    str | None,
+    typer.Option(
+        "--coupon-code", metavar="CODE", help="The copy-code button's code: --coupon-code SAVE10."
+    ),
+]
+OfferExpiryOption = Annotated[
+    str | None,
+    typer.Option(
+        "--offer-expiry",
+        metavar="WHEN",
+        help="Limited time offer expiry: epoch ms, ISO 8601, or +2h/+7d from now.",
+    ),
+]
+CardParamOption = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--card-param",
+        metavar="CARD=VALUE",
+        help="Carousel card body value, CARD=VALUE (repeatable): 1=Asha.",
+    ),
+]
+CardMediaUrlOption = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--card-media-url",
+        metavar="CARD=URL",
+        help="Card header media, CARD=URL: 1=https://cdn.example.com/1.png.",
     ),
 ]
 

@@ -6,12 +6,11 @@ and nothing heavier than typer at import time.
 
 import sys
 from enum import StrEnum
-from pathlib import Path
 from typing import Annotated
 
 import typer
 
-from kctl.cli.base import JsonFlag, app, command, stderr, wants_color, write_output
+from kctl.cli.base import JsonFlag, OutputFile, app, command, stderr, wants_color, write_output
 from kctl.cli.dlt import DltRegistryOption
 from kctl.cli.help import CHECK
 from kctl.errors import UsageError
@@ -23,14 +22,6 @@ class Format(StrEnum):
     github = "github"
     junit = "junit"
     sarif = "sarif"
-
-
-OutputFile = Annotated[
-    Path | None,
-    typer.Option(
-        "--output-file", "-o", metavar="FILE", help="Write the report here instead of stdout."
-    ),
-]
 
 
 @command(

@@ -10,6 +10,20 @@ from typing import Annotated
 
 import typer
 
+from kctl.cli.base import (
+    BodyOption,
+    CardMediaUrlOption,
+    CardParamOption,
+    ConfigOption,
+    CouponCodeOption,
+    HeaderParamOption,
+    LangOption,
+    LocationAddressOption,
+    LocationOption,
+    MediaUrlOption,
+    OfferExpiryOption,
+    SenderOption,
+)
 from kctl.cli.dlt import DltRegistryOption
 
 
@@ -20,16 +34,7 @@ class PreviewFormat(StrEnum):
 
 
 def preview(
-    config: Annotated[
-        str,
-        typer.Option(
-            "--config",
-            "-c",
-            metavar="FILE",
-            help="Provider config file (YAML).",
-            show_default=False,
-        ),
-    ],
+    config: ConfigOption,
     template: Annotated[
         str | None,
         typer.Option(
@@ -45,10 +50,7 @@ def preview(
             help="Provider nickname (default: the only/default one).",
         ),
     ] = None,
-    lang: Annotated[
-        str | None,
-        typer.Option("--lang", metavar="CODE", help="WhatsApp template language code: --lang en."),
-    ] = None,
+    lang: LangOption = None,
     param: Annotated[
         list[str] | None,
         typer.Option(
@@ -57,50 +59,18 @@ def preview(
             help="Placeholder value, in order (repeatable; default: the template's examples).",
         ),
     ] = None,
-    body: Annotated[
-        str | None,
-        typer.Option("--body", metavar="TEXT", help="SMS free text instead of --template."),
-    ] = None,
-    sender: Annotated[
-        str | None,
-        typer.Option("--sender", metavar="ID", help="SMS sender ID (default: the provider's)."),
-    ] = None,
-    header_param: Annotated[
-        str | None,
-        typer.Option(
-            "--header-param",
-            metavar="VALUE",
-            help="Value of a text header's {{1}}: --header-param 1234.",
-        ),
-    ] = None,
-    media_url: Annotated[
-        str | None,
-        typer.Option(
-            "--media-url",
-            metavar="URL",
-            help="Header media: --media-url https://cdn.example.com/a.png.",
-        ),
-    ] = None,
-    location: Annotated[
-        str | None,
-        typer.Option(
-            "--location", metavar="LAT,LONG", help="A location header: --location 12.9716,77.5946."
-        ),
-    ] = None,
+    body: BodyOption = None,
+    sender: SenderOption = None,
+    header_param: HeaderParamOption = None,
+    media_url: MediaUrlOption = None,
+    location: LocationOption = None,
     location_name: Annotated[
         str | None,
         typer.Option(
             "--location-name", metavar="NAME", help="Its name: --location-name 'MG Road'."
         ),
     ] = None,
-    location_address: Annotated[
-        str | None,
-        typer.Option(
-            "--location-address",
-            metavar="TEXT",
-            help="Its address: --location-address 'Bengaluru'.",
-        ),
-    ] = None,
+    location_address: LocationAddressOption = None,
     url_suffix: Annotated[
         list[str] | None,
         typer.Option(
@@ -109,30 +79,9 @@ def preview(
             help="Suffix for each dynamic URL button, in order: --url-suffix AB12.",
         ),
     ] = None,
-    coupon_code: Annotated[
-        str | None,
-        typer.Option(
-            "--coupon-code",
-            metavar="CODE",
-            help="The copy-code button's code: --coupon-code SAVE10.",
-        ),
-    ] = None,
-    offer_expiry: Annotated[
-        str | None,
-        typer.Option(
-            "--offer-expiry",
-            metavar="WHEN",
-            help="Offer expiry: epoch ms, ISO 8601, or +2h/+7d from now.",
-        ),
-    ] = None,
-    card_param: Annotated[
-        list[str] | None,
-        typer.Option(
-            "--card-param",
-            metavar="CARD=VALUE",
-            help="Card body value, CARD=VALUE (repeatable): 1=Asha.",
-        ),
-    ] = None,
+    coupon_code: CouponCodeOption = None,
+    offer_expiry: OfferExpiryOption = None,
+    card_param: CardParamOption = None,
     card_url_suffix: Annotated[
         list[str] | None,
         typer.Option(
@@ -141,14 +90,7 @@ def preview(
             help="Card's dynamic URL suffix, CARD=VALUE: 2=boots.",
         ),
     ] = None,
-    card_media_url: Annotated[
-        list[str] | None,
-        typer.Option(
-            "--card-media-url",
-            metavar="CARD=URL",
-            help="Card header media, CARD=URL: 1=https://cdn.example.com/1.png.",
-        ),
-    ] = None,
+    card_media_url: CardMediaUrlOption = None,
     fmt: Annotated[
         PreviewFormat,
         typer.Option(

@@ -15,10 +15,22 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from kctl.cli.base import (
+    BodyOption,
     CaBundle,
+    CardMediaUrlOption,
+    CardParamOption,
     ConfigOption,
+    CouponCodeOption,
+    HeaderParamOption,
     JsonFlag,
+    LangOption,
+    LocationAddressOption,
+    LocationOption,
+    MediaUrlOption,
+    OfferExpiryOption,
+    OutputFile,
     ProviderOption,
+    SenderOption,
     ShowSecrets,
     TemplateOption,
     _terminal_width,
@@ -33,10 +45,8 @@ from kctl.cli.help import TEST
 from kctl.errors import Interrupted, KctlError, UsageError
 
 if TYPE_CHECKING:
-    from kctl.send.run import Finished
-
-if TYPE_CHECKING:
     from kctl.contract.channels import Channel
+    from kctl.send.run import Finished
 
 
 class Via(StrEnum):
@@ -66,51 +76,23 @@ def send_test(
     ],
     provider: ProviderOption = None,
     template: TemplateOption = None,
-    lang: Annotated[
-        str | None, typer.Option("--lang", metavar="CODE", help="WhatsApp template language code.")
-    ] = None,
+    lang: LangOption = None,
     param: Annotated[
         list[str] | None,
         typer.Option(
             "--param", metavar="VALUE", help="Template placeholder value, in order (repeatable)."
         ),
     ] = None,
-    header_param: Annotated[
-        str | None,
-        typer.Option(
-            "--header-param",
-            metavar="VALUE",
-            help="Value of a text header's {{1}}: --header-param 1234.",
-        ),
-    ] = None,
-    media_url: Annotated[
-        str | None,
-        typer.Option(
-            "--media-url",
-            metavar="URL",
-            help="Header media instead of the template's sample: --media-url https://cdn.example.com/a.png.",
-        ),
-    ] = None,
-    location: Annotated[
-        str | None,
-        typer.Option(
-            "--location", metavar="LAT,LONG", help="A location header: --location 12.9716,77.5946."
-        ),
-    ] = None,
+    header_param: HeaderParamOption = None,
+    media_url: MediaUrlOption = None,
+    location: LocationOption = None,
     location_name: Annotated[
         str | None,
         typer.Option(
             "--location-name", metavar="TEXT", help="Its name: --location-name 'MG Road'."
         ),
     ] = None,
-    location_address: Annotated[
-        str | None,
-        typer.Option(
-            "--location-address",
-            metavar="TEXT",
-            help="Its address: --location-address 'Bengaluru'.",
-        ),
-    ] = None,
+    location_address: LocationAddressOption = None,
     url_suffix: Annotated[
         list[str] | None,
         typer.Option(
@@ -119,30 +101,9 @@ def send_test(
             help="Suffix for each dynamic URL button, in order (repeatable): --url-suffix AB12.",
         ),
     ] = None,
-    coupon_code: Annotated[
-        str | None,
-        typer.Option(
-            "--coupon-code",
-            metavar="CODE",
-            help="The copy-code button's code: --coupon-code SAVE10.",
-        ),
-    ] = None,
-    offer_expiry: Annotated[
-        str | None,
-        typer.Option(
-            "--offer-expiry",
-            metavar="WHEN",
-            help="Limited time offer expiry: epoch ms, ISO 8601, or +2h/+7d from now.",
-        ),
-    ] = None,
-    card_param: Annotated[
-        list[str] | None,
-        typer.Option(
-            "--card-param",
-            metavar="CARD=VALUE",
-            help="Carousel card body value, CARD=VALUE (repeatable): 1=Asha.",
-        ),
-    ] = None,
+    coupon_code: CouponCodeOption = None,
+    offer_expiry: OfferExpiryOption = None,
+    card_param: CardParamOption = None,
     card_url_suffix: Annotated[
         list[str] | None,
         typer.Option(
@@ -151,14 +112,7 @@ def send_test(
             help="Card's dynamic URL suffix, CARD=VALUE: 2=boots.",
         ),
     ] = None,
-    card_media_url: Annotated[
-        list[str] | None,
-        typer.Option(
-            "--card-media-url",
-            metavar="CARD=URL",
-            help="Card header media, CARD=URL: 1=https://cdn.example.com/1.png.",
-        ),
-    ] = None,
+    card_media_url: CardMediaUrlOption = None,
     prop: Annotated[
         list[str] | None,
         typer.Option(
@@ -195,12 +149,8 @@ def send_test(
         str | None,
         typer.Option("--filename", metavar="NAME", help="File name of a --document: Invoice.pdf."),
     ] = None,
-    body: Annotated[
-        str | None, typer.Option("--body", metavar="TEXT", help="SMS text (instead of --template).")
-    ] = None,
-    sender: Annotated[
-        str | None, typer.Option("--sender", metavar="ID", help="SMS sender ID.")
-    ] = None,
+    body: BodyOption = None,
+    sender: SenderOption = None,
     message_type: Annotated[
         str | None,
         typer.Option(
@@ -497,10 +447,7 @@ def verify(
             case_sensitive=False,
         ),
     ] = VerifyFormat.text,
-    output_file: Annotated[
-        Path | None,
-        typer.Option("--output-file", "-o", metavar="FILE", help="Write the report here."),
-    ] = None,
+    output_file: OutputFile = None,
     timeout: Annotated[
         float,
         typer.Option(
@@ -515,8 +462,6 @@ def verify(
     dlt_registry: DltRegistryOption = None,
 ) -> None:
     """Replay CleverTap's save-time checks: provider save, template save, SMS reachability."""
-    import contextlib
-
     from kctl.config.model import load_account
     from kctl.render import verify as render
     from kctl.send.verify import exit_code, plans, run_verify
@@ -667,9 +612,7 @@ def load(
             autocompletion=complete_template,
         ),
     ] = None,
-    lang: Annotated[
-        str | None, typer.Option("--lang", metavar="CODE", help="WhatsApp template language code.")
-    ] = None,
+    lang: LangOption = None,
     validation: Annotated[
         bool,
         typer.Option(
@@ -681,10 +624,12 @@ def load(
 ) -> None:
     """Load an endpoint as CleverTap does and judge each answer by its 1-second deadline;
     with --ramp, recommend max_concurrency."""
+    from functools import partial
+
     from kctl.config.model import load_account
     from kctl.load.plan import parse_ramp
     from kctl.load.run import Finished, LoadOptions, run_load
-    from kctl.render.load import JsonReport, LiveProgress, TextReport
+    from kctl.render.load import LiveProgress, Report, render_json, render_text
 
     live = sys.stderr.isatty() and os.environ.get("TERM") != "dumb"
     options = LoadOptions(
@@ -712,11 +657,11 @@ def load(
     if progress is not None:
         renderers.append(progress)
     if as_json:
-        renderers.append(JsonReport(sys.stdout))
+        renderers.append(Report(sys.stdout, render_json))
     else:
         color = wants_color(sys.stdout)
         width = os.get_terminal_size(sys.stdout.fileno()).columns if sys.stdout.isatty() else None
-        renderers.append(TextReport(sys.stdout, color=color, width=width))
+        renderers.append(Report(sys.stdout, partial(render_text, color=color, width=width)))
     code = 0
     # Ctrl-C goes to asyncio's own handler while load runs: it cancels the requests in flight
     # and the step reports what it measured, where an exception raised mid-loop would not

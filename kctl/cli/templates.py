@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from kctl.cli.base import command, group
+from kctl.cli.base import CaBundle, ConfigOption, OutputFile, PortOption, command, group
 from kctl.cli.complete import complete_provider
 from kctl.errors import KctlError, UsageError
 
@@ -49,13 +49,7 @@ class ExportFormat(StrEnum):
     meta = "meta"
 
 
-ConfigOption = Annotated[
-    str,
-    typer.Option(
-        "--config", "-c", metavar="FILE", help="Provider config file (YAML).", show_default=False
-    ),
-]
-ProviderOption = Annotated[
+WhatsAppProviderOption = Annotated[
     str | None,
     typer.Option(
         "--provider",
@@ -89,10 +83,6 @@ TimeoutOption = Annotated[
     typer.Option(
         "--timeout", metavar="SECONDS", help="Seconds per request to Kaleyra.", min=0.1, max=600
     ),
-]
-CaBundleOption = Annotated[
-    Path | None,
-    typer.Option("--ca-bundle", metavar="FILE", help="CA certificates to trust (PEM file)."),
 ]
 
 
@@ -138,7 +128,7 @@ def _remote_name(source: str | None) -> str:
 )
 def pull(
     config: ConfigOption,
-    provider: ProviderOption = None,
+    provider: WhatsAppProviderOption = None,
     source: FromOption = None,
     api: ApiOption = Api.auto,
     output: Annotated[
@@ -158,7 +148,7 @@ def pull(
     ] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON document.")] = False,
     timeout: TimeoutOption = 30.0,
-    ca_bundle: CaBundleOption = None,
+    ca_bundle: CaBundle = None,
 ) -> None:
     """Write the remote's approved templates into the config, keeping its comments and order."""
     from kctl.cli.base import stderr, write_output
@@ -197,7 +187,7 @@ def pull(
 )
 def diff(
     config: ConfigOption,
-    provider: ProviderOption = None,
+    provider: WhatsAppProviderOption = None,
     source: FromOption = None,
     api: ApiOption = Api.auto,
     fmt: Annotated[
@@ -210,10 +200,7 @@ def diff(
             case_sensitive=False,
         ),
     ] = DiffFormat.text,
-    output_file: Annotated[
-        Path | None,
-        typer.Option("--output-file", "-o", metavar="FILE", help="Write the report here."),
-    ] = None,
+    output_file: OutputFile = None,
     ignore_extra: Annotated[
         bool,
         typer.Option(
@@ -221,7 +208,7 @@ def diff(
         ),
     ] = False,
     timeout: TimeoutOption = 30.0,
-    ca_bundle: CaBundleOption = None,
+    ca_bundle: CaBundle = None,
 ) -> None:
     """Compare the config's templates with the remote's: exit 0 no drift, 1 drift, >1 error."""
     from kctl.cli.base import wants_color, write_output
@@ -254,7 +241,7 @@ def diff(
 )
 def export(
     config: ConfigOption,
-    provider: ProviderOption = None,
+    provider: WhatsAppProviderOption = None,
     fmt: Annotated[
         ExportFormat,
         typer.Option(
@@ -295,13 +282,8 @@ def export(
 )
 def serve(
     config: ConfigOption,
-    provider: ProviderOption = None,
-    port: Annotated[
-        int,
-        typer.Option(
-            "--port", metavar="PORT", help="Loopback port (0: any free port).", min=0, max=65535
-        ),
-    ] = 8088,
+    provider: WhatsAppProviderOption = None,
+    port: PortOption = 8088,
     auth_user: Annotated[
         str | None,
         typer.Option("--auth-user", metavar="USER", help="Require basic auth with this user name."),

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import io
 import json
+from collections.abc import Callable
 from typing import IO, Any
 
 from rich.console import Console
@@ -28,17 +29,11 @@ from kctl.load.run import (
     why_not,
 )
 from kctl.load.stats import BUCKETS, TWO_XX, StepResult
-from kctl.render.escape import escape_untrusted
+from kctl.render.escape import escape_untrusted as visible
 
 PLAIN_WIDTH = 100  # columns when stdout is not a terminal
 BAR_WIDTH = 40
 _BLOCKS = " ▏▎▍▌▋▊▉█"
-
-
-# network text must never drive the terminal: C0/C1 controls are shown escaped
-def visible(text: str) -> str:
-    """Network text (a rejection's reason, an error) as it may reach the terminal."""
-    return escape_untrusted(text)
 
 
 def seconds(value: float | None) -> str:
@@ -116,13 +111,13 @@ def step_line(result: StepResult) -> str:
 # --- the report (stdout) ------------------------------------------------------------------------
 
 
-class TextReport:
-    """Collects the events and writes the report when the run finishes."""
+class Report:
+    """Collects the events and writes ``render(started, finished)`` when the run finishes: the
+    text report or the JSON document."""
 
-    def __init__(self, out: IO[str], *, color: bool, width: int | None = None) -> None:
+    def __init__(self, out: IO[str], render: Callable[[Started, Finished], str]) -> None:
         self.out = out
-        self.color = color
-        self.width = width
+        self.render = render
         self.started: Started | None = None
 
     def __call__(self, event: Event) -> None:
@@ -131,7 +126,7 @@ class TextReport:
                 self.started = event
             case Finished():
                 assert self.started is not None
-                self.out.write(render_text(self.started, event, self.color, self.width))
+                self.out.write(self.render(self.started, event))
                 self.out.flush()
             case _:
                 pass
@@ -314,23 +309,6 @@ def _recommendation(console: Console, rec: Recommendation) -> None:
 
 
 # --- JSON ---------------------------------------------------------------------------------------
-
-
-class JsonReport:
-    def __init__(self, out: IO[str]) -> None:
-        self.out = out
-        self.started: Started | None = None
-
-    def __call__(self, event: Event) -> None:
-        match event:
-            case Started():
-                self.started = event
-            case Finished():
-                assert self.started is not None
-                self.out.write(render_json(self.started, event))
-                self.out.flush()
-            case _:
-                pass
 
 
 def render_json(started: Started, finished: Finished) -> str:

@@ -8,7 +8,7 @@ import json
 from typing import Any
 
 from kctl import __version__
-from kctl.render.escape import escape_untrusted
+from kctl.render.escape import escape_untrusted as visible
 from kctl.render.term import BOLD, CYAN, DIM, GREEN, RED, YELLOW, paint
 from kctl.templates.diff import Comparison, DiffResult
 from kctl.templates.pull import PullItem, PullOutcome
@@ -23,11 +23,6 @@ RULES = {
     "templates/only-in-config": "The config has a template the remote does not",
     "templates/only-remote": "The remote has a template the config does not",
 }
-
-
-def visible(text: str) -> str:
-    """``text`` with control characters escaped: remote text must not drive the terminal."""
-    return escape_untrusted(text)
 
 
 def rule_of(c: Comparison) -> str:
