@@ -502,14 +502,21 @@ def _check_sms_item(check: _Check, item: Any, path: str, event: Any) -> None:
         check.deliveries.append(Delivery(meta, event, _code_text(code), _str_or_none(description)))
 
 
+# a Kaleyra-native callback names its message by "id" ("message_id" in Kaleyra's v2 JSON)
+_KALEYRA_ID_KEYS = (kaleyra.CALLBACK_ID, "message_id")
+
+
+def _kaleyra_id(fields: dict[str, str]) -> str:
+    return next((fields[k] for k in _KALEYRA_ID_KEYS if fields.get(k)), "")
+
+
 def kaleyra_missing(fields: dict[str, str]) -> list[str]:
     """The mandatory keys of a Kaleyra-native callback that are missing or empty: the
-    message's ``id`` (``message_id`` in Kaleyra's v2 JSON) and its ``status``."""
-    message_id = fields.get(kaleyra.CALLBACK_ID) or fields.get("message_id") or ""
+    message's ``id`` and its ``status``."""
     return [
         key
         for key, value in (
-            (kaleyra.CALLBACK_ID, message_id),
+            (kaleyra.CALLBACK_ID, _kaleyra_id(fields)),
             (kaleyra.CALLBACK_STATUS, fields.get(kaleyra.CALLBACK_STATUS) or ""),
         )
         if not value.strip()
@@ -523,7 +530,7 @@ def check_kaleyra_callback(fields: dict[str, str]) -> tuple[list[Problem], list[
     missing = kaleyra_missing(fields)
     for key in missing:
         check.add(key, "missing or empty")
-    message_id = fields.get(kaleyra.CALLBACK_ID) or fields.get("message_id") or ""
+    message_id = _kaleyra_id(fields)
     word = fields.get(kaleyra.CALLBACK_STATUS) or ""
     status = kaleyra.status_of(word)
     if kaleyra.CALLBACK_STATUS not in missing and status is None:
@@ -542,9 +549,7 @@ def _field_text(value: Any) -> str:
 
 
 def _is_kaleyra_status(payload: dict[str, Any]) -> bool:
-    return kaleyra.CALLBACK_STATUS in payload and bool(
-        {kaleyra.CALLBACK_ID, "message_id"} & payload.keys()
-    )
+    return kaleyra.CALLBACK_STATUS in payload and bool(payload.keys() & set(_KALEYRA_ID_KEYS))
 
 
 def _kaleyra_report(
