@@ -40,7 +40,7 @@ from urllib.parse import urlsplit
 
 from kctl.contract import kaleyra, sms
 from kctl.contract import whatsapp as wa
-from kctl.contract.numbers import is_payload_version
+from kctl.contract.numbers import is_payload_version, is_wire_number
 from kctl.contract.replies import CALLBACK_BAD_REQUEST, CALLBACK_OK, callback_error
 from kctl.render.escape import escape_untrusted, escape_untrusted_json
 from kctl.servers.http import App, HttpRequest, HttpResponse
@@ -67,7 +67,6 @@ SMS_FAILURE_CODES = sms.FAILURE_CODE_RANGE
 INBOUND_TYPES = wa.INBOUND_TYPES
 MSG_ID_LIMIT = wa.MSG_ID_LIMIT
 
-_NUMBER = re.compile(r"[1-9][0-9]{6,14}")
 _EPOCH_DIGITS = re.compile(r"[0-9]{1,12}")
 _MILLIS_FROM = 10**11  # an epoch-seconds value this large is the year 5138: milliseconds
 _SHOWN_PAYLOAD = 2000  # characters of a payload a text block shows
@@ -223,7 +222,7 @@ class _Check:
 
     def number(self, obj: dict[str, Any], key: str, path: str) -> None:
         value = self.text(obj, key, path)
-        if isinstance(value, str) and value.strip() and not _NUMBER.fullmatch(value):
+        if isinstance(value, str) and value.strip() and not _is_digits_number(value):
             self.add(_join(path, key), "must be digits with the country code, no '+' or spaces")
 
     def timestamp(self, obj: dict[str, Any], key: str, path: str) -> None:
@@ -246,6 +245,10 @@ class _Check:
             self.add(where, "must be a positive epoch time in seconds")
         elif seconds >= _MILLIS_FROM:
             self.add(where, "looks like epoch milliseconds; use epoch seconds")
+
+
+def _is_digits_number(value: str) -> bool:
+    return is_wire_number(value) and not value.startswith("+")
 
 
 def _is_iso_datetime(value: str) -> bool:
