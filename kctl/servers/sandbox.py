@@ -70,7 +70,7 @@ from typing import TYPE_CHECKING, Any, assert_never
 
 from kctl.contract import kaleyra, sms
 from kctl.contract import whatsapp as wa
-from kctl.contract.channels import FORM_TYPE, JSON_TYPE, Channel
+from kctl.contract.channels import SMS, URL_HEADERS, WHATSAPP, Channel, ChannelSpec
 from kctl.contract.numbers import (
     is_dlt_id,
     is_sender,
@@ -445,9 +445,9 @@ class Sandbox(App):
     def _route(
         self, path: str
     ) -> tuple[Callable[[HttpRequest], tuple[HttpResponse, str, list[Plan]]] | None, str]:
-        if path == "/whatsapp":
+        if path == WHATSAPP.adapter_path:
             return self._whatsapp, "adapter"
-        if path == "/sms":
+        if path == SMS.adapter_path:
             return self._sms, "adapter"
         if kaleyra.MESSAGES_PATH.fullmatch(path):
             return self._direct, "direct"
@@ -496,6 +496,16 @@ class Sandbox(App):
         if wrong:
             raise _Reject(2000, f"invalid credentials: {' and '.join(wrong)} not recognised")
 
+    def _adapter_envelope(self, request: HttpRequest, spec: ChannelSpec) -> str:
+        """Check the provider form's URL headers and the body's Content-Type for ``spec``'s
+        route; the delivery report URL."""
+        urls = {
+            name: self._url_header(request, name) for name in spec.headers if name in URL_HEADERS
+        }
+        if request.media_type != spec.content_type:
+            raise _Reject(2004, f"Content-Type must be {spec.content_type}", 415)
+        return urls[spec.report_header]
+
     @staticmethod
     def _url_header(request: HttpRequest, name: str) -> str:
         value = request.header(name)
@@ -510,11 +520,7 @@ class Sandbox(App):
 
     def _whatsapp(self, request: HttpRequest) -> tuple[HttpResponse, str, list[Plan]]:
         self._check_credentials(request)
-        self._url_header(request, "kaleyra-host")
-        self._url_header(request, "inbound-message-callback-url")
-        callback = self._url_header(request, "delivery-report-callback-url")
-        if request.media_type != JSON_TYPE:
-            raise _Reject(2004, f"Content-Type must be {JSON_TYPE}", 415)
+        callback = self._adapter_envelope(request, WHATSAPP)
         try:
             text = request.body.decode("utf-8")
         except UnicodeDecodeError:
@@ -540,10 +546,7 @@ class Sandbox(App):
     def _sms(self, request: HttpRequest) -> tuple[HttpResponse, str, list[Plan]]:
         self._check_credentials(request)
         self._check_basic_auth(request)
-        self._url_header(request, "kaleyra-host")
-        callback = self._url_header(request, "callback_url")
-        if request.media_type != FORM_TYPE:
-            raise _Reject(2004, f"Content-Type must be {FORM_TYPE}", 415)
+        callback = self._adapter_envelope(request, SMS)
         try:
             fields = _unique_fields(request.form())
         except ValueError:
@@ -562,7 +565,7 @@ class Sandbox(App):
         message_id: str,
         to: str,
         callback: str,
-        payload_version: str = "0.1",
+        payload_version: str = wa.REPORT_PAYLOAD_VERSION,
         *,
         clicked_url: str | None = None,
         failure: tuple[str, str] | None = None,
@@ -856,7 +859,7 @@ def _default_direct_type(channel: Channel) -> str:
     """Kaleyra's message type when a direct request names none."""
     match channel:
         case Channel.WHATSAPP:
-            return "template"
+            return kaleyra.TEMPLATE
         case Channel.SMS:
             return "DEFAULT"
         case _:
