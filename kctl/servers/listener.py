@@ -40,7 +40,7 @@ from urllib.parse import urlsplit
 
 from kctl.contract import kaleyra, sms
 from kctl.contract import whatsapp as wa
-from kctl.contract.numbers import is_payload_version
+from kctl.contract.numbers import is_payload_version, is_wire_number
 from kctl.contract.replies import CALLBACK_BAD_REQUEST, CALLBACK_OK, callback_error
 from kctl.render.escape import escape_untrusted, escape_untrusted_json
 from kctl.servers.http import App, HttpRequest, HttpResponse
@@ -67,7 +67,6 @@ SMS_FAILURE_CODES = sms.FAILURE_CODE_RANGE
 INBOUND_TYPES = wa.INBOUND_TYPES
 MSG_ID_LIMIT = wa.MSG_ID_LIMIT
 
-_NUMBER = re.compile(r"[1-9][0-9]{6,14}")
 _EPOCH_DIGITS = re.compile(r"[0-9]{1,12}")
 _MILLIS_FROM = 10**11  # an epoch-seconds value this large is the year 5138: milliseconds
 _SHOWN_PAYLOAD = 2000  # characters of a payload a text block shows
@@ -223,7 +222,7 @@ class _Check:
 
     def number(self, obj: dict[str, Any], key: str, path: str) -> None:
         value = self.text(obj, key, path)
-        if isinstance(value, str) and value.strip() and not _NUMBER.fullmatch(value):
+        if isinstance(value, str) and value.strip() and not _is_digits_number(value):
             self.add(_join(path, key), "must be digits with the country code, no '+' or spaces")
 
     def timestamp(self, obj: dict[str, Any], key: str, path: str) -> None:
@@ -246,6 +245,10 @@ class _Check:
             self.add(where, "must be a positive epoch time in seconds")
         elif seconds >= _MILLIS_FROM:
             self.add(where, "looks like epoch milliseconds; use epoch seconds")
+
+
+def _is_digits_number(value: str) -> bool:
+    return is_wire_number(value) and not value.startswith("+")
 
 
 def _is_iso_datetime(value: str) -> bool:
@@ -502,14 +505,21 @@ def _check_sms_item(check: _Check, item: Any, path: str, event: Any) -> None:
         check.deliveries.append(Delivery(meta, event, _code_text(code), _str_or_none(description)))
 
 
+# a Kaleyra-native callback names its message by "id" ("message_id" in Kaleyra's v2 JSON)
+_KALEYRA_ID_KEYS = (kaleyra.CALLBACK_ID, "message_id")
+
+
+def _kaleyra_id(fields: dict[str, str]) -> str:
+    return next((fields[k] for k in _KALEYRA_ID_KEYS if fields.get(k)), "")
+
+
 def kaleyra_missing(fields: dict[str, str]) -> list[str]:
     """The mandatory keys of a Kaleyra-native callback that are missing or empty: the
-    message's ``id`` (``message_id`` in Kaleyra's v2 JSON) and its ``status``."""
-    message_id = fields.get(kaleyra.CALLBACK_ID) or fields.get("message_id") or ""
+    message's ``id`` and its ``status``."""
     return [
         key
         for key, value in (
-            (kaleyra.CALLBACK_ID, message_id),
+            (kaleyra.CALLBACK_ID, _kaleyra_id(fields)),
             (kaleyra.CALLBACK_STATUS, fields.get(kaleyra.CALLBACK_STATUS) or ""),
         )
         if not value.strip()
@@ -523,7 +533,7 @@ def check_kaleyra_callback(fields: dict[str, str]) -> tuple[list[Problem], list[
     missing = kaleyra_missing(fields)
     for key in missing:
         check.add(key, "missing or empty")
-    message_id = fields.get(kaleyra.CALLBACK_ID) or fields.get("message_id") or ""
+    message_id = _kaleyra_id(fields)
     word = fields.get(kaleyra.CALLBACK_STATUS) or ""
     status = kaleyra.status_of(word)
     if kaleyra.CALLBACK_STATUS not in missing and status is None:
@@ -542,9 +552,7 @@ def _field_text(value: Any) -> str:
 
 
 def _is_kaleyra_status(payload: dict[str, Any]) -> bool:
-    return kaleyra.CALLBACK_STATUS in payload and bool(
-        {kaleyra.CALLBACK_ID, "message_id"} & payload.keys()
-    )
+    return kaleyra.CALLBACK_STATUS in payload and bool(payload.keys() & set(_KALEYRA_ID_KEYS))
 
 
 def _kaleyra_report(

@@ -70,7 +70,7 @@ from typing import TYPE_CHECKING, Any, assert_never
 
 from kctl.contract import kaleyra, replies, sms
 from kctl.contract import whatsapp as wa
-from kctl.contract.channels import FORM_TYPE, JSON_TYPE, Channel
+from kctl.contract.channels import SMS, URL_HEADERS, WHATSAPP, Channel, ChannelSpec
 from kctl.contract.numbers import (
     is_dlt_id,
     is_sender,
@@ -91,7 +91,7 @@ from kctl.servers.callbacks import (
 from kctl.servers.forms import BodyError, Fields, Upload, decode_fields, query_fields
 from kctl.servers.http import App, HttpRequest, HttpResponse, HttpServer
 from kctl.servers.sms_dlt import DltBook, dlt_book_for, dlt_failure
-from kctl.servers.whatsapp_adapter import TemplateBook, check_payload, template_book
+from kctl.servers.whatsapp_adapter import TemplateBook, check_payload, is_http_url, template_book
 from kctl.urls import is_https_url
 
 if TYPE_CHECKING:
@@ -168,18 +168,25 @@ def sms_form_problems(fields: dict[str, str]) -> list[tuple[int, str]]:
     problems: list[tuple[int, str]] = []
     to = fields.get("to", "")
     if not to:
-        problems.append((2002, "to is missing"))
+        problems.append((replies.INVALID_NUMBER, "to is missing"))
     elif not _is_number(to):
-        problems.append((2002, "to must be the recipient's number, digits only (no '+')"))
+        problems.append(
+            (replies.INVALID_NUMBER, "to must be the recipient's number, digits only (no '+')")
+        )
     problems += sms_content_problems(fields)
     # CleverTap's message id has a dotted shape, but the provider echoes whatever it gets
     if not fields.get("message_id", ""):
-        problems.append((2004, "message_id is missing (the delivery report must echo it)"))
+        problems.append(
+            (replies.OTHER_ERROR, "message_id is missing (the delivery report must echo it)")
+        )
     for name, value in fields.items():
         left = sms.TOKEN.search(value)
         if left is not None:
             problems.append(
-                (2004, f"{name} still holds {left.group(0)}: CleverTap did not fill it in")
+                (
+                    replies.OTHER_ERROR,
+                    f"{name} still holds {left.group(0)}: CleverTap did not fill it in",
+                )
             )
     return problems
 
@@ -189,25 +196,33 @@ def sms_content_problems(fields: dict[str, str]) -> list[tuple[int, str]]:
     problems: list[tuple[int, str]] = []
     sender = fields.get("sender")
     if sender is not None and not is_sender(sender):
-        problems.append((2004, "sender must be a sender ID (letters and digits) or a number"))
+        problems.append(
+            (replies.OTHER_ERROR, "sender must be a sender ID (letters and digits) or a number")
+        )
     body = fields.get("body")
     template_id = fields.get("template_id")
     if not (body or "").strip() and not template_id:
-        problems.append((2004, "body (or, for DLT, template_id) is missing"))
+        problems.append((replies.OTHER_ERROR, "body (or, for DLT, template_id) is missing"))
     elif body is not None and sms.VARIABLE in body:
-        problems.append((2001, "body still has {#var#}: a template parameter is missing"))
+        problems.append(
+            (replies.TEMPLATE_MISMATCH, "body still has {#var#}: a template parameter is missing")
+        )
     if template_id is not None and not is_dlt_id(template_id):
-        problems.append((2001, "template_id must be a DLT template id, 12 to 19 digits"))
+        problems.append(
+            (replies.TEMPLATE_MISMATCH, "template_id must be a DLT template id, 12 to 19 digits")
+        )
     message_type = fields.get("type")
     if message_type is not None and sms.message_type(message_type) is None:
-        problems.append((2004, f"type must be one of {', '.join(sms.MESSAGE_TYPES)} (any case)"))
+        problems.append(
+            (replies.OTHER_ERROR, f"type must be one of {', '.join(sms.MESSAGE_TYPES)} (any case)")
+        )
     return problems
 
 
 def _unique_fields(pairs: list[tuple[str, str]]) -> dict[str, str]:
     repeated = [name for name, n in Counter(k for k, _ in pairs).items() if n > 1]
     if repeated:
-        raise _Reject(2004, f"field {repeated[0]} is given more than once")
+        raise _Reject(replies.OTHER_ERROR, f"field {repeated[0]} is given more than once")
     return dict(pairs)
 
 
@@ -419,7 +434,7 @@ class Sandbox(App):
         limit = self.max_concurrency
         if limit is not None and self._in_flight >= limit:
             reject = _Reject(
-                2004 if family == "adapter" else "E429",
+                replies.OTHER_ERROR if family == "adapter" else "E429",
                 f"too many requests: {self._in_flight} in flight, max_concurrency {limit}",
                 429,
                 (("Retry-After", "1"),),
@@ -445,9 +460,9 @@ class Sandbox(App):
     def _route(
         self, path: str
     ) -> tuple[Callable[[HttpRequest], tuple[HttpResponse, str, list[Plan]]] | None, str]:
-        if path == "/whatsapp":
+        if path == WHATSAPP.adapter_path:
             return self._whatsapp, "adapter"
-        if path == "/sms":
+        if path == SMS.adapter_path:
             return self._sms, "adapter"
         if kaleyra.MESSAGES_PATH.fullmatch(path):
             return self._direct, "direct"
@@ -467,7 +482,7 @@ class Sandbox(App):
     def _answer_reject(self, request: HttpRequest, family: str, reject: _Reject) -> HttpResponse:
         if family == "adapter":
             body: dict[str, Any] = {
-                "status": "failure",
+                "status": replies.FAILURE,
                 "error": {"code": reject.code, "message": reject.message},
             }
             if reject.status == replies.TOO_MANY_REQUESTS:
@@ -487,7 +502,9 @@ class Sandbox(App):
         key, sid = request.header("api-key"), request.header("sid")
         missing = [name for name, value in (("api-key", key), ("sid", sid)) if not value]
         if missing:
-            raise _Reject(2000, f"missing header {' and '.join(missing)}", 401)
+            raise _Reject(
+                replies.INVALID_CREDENTIALS, f"missing header {' and '.join(missing)}", 401
+            )
         assert key is not None
         assert sid is not None
         wrong = [
@@ -496,37 +513,46 @@ class Sandbox(App):
             if wanted is not None and not hmac.compare_digest(given.encode(), wanted.encode())
         ]
         if wrong:
-            raise _Reject(2000, f"invalid credentials: {' and '.join(wrong)} not recognised")
+            raise _Reject(
+                replies.INVALID_CREDENTIALS,
+                f"invalid credentials: {' and '.join(wrong)} not recognised",
+            )
+
+    def _adapter_envelope(self, request: HttpRequest, spec: ChannelSpec) -> str:
+        """Check the provider form's URL headers and the body's Content-Type for ``spec``'s
+        route; the delivery report URL."""
+        urls = {
+            name: self._url_header(request, name) for name in spec.headers if name in URL_HEADERS
+        }
+        if request.media_type != spec.content_type:
+            raise _Reject(replies.OTHER_ERROR, f"Content-Type must be {spec.content_type}", 415)
+        return urls[spec.report_header]
 
     @staticmethod
     def _url_header(request: HttpRequest, name: str) -> str:
         value = request.header(name)
         if not value:
-            raise _Reject(2004, f"missing header {name}")
+            raise _Reject(replies.OTHER_ERROR, f"missing header {name}")
         if not is_https_url(value):
             raise _Reject(
-                2004,
+                replies.OTHER_ERROR,
                 f"header {name} is not an absolute https URL (http only for loopback hosts)",
             )
         return value
 
     def _whatsapp(self, request: HttpRequest) -> tuple[HttpResponse, str, list[Plan]]:
         self._check_credentials(request)
-        self._url_header(request, "kaleyra-host")
-        self._url_header(request, "inbound-message-callback-url")
-        callback = self._url_header(request, "delivery-report-callback-url")
-        if request.media_type != JSON_TYPE:
-            raise _Reject(2004, f"Content-Type must be {JSON_TYPE}", 415)
+        callback = self._adapter_envelope(request, WHATSAPP)
         try:
             text = request.body.decode("utf-8")
         except UnicodeDecodeError:
-            raise _Reject(2004, "body is not UTF-8", 400) from None
+            raise _Reject(replies.OTHER_ERROR, "body is not UTF-8", 400) from None
         try:
             # parsed from text: json.loads on bytes would also read UTF-16 and UTF-32, which
             # CleverTap never sends (RFC 8259: JSON between systems is UTF-8)
             payload = json.loads(text)
         except (ValueError, RecursionError):
-            raise _Reject(2004, "body is not valid JSON", 400) from None
+            raise _Reject(replies.OTHER_ERROR, "body is not valid JSON", 400) from None
         checked = check_payload(payload, self.templates, self._live_status)
         if checked.problems:
             raise _reject_for([(refusal.code, message) for refusal, message in checked.problems])
@@ -542,14 +568,11 @@ class Sandbox(App):
     def _sms(self, request: HttpRequest) -> tuple[HttpResponse, str, list[Plan]]:
         self._check_credentials(request)
         self._check_basic_auth(request)
-        self._url_header(request, "kaleyra-host")
-        callback = self._url_header(request, "callback_url")
-        if request.media_type != FORM_TYPE:
-            raise _Reject(2004, f"Content-Type must be {FORM_TYPE}", 415)
+        callback = self._adapter_envelope(request, SMS)
         try:
             fields = _unique_fields(request.form())
         except ValueError:
-            raise _Reject(2004, "body is not UTF-8 form data", 400) from None
+            raise _Reject(replies.OTHER_ERROR, "body is not UTF-8 form data", 400) from None
         problems = sms_form_problems(fields)
         if problems:
             raise _reject_for(problems)
@@ -564,7 +587,7 @@ class Sandbox(App):
         message_id: str,
         to: str,
         callback: str,
-        payload_version: str = "0.1",
+        payload_version: str = wa.REPORT_PAYLOAD_VERSION,
         *,
         clicked_url: str | None = None,
         failure: tuple[str, str] | None = None,
@@ -582,7 +605,7 @@ class Sandbox(App):
         summary = f"success {_id_name(channel)}={message_id} to={to}"
         if failure is not None:
             summary += f" (DLT: will report failed {failure[0]}: {failure[1]})"
-        return HttpResponse.json(200, {"status": "success"}), summary, [plan]
+        return HttpResponse.json(200, {"status": replies.SUCCESS}), summary, [plan]
 
     @staticmethod
     def _check_basic_auth(request: HttpRequest) -> None:
@@ -595,25 +618,33 @@ class Sandbox(App):
         except (binascii.Error, ValueError):
             decoded = ""
         if scheme.lower() != "basic" or ":" not in decoded:
-            raise _Reject(2000, "Authorization header is not valid basic auth", 401)
+            raise _Reject(
+                replies.INVALID_CREDENTIALS, "Authorization header is not valid basic auth", 401
+            )
 
     @staticmethod
     def _raise_magic(magic: str, family: str) -> None:
         adapter = family == "adapter"
         if magic == MAGIC_RATE_LIMITED:
             raise _Reject(
-                2004 if adapter else "E429",
+                replies.OTHER_ERROR if adapter else "E429",
                 "too many requests (sandbox: recipient ending 0429)",
                 429,
                 (("Retry-After", "1"),),
             )
         if magic == MAGIC_SERVER_ERROR:
             raise _Reject(
-                2004 if adapter else "E500", "internal error (sandbox: recipient ending 0500)", 500
+                replies.OTHER_ERROR if adapter else "E500",
+                "internal error (sandbox: recipient ending 0500)",
+                500,
             )
         if magic == MAGIC_INVALID_NUMBER:
             message = "invalid phone number (sandbox: recipient ending 2002)"
-            raise _Reject(2002, message) if adapter else _Reject("E400", message, 400)
+            raise (
+                _Reject(replies.INVALID_NUMBER, message)
+                if adapter
+                else _Reject("E400", message, 400)
+            )
 
     def _remember(self, *accepted: Accepted) -> None:
         self._messages.add(accepted)
@@ -735,7 +766,7 @@ def _direct_whatsapp_problems(fields: dict[str, str], uploads: list[Upload]) -> 
     kind = fields.get("type")
     media = [u for u in uploads if u.name == "media"]
     media_url = fields.get("media_url")
-    if media_url is not None and not is_url(media_url):
+    if media_url is not None and not is_http_url(media_url):
         problems.append("media_url must be an absolute http(s) URL")
     match kind:
         case kaleyra.TEXT:
@@ -771,7 +802,7 @@ def _direct_callback(fields: dict[str, str], *names: str) -> tuple[str, str] | N
         if not value:
             continue
         if name == kaleyra.CALLBACK_URL:
-            if not is_url(value):
+            if not is_http_url(value):
                 raise _Reject("E400", f"{name} must be an absolute http(s) URL", 400)
             return value, "GET"
         try:
@@ -780,16 +811,12 @@ def _direct_callback(fields: dict[str, str], *names: str) -> tuple[str, str] | N
             spec = None
         url = spec.get("url") if isinstance(spec, dict) else None
         method = spec.get("method", "GET") if isinstance(spec, dict) else None
-        if not isinstance(url, str) or not is_url(url):
+        if not isinstance(url, str) or not is_http_url(url):
             raise _Reject("E400", f'{name} must be a JSON object with "url"', 400)
         if not isinstance(method, str) or method.upper() not in kaleyra.CALLBACK_METHODS:
             raise _Reject("E400", f"{name}.method must be GET or POST", 400)
         return url, method.upper()
     return None
-
-
-def is_url(value: str) -> bool:
-    return value.startswith(("https://", "http://")) and len(value) > len("https://")
 
 
 # --- in-process pair for send-test --sandbox ------------------------------------------------------
@@ -858,7 +885,7 @@ def _default_direct_type(channel: Channel) -> str:
     """Kaleyra's message type when a direct request names none."""
     match channel:
         case Channel.WHATSAPP:
-            return "template"
+            return kaleyra.TEMPLATE
         case Channel.SMS:
             return "DEFAULT"
         case _:

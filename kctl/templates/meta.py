@@ -274,12 +274,18 @@ class _Reader:
                 self.unsupported.append(f"a {kind} component" + (" on a card" if card else ""))
         return parts
 
+    def kind(self, table: Mapping[str, str], meta_word: str, what: str) -> str:
+        """The config's word for Meta's ``meta_word``; one it has none for is noted unsupported
+        and kept, lower-cased."""
+        kind = table.get(meta_word)
+        if kind is None:
+            self.unsupported.append(f"a {meta_word} {what}")
+            return meta_word.lower()
+        return kind
+
     def header(self, component: Mapping[str, Any], where: str) -> Header:
         fmt = _string(component, "format", where, required=True).upper()
-        kind = _FORMAT_TO_HEADER.get(fmt)
-        if kind is None:
-            self.unsupported.append(f"a {fmt} header")
-            kind = fmt.lower()
+        kind = self.kind(_FORMAT_TO_HEADER, fmt, "header")
         values = _samples(component, _HEADER_FIELDS, where)
         if kind == "text":
             values["text"] = _string(component, "text", where)
@@ -294,10 +300,7 @@ class _Reader:
     def button(self, item: Any, where: str) -> Button:
         obj = _mapping(item, where)
         meta_type = _string(obj, "type", where, required=True).upper()
-        kind = _META_TO_BUTTON.get(meta_type)
-        if kind is None:
-            self.unsupported.append(f"a {meta_type} button")
-            kind = meta_type.lower()
+        kind = self.kind(_META_TO_BUTTON, meta_type, "button")
         values = _samples(obj, _BUTTON_FIELDS, where)
         text = _string(obj, "text", where)
         values["text"] = (

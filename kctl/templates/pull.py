@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from kctl.config.findings import Report, Severity
-from kctl.config.loader import load_text
+from kctl.config.loader import Document, load_text
 from kctl.config.model import WhatsAppProvider, WhatsAppTemplate, provider_from_node
 from kctl.config.quoted import quoted_source
 from kctl.config.validate import check_document
@@ -154,7 +154,7 @@ def pull(
     from kctl.files import write_atomic
 
     target = output if output is not None else Path(config)
-    base, bom, mode = _read_target(target, Path(config))
+    base, bom, mode, is_new = _read_target(target, Path(config))
     existing = _templates_in(base, target, provider.nickname)
     items, writes = plan_pull(existing, remote, force=force)
     new_text = merge_templates(base, provider.nickname, writes) if writes else base
@@ -162,7 +162,7 @@ def pull(
         _check_merge(new_text, target, provider.nickname, existing, writes)
     remote_keys = {r.key for r in remote}
     only_mine = tuple(t.label for t in existing if template_key(t) not in remote_keys)
-    old_text = "" if _is_new(target) else base
+    old_text = "" if is_new else base
     preview = "".join(
         difflib.unified_diff(
             old_text.splitlines(keepends=True),
@@ -178,50 +178,56 @@ def pull(
     return PullOutcome(target, source, tuple(items), only_mine, written, preview)
 
 
-def _is_new(target: Path) -> bool:
+def _read_target(target: Path, config: Path) -> tuple[str, bool, int | None, bool]:
+    """The text to merge into (the target's, or the config's when the target is new: missing
+    or blank), whether it starts with a byte-order mark, the mode to keep, and whether the
+    target is new. Each file is read once."""
     try:
-        return not target.read_bytes().strip()
+        data = target.read_bytes()
+        mode: int | None = stat.S_IMODE(target.stat().st_mode)
     except FileNotFoundError:
-        return True
+        data, mode = b"", None
     except OSError as e:
         raise UsageError(f"cannot read {target}: {e.strerror or e}") from e
-
-
-def _read_target(target: Path, config: Path) -> tuple[str, bool, int | None]:
-    """The text to merge into (the target's, or the config's when the target is new or
-    empty), whether it starts with a byte-order mark, and the mode to keep."""
-    mode: int | None = None
-    source = config
-    if not _is_new(target):
-        source = target
-        mode = stat.S_IMODE(target.stat().st_mode)
-    elif target.exists():
-        mode = stat.S_IMODE(target.stat().st_mode)
-    try:
-        data = source.read_bytes()
-    except OSError as e:
-        raise UsageError(f"cannot read {source}: {e.strerror or e}") from e
+    is_new = not data.strip()
+    source = config if is_new else target
+    if is_new:
+        try:
+            data = config.read_bytes()
+        except OSError as e:
+            raise UsageError(f"cannot read {config}: {e.strerror or e}") from e
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as e:
         raise UsageError(f"{source} is not UTF-8 text") from e
-    return text, data.startswith(codecs.BOM_UTF8), mode
+    return text, data.startswith(codecs.BOM_UTF8), mode, is_new
+
+
+def _load_checked(text: str, target: Path) -> tuple[Document, Report | None]:
+    """``text`` loaded and validated, with the report to show when it has errors (or holds
+    no document at all)."""
+    doc = load_text(str(target), text)
+    findings = check_document(doc)
+    if doc.root is not None and not any(f.severity is Severity.ERROR for f in findings):
+        return doc, None
+    sources = {doc.file: quoted_source(text, (f.line for f in findings))}
+    return doc, Report(files=[doc.file], findings=findings, sources=sources)
 
 
 def _templates_in(text: str, target: Path, nickname: str) -> list[WhatsAppTemplate]:
-    doc = load_text(str(target), text)
-    findings = check_document(doc)
-    if any(f.severity is Severity.ERROR for f in findings) or doc.root is None:
-        report = Report(
-            files=[doc.file],
-            findings=findings,
-            sources={doc.file: quoted_source(text, (f.line for f in findings))},
-        )
+    doc, errors = _load_checked(text, target)
+    if errors is not None:
         raise ConfigInvalid(
-            f"{target} has {report.error_count} error(s); fix them before pulling into it",
+            f"{target} has {errors.error_count} error(s); fix them before pulling into it",
             f"kctl validate-config {target}",
-            report=report,
+            report=errors,
         )
+    return _provider_templates(doc, target, nickname)
+
+
+def _provider_templates(doc: Document, target: Path, nickname: str) -> list[WhatsAppTemplate]:
+    """The templates of provider ``nickname`` in ``doc`` (a document without errors)."""
+    assert doc.root is not None
     providers = doc.root.get("providers")
     for node in providers.items() if providers is not None else []:
         nick = node.get("nickname")
@@ -244,22 +250,16 @@ def _check_merge(
 ) -> None:
     """The merged text must validate and hold exactly the intended templates; else nothing is
     written."""
-    doc = load_text(str(target), text)
-    findings = check_document(doc)
-    if any(f.severity is Severity.ERROR for f in findings):
-        report = Report(
-            files=[doc.file],
-            findings=findings,
-            sources={doc.file: quoted_source(text, (f.line for f in findings))},
-        )
+    doc, errors = _load_checked(text, target)
+    if errors is not None:
         raise ConfigInvalid(
             "merging the pulled templates would leave the config with errors; nothing written",
             "pull into a new file with --output, or fix the config by hand",
-            report=report,
+            report=errors,
         )
     incoming = {template_key(t): t for t in writes}
     expected = [incoming.pop(template_key(t), t) for t in existing] + list(incoming.values())
-    got = _templates_in(text, target, nickname)
+    got = _provider_templates(doc, target, nickname)
     if [_bare(t) for t in got] != [_bare(t) for t in expected]:
         raise RuntimeError(
             "the merged config does not hold the intended templates; nothing written"

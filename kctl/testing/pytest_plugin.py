@@ -131,15 +131,21 @@ class KctlSandbox:
 
     @property
     def whatsapp_url(self) -> str:
-        return f"{self.url}/whatsapp"
+        from kctl.contract.channels import WHATSAPP
+
+        return self.url + WHATSAPP.adapter_path
 
     @property
     def sms_url(self) -> str:
-        return f"{self.url}/sms"
+        from kctl.contract.channels import SMS
+
+        return self.url + SMS.adapter_path
 
     def messages_url(self, sid: str = "SANDBOX") -> str:
         """Kaleyra's messages API on the sandbox (direct mode)."""
-        return f"{self.url}/v1/{sid}/messages"
+        from kctl.contract.kaleyra import messages_url
+
+        return messages_url(self.url, sid)
 
     @staticmethod
     def recipient(outcome: str = "ok", prefix: str = DEFAULT_PREFIX) -> str:
@@ -234,14 +240,18 @@ class KctlPair:
 
     def whatsapp_headers(self) -> dict[str, str]:
         """The headers of a WhatsApp provider pointed at this pair, as CleverTap sends them."""
+        from kctl.contract.channels import INBOUND_HEADER, WHATSAPP
+
         return {
             **self._common(),
-            "inbound-message-callback-url": f"{self.listener.url}/whatsapp/inbound",
-            "delivery-report-callback-url": f"{self.listener.url}/whatsapp/dlr",
+            INBOUND_HEADER: f"{self.listener.url}/whatsapp/inbound",
+            WHATSAPP.report_header: f"{self.listener.url}/whatsapp/dlr",
         }
 
     def sms_headers(self) -> dict[str, str]:
-        return {**self._common(), "callback_url": f"{self.listener.url}/sms/dlr"}
+        from kctl.contract.channels import SMS
+
+        return {**self._common(), SMS.report_header: f"{self.listener.url}/sms/dlr"}
 
     def _common(self) -> dict[str, str]:
         app = self.sandbox.app
