@@ -134,11 +134,19 @@ FILENAME_KEY = "filename"
 _SCHEMELESS_WEB_URL = re.compile(r"[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+(:[0-9]+)?(/\S*)?")
 
 
+def is_http_url(value: object) -> bool:
+    """An absolute http(s) URL with something after the scheme (a media or button URL: the
+    sandbox does not judge where it points)."""
+    return (
+        isinstance(value, str)
+        and value.startswith(("https://", "http://"))
+        and len(value) > len("https://")
+    )
+
+
 def is_web_url(url: str) -> bool:
     """An absolute http(s) URL, or a scheme-less one whose host is a dotted name."""
-    if url.startswith(("https://", "http://")):
-        return len(url) > len("https://")
-    return _SCHEMELESS_WEB_URL.fullmatch(url) is not None
+    return is_http_url(url) or _SCHEMELESS_WEB_URL.fullmatch(url) is not None
 
 
 # the config's button types as the payload's subType; a URL button is static or dynamic.

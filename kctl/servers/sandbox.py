@@ -91,7 +91,7 @@ from kctl.servers.callbacks import (
 from kctl.servers.forms import BodyError, Fields, Upload, decode_fields, query_fields
 from kctl.servers.http import App, HttpRequest, HttpResponse, HttpServer
 from kctl.servers.sms_dlt import DltBook, dlt_book_for, dlt_failure
-from kctl.servers.whatsapp_adapter import TemplateBook, check_payload, is_http_url, template_book
+from kctl.servers.whatsapp_adapter import TemplateBook, check_payload, template_book
 from kctl.urls import is_https_url
 
 if TYPE_CHECKING:
@@ -766,7 +766,7 @@ def _direct_whatsapp_problems(fields: dict[str, str], uploads: list[Upload]) -> 
     kind = fields.get("type")
     media = [u for u in uploads if u.name == "media"]
     media_url = fields.get("media_url")
-    if media_url is not None and not is_http_url(media_url):
+    if media_url is not None and not wa.is_http_url(media_url):
         problems.append("media_url must be an absolute http(s) URL")
     match kind:
         case kaleyra.TEXT:
@@ -802,7 +802,7 @@ def _direct_callback(fields: dict[str, str], *names: str) -> tuple[str, str] | N
         if not value:
             continue
         if name == kaleyra.CALLBACK_URL:
-            if not is_http_url(value):
+            if not wa.is_http_url(value):
                 raise _Reject("E400", f"{name} must be an absolute http(s) URL", 400)
             return value, "GET"
         try:
@@ -811,7 +811,7 @@ def _direct_callback(fields: dict[str, str], *names: str) -> tuple[str, str] | N
             spec = None
         url = spec.get("url") if isinstance(spec, dict) else None
         method = spec.get("method", "GET") if isinstance(spec, dict) else None
-        if not isinstance(url, str) or not is_http_url(url):
+        if not isinstance(url, str) or not wa.is_http_url(url):
             raise _Reject("E400", f'{name} must be a JSON object with "url"', 400)
         if not isinstance(method, str) or method.upper() not in kaleyra.CALLBACK_METHODS:
             raise _Reject("E400", f"{name}.method must be GET or POST", 400)

@@ -262,16 +262,6 @@ def _is_text(value: Any) -> TypeGuard[str]:
     return isinstance(value, str) and bool(value.strip())
 
 
-def is_http_url(value: Any) -> bool:
-    """An absolute http(s) URL with something after the scheme (a media or button URL: the
-    sandbox does not judge where it points)."""
-    return (
-        isinstance(value, str)
-        and value.startswith(("https://", "http://"))
-        and len(value) > len("https://")
-    )
-
-
 def _version_text(value: Any) -> str | None:
     """The payload version as reports write it, or None when it is not one."""
     if isinstance(value, str):
@@ -462,7 +452,7 @@ def _header(walk: _Walk, header: Any, where: str, types: Iterable[str]) -> tuple
             parameters = _header_text(walk, content, f"{where}.text")
         case "image" | "video" | "file":
             url = content.get(wa.MEDIA_URL_KEY)
-            if not is_http_url(url):
+            if not wa.is_http_url(url):
                 missing = "is missing" if not _is_text(url) else "is not an http(s) URL"
                 walk.add(MEDIA_URL, f"{where}.{kind}.{wa.MEDIA_URL_KEY} {missing}")
             name = content.get(wa.FILENAME_KEY)
@@ -725,7 +715,7 @@ def _clicked_url(walk: _Walk, template: ApprovedTemplate | None) -> str | None:
     for n, button in enumerate(pressed):
         if button.subtype not in wa.URL_SUBTYPES or not button.value:
             continue
-        if is_http_url(button.value):
+        if wa.is_http_url(button.value):
             return button.value
         base = approved_urls[n] if n < len(approved_urls) else None
         if button.subtype == wa.DYNAMIC_URL and base:
@@ -750,7 +740,7 @@ def _freeform(walk: _Walk, payload: Mapping[str, Any]) -> None:
             walk.add(FREEFORM, "text.body is missing")
         return
     url = content.get(wa.MEDIA_URL_KEY)
-    if not is_http_url(url):
+    if not wa.is_http_url(url):
         missing = "is missing" if not _is_text(url) else "is not an http(s) URL"
         walk.add(FREEFORM, f"{kind}.{wa.MEDIA_URL_KEY} {missing}")
     for key in ("caption", wa.FILENAME_KEY):
