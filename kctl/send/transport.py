@@ -30,10 +30,10 @@ import socket
 import ssl
 import threading
 import time
-from collections.abc import Callable, Generator, Iterable, Sequence
+from collections.abc import Callable, Generator, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 from kctl import __version__
 from kctl.errors import KctlError, NetworkFailure, UsageError
@@ -50,6 +50,8 @@ MAX_REDIRECTS = 5
 MAX_RETRY_WAIT = 10.0  # seconds; a longer Retry-After is reported instead of waited out
 BACKOFF = (0.5, 1.0, 2.0, 4.0, 8.0)  # waits when the server gives no Retry-After
 USER_AGENT = f"kctl/{__version__}"
+
+U = TypeVar("U")  # a wire's URL
 
 _CA_HINT = (
     "if the endpoint uses a private or self-signed CA, pass --ca-bundle FILE "
@@ -131,114 +133,155 @@ def exchange(
 
     from kctl.send import plain
 
+    method = request.method.upper()
     if plain.simple_url(request.url) is not None:
         # plain http that httpx would send unchanged: the same loop without httpx (kctl.send.plain)
-        wire = _wire_headers(request)
-        route = plain.route(request, wire)
+        headers = _wire_headers(request)
+        route = plain.route(request, headers)
         if route is not None:
-            return (
-                yield from plain.exchange(
-                    request,
-                    route,
-                    wire,
-                    timeout=timeout,
-                    retries=retries,
-                    max_body=max_body,
-                    clock=clock,
-                )
-            )
-
-    import httpx
+            plain_wire = plain.Wire(method, headers, request.body, timeout)
+            return (yield from _exchange(plain_wire, route, retries, max_body, clock))
 
     url = _parse_url(request.url)
     headers = _wire_headers(request)
     ssl_verify = _ssl_verify(verify) if _may_use_tls(url.scheme) else False
-    method = request.method.upper()
+    with _client(ssl_verify, timeout) as client:
+        httpx_wire = _HttpxWire(client, method, headers, request.body, timeout)
+        return (yield from _exchange(httpx_wire, url, retries, max_body, clock))
 
+
+# --- the loop around the attempts, the same on both wires --------------------------------------
+
+
+class AttemptFailed(Exception):
+    """An attempt got no usable reply, as a wire tells ``_exchange``: ``failure`` is what the
+    user is told, ``connecting`` that no connection was made (so trying again cannot send
+    anything twice), ``retry_cause`` why, when trying again might help. Raised from the wire's
+    own error, which the failure is raised from in turn."""
+
+    def __init__(
+        self,
+        failure: KctlError,
+        *,
+        connecting: bool = False,
+        connect_timeout: bool = False,
+        retry_cause: str | None = None,
+    ) -> None:
+        super().__init__(failure.message)
+        self.failure = failure
+        self.connecting = connecting
+        self.connect_timeout = connect_timeout
+        self.retry_cause = retry_cause
+
+
+class Reply(Protocol):
+    """A reply whose head has been read, its body still to come."""
+
+    @property
+    def status(self) -> int: ...
+    @property
+    def reason(self) -> str: ...
+    @property
+    def http_version(self) -> str: ...
+    @property
+    def headers(self) -> tuple[tuple[str, str], ...]: ...
+    def header(self, name: str) -> str | None: ...
+    def chunks(self) -> Iterator[bytes]:
+        """The body, decoded as httpx decodes it; raises ``AttemptFailed``."""
+        ...
+
+    def close(self) -> None: ...
+
+
+class Wire(Protocol[U]):
+    """One way of making an attempt: httpx (``_HttpxWire``) or a socket (``plain.Wire``)."""
+
+    @property
+    def timeout(self) -> float:
+        """Of each step of an attempt, and of each attempt as a whole."""
+        ...
+
+    def attempt(self, url: U, deadline: _Deadline) -> Reply:
+        """Send the request to ``url`` and read the reply's head; raises ``AttemptFailed``."""
+        ...
+
+    def redirect(
+        self, status: int, location: str | None, url: U, hops: int
+    ) -> tuple[U | None, str]:
+        """Where to go next (None: stop here) and the note that tells the user."""
+        ...
+
+    def past_deadline(self, url: U, step: str) -> NetworkFailure: ...
+
+
+def _exchange(
+    wire: Wire[U], url: U, retries: int, max_body: int, clock: Clock
+) -> Generator[Retrying, None, Response]:
     notes: list[str] = []
     retried: list[_Retry] = []
     hops = 0
-    with _client(ssl_verify, timeout) as client:
-        while True:
-            started = time.monotonic()
-            deadline = _Deadline(timeout)
-            try:
-                response = client.send(
-                    httpx.Request(
-                        method,
-                        url,
-                        headers=headers,
-                        content=request.body,
-                        extensions={"trace": deadline.trace},
-                    ),
-                    stream=True,
-                )
-            except httpx.HTTPError as e:
-                deadline.finish()
-                # a connect timeout is the connect's own: the deadline has no socket to cut yet
-                if deadline.expired and not isinstance(e, httpx.ConnectTimeout):
-                    raise _past_deadline(url, timeout, deadline.step) from e
-                if not isinstance(e, httpx.ConnectError | httpx.ConnectTimeout):
-                    raise _failure(e, url, timeout, reading_body=False) from e
-                # Not httpx.HTTPTransport(retries=N): httpcore retries every ConnectError,
-                # a bad certificate or an unknown name included, only on direct connections
-                # (never through a proxy), with its own sleep and backoff (0 s first), and
-                # without telling anyone, so neither the "retried N times after ..." note nor
-                # the attempt count could be kept.
-                failure = _failure(e, url, timeout, reading_body=False)
-                cause = _retryable_connect_cause(e)
-                if cause is not None and len(retried) < retries:
-                    wait = BACKOFF[min(len(retried), len(BACKOFF) - 1)]
-                    retried.append(_Retry(cause, wait, from_header=False))
-                    yield Retrying(len(retried) + 1, retries + 1, wait, cause)
-                    clock.sleep(wait)
-                    continue
-                if retried:
-                    attempts = f" (after {len(retried) + 1} attempts)"
-                    raise type(failure)(failure.message + attempts, failure.hint) from e
-                raise failure from e
-            except BaseException:
-                deadline.finish()
-                raise
+    while True:
+        started = time.monotonic()
+        deadline = _Deadline(wire.timeout)
+        try:
+            reply = wire.attempt(url, deadline)
+        except AttemptFailed as e:
+            deadline.finish()
+            # a connect timeout is the connect's own: the deadline has no socket to cut yet
+            if deadline.expired and not e.connect_timeout:
+                raise wire.past_deadline(url, deadline.step) from e.__cause__
+            if not e.connecting:
+                raise e.failure from e.__cause__
+            if e.retry_cause is not None and len(retried) < retries:
+                wait = BACKOFF[min(len(retried), len(BACKOFF) - 1)]
+                retried.append(_Retry(e.retry_cause, wait, from_header=False))
+                yield Retrying(len(retried) + 1, retries + 1, wait, e.retry_cause)
+                clock.sleep(wait)
+                continue
+            if retried:
+                attempts = f" (after {len(retried) + 1} attempts)"
+                raise type(e.failure)(e.failure.message + attempts, e.failure.hint) from e.__cause__
+            raise e.failure from e.__cause__
+        except BaseException:
+            deadline.finish()
+            raise
 
+        try:
+            status = reply.status
+            if status in RETRY_STATUSES and len(retried) < retries:
+                planned, refusal = _retry_wait(
+                    status, reply.header("retry-after"), retried, clock.now()
+                )
+                if planned is not None:
+                    retried.append(planned)
+                    deadline.finish()  # the wait is no part of the attempt
+                    reply.close()
+                    reason = f"HTTP {status}" + (" (Retry-After)" if planned.from_header else "")
+                    yield Retrying(len(retried) + 1, retries + 1, planned.seconds, reason)
+                    clock.sleep(planned.seconds)
+                    continue
+                notes.append(refusal)
+            if status in REDIRECT_STATUSES:
+                target, note = wire.redirect(status, reply.header("location"), url, hops)
+                notes.append(note)
+                if target is not None:
+                    hops += 1
+                    url = target
+                    reply.close()
+                    continue
             try:
-                status = response.status_code
-                if status in RETRY_STATUSES and len(retried) < retries:
-                    planned, refusal = _retry_wait(
-                        status, response.headers.get("retry-after"), retried, clock.now()
-                    )
-                    if planned is not None:
-                        retried.append(planned)
-                        deadline.finish()  # the wait is no part of the attempt
-                        response.close()
-                        reason = f"HTTP {status}" + (
-                            " (Retry-After)" if planned.from_header else ""
-                        )
-                        yield Retrying(len(retried) + 1, retries + 1, planned.seconds, reason)
-                        clock.sleep(planned.seconds)
-                        continue
-                    notes.append(refusal)
-                if status in REDIRECT_STATUSES:
-                    target, note = _redirect_decision(response, url, method, hops)
-                    notes.append(note)
-                    if target is not None:
-                        hops += 1
-                        url = target
-                        response.close()
-                        continue
-                try:
-                    body, truncated = _read_capped(response.iter_bytes(), max_body)
-                except httpx.HTTPError as e:
-                    if deadline.expired:
-                        raise _past_deadline(url, timeout, deadline.step) from e
-                    raise _failure(e, url, timeout, reading_body=True) from e
-            finally:
-                deadline.finish()
-                response.close()
-            if deadline.expired:  # the cut may have ended a body that runs to the close
-                raise _past_deadline(url, timeout, deadline.step)
-            elapsed = time.monotonic() - started
-            break
+                body, truncated = _read_capped(reply.chunks(), max_body)
+            except AttemptFailed as e:
+                if deadline.expired:
+                    raise wire.past_deadline(url, deadline.step) from e.__cause__
+                raise e.failure from e.__cause__
+        finally:
+            deadline.finish()
+            reply.close()
+        if deadline.expired:  # the cut may have ended a body that runs to the close
+            raise wire.past_deadline(url, deadline.step)
+        elapsed = time.monotonic() - started
+        break
 
     if retried:
         notes.insert(0, _retry_note(retried))
@@ -246,18 +289,109 @@ def exchange(
         notes.append(f"body truncated at {max_body} bytes")
     return Response(
         status=status,
-        reason=response.reason_phrase,
-        http_version=response.http_version,
-        headers=tuple(
-            (k.decode(response.headers.encoding), v.decode(response.headers.encoding))
-            for k, v in response.headers.raw
-        ),
+        reason=reply.reason,
+        http_version=reply.http_version,
+        headers=reply.headers,
         body=body,
         truncated=truncated,
         elapsed=elapsed,
         attempts=len(retried) + 1,
         notes=tuple(notes),
     )
+
+
+# --- the httpx wire -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class _HttpxWire:
+    client: httpx.Client
+    method: str
+    headers: list[tuple[bytes, bytes]]
+    body: bytes
+    timeout: float
+
+    def attempt(self, url: httpx.URL, deadline: _Deadline) -> _HttpxReply:
+        import httpx
+
+        try:
+            response = self.client.send(
+                httpx.Request(
+                    self.method,
+                    url,
+                    headers=self.headers,
+                    content=self.body,
+                    extensions={"trace": deadline.trace},
+                ),
+                stream=True,
+            )
+        except httpx.HTTPError as e:
+            raise self._failed(e, url, reading_body=False) from e
+        return _HttpxReply(response, lambda e: self._failed(e, url, reading_body=True))
+
+    def _failed(self, e: httpx.HTTPError, url: httpx.URL, *, reading_body: bool) -> AttemptFailed:
+        import httpx
+
+        # Retried by ``_exchange``, not httpx.HTTPTransport(retries=N): httpcore retries every
+        # ConnectError, a bad certificate or an unknown name included, only on direct
+        # connections (never through a proxy), with its own sleep and backoff (0 s first), and
+        # without telling anyone, so neither the "retried N times after ..." note nor the
+        # attempt count could be kept.
+        connecting = isinstance(e, httpx.ConnectError | httpx.ConnectTimeout)
+        return AttemptFailed(
+            _failure(e, url, self.timeout, reading_body=reading_body),
+            connecting=connecting,
+            connect_timeout=isinstance(e, httpx.ConnectTimeout),
+            retry_cause=_retryable_connect_cause(e) if connecting else None,
+        )
+
+    def redirect(
+        self, status: int, location: str | None, url: httpx.URL, hops: int
+    ) -> tuple[httpx.URL | None, str]:
+        return _redirect_decision(status, location, url, self.method, hops)
+
+    def past_deadline(self, url: httpx.URL, step: str) -> NetworkFailure:
+        return _past_deadline(url, self.timeout, step)
+
+
+class _HttpxReply:
+    def __init__(
+        self, response: httpx.Response, failed: Callable[[httpx.HTTPError], AttemptFailed]
+    ) -> None:
+        self._response = response
+        self._failed = failed
+
+    @property
+    def status(self) -> int:
+        return self._response.status_code
+
+    @property
+    def reason(self) -> str:
+        return self._response.reason_phrase
+
+    @property
+    def http_version(self) -> str:
+        return self._response.http_version
+
+    @property
+    def headers(self) -> tuple[tuple[str, str], ...]:
+        raw, encoding = self._response.headers.raw, self._response.headers.encoding
+        return tuple((k.decode(encoding), v.decode(encoding)) for k, v in raw)
+
+    def header(self, name: str) -> str | None:
+        value: str | None = self._response.headers.get(name)
+        return value
+
+    def chunks(self) -> Iterator[bytes]:
+        import httpx
+
+        try:
+            yield from self._response.iter_bytes()
+        except httpx.HTTPError as e:
+            raise self._failed(e) from e
+
+    def close(self) -> None:
+        self._response.close()
 
 
 # --- the deadline of one attempt ---------------------------------------------------------------
@@ -588,13 +722,11 @@ def _shown(url: httpx.URL) -> str:
 
 
 def _redirect_decision(
-    response: httpx.Response, url: httpx.URL, method: str, hops: int
+    status: int, location: str | None, url: httpx.URL, method: str, hops: int
 ) -> tuple[httpx.URL | None, str]:
     """Where to go next (None: stop here) and the note that tells the user."""
     import httpx
 
-    status = response.status_code
-    location = response.headers.get("location")
     if not location:
         return None, f"HTTP {status} redirect without a Location header: nothing to follow"
     try:
