@@ -35,6 +35,7 @@ from typing import TYPE_CHECKING
 from urllib.parse import urljoin
 
 from kctl.errors import KctlError, NetworkFailure
+from kctl.send import netenv
 from kctl.send import transport as t
 from kctl.send.transport import AttemptFailed
 from kctl.send.wire import Request
@@ -346,34 +347,22 @@ def _redirect_decision(
             return None, f"HTTP {status} redirect to an invalid URL: not followed"
         query = f"?{parts.query}" if parts.query else ""
         shown = f"{parts.scheme}://{parts.netloc.rpartition('@')[2]}{parts.path}{query}"
-        if host != url.host:
-            return (
-                None,
-                f"redirect to {shown} not followed: credentials are not sent to another host",
-            )
-        if parts.scheme != "http" or (port or 80) != url.port:
-            what = "scheme" if parts.scheme != "http" else "port"
-            return None, (
-                f"redirect to {shown} not followed: another {what} is another origin, and "
-                "credentials are only sent to the endpoint's own scheme, host and port"
-            )
-        return None, f"redirect to {shown} not followed: kctl sends plain http to simple URLs only"
+        there = (parts.scheme, host, port or netenv.DEFAULT_PORTS.get(parts.scheme, 0))
+        refusal = t.origin_refusal(shown, _origin(url), there)
+        if refusal is None:
+            refusal = f"redirect to {shown} not followed: kctl sends plain http to simple URLs only"
+        return None, refusal
     shown = f"http://{target.netloc}{target.target}"
-    if target.host != url.host:
-        return None, f"redirect to {shown} not followed: credentials are not sent to another host"
-    if target.port != url.port:
-        return None, (
-            f"redirect to {shown} not followed: another port is another origin, and "
-            "credentials are only sent to the endpoint's own scheme, host and port"
-        )
-    if status in (301, 302, 303) and method not in ("GET", "HEAD"):
-        return None, (
-            f"HTTP {status} redirect to {shown} not followed: following a {status} turns the "
-            f"{method} into a GET and drops the payload; point the endpoint at the final URL"
-        )
-    if hops >= t.MAX_REDIRECTS:
-        return None, f"redirect to {shown} not followed: stopped after {t.MAX_REDIRECTS} redirects"
+    refusal = t.redirect_refusal(
+        status, shown, _origin(url), _origin(target), method=method, hops=hops
+    )
+    if refusal is not None:
+        return None, refusal
     return target, f"followed HTTP {status} redirect to {shown} (same host)"
+
+
+def _origin(url: PlainUrl) -> t.Origin:
+    return "http", url.host, url.port
 
 
 def _retryable_cause(e: _Failed) -> str | None:

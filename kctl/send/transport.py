@@ -712,7 +712,7 @@ def _seconds(value: float) -> str:
 # --- redirects --------------------------------------------------------------------------------
 
 
-def _origin(url: httpx.URL) -> tuple[str, str, int]:
+def _origin(url: httpx.URL) -> Origin:
     return url.scheme, url.host.lower(), url.port or netenv.DEFAULT_PORTS.get(url.scheme, 0)
 
 
@@ -734,23 +734,46 @@ def _redirect_decision(
     except httpx.InvalidURL:
         return None, f"HTTP {status} redirect to an invalid URL: not followed"
     shown = _shown(target)
-    here, there = _origin(url), _origin(target)
+    refusal = redirect_refusal(
+        status, shown, _origin(url), _origin(target), method=method, hops=hops
+    )
+    if refusal is not None:
+        return None, refusal
+    return target, f"followed HTTP {status} redirect to {shown} (same host)"
+
+
+Origin = tuple[str, str, int]  # scheme, host in lower case, port
+
+
+def origin_refusal(shown: str, here: Origin, there: Origin) -> str | None:
+    """Why a redirect from ``here`` to ``there`` (``shown``) leaves the endpoint's origin, or
+    None when it stays."""
     if here[1] != there[1]:
-        return None, (f"redirect to {shown} not followed: credentials are not sent to another host")
+        return f"redirect to {shown} not followed: credentials are not sent to another host"
     if here != there:
         what = "scheme" if here[0] != there[0] else "port"
-        return None, (
+        return (
             f"redirect to {shown} not followed: another {what} is another origin, and "
             "credentials are only sent to the endpoint's own scheme, host and port"
         )
+    return None
+
+
+def redirect_refusal(
+    status: int, shown: str, here: Origin, there: Origin, *, method: str, hops: int
+) -> str | None:
+    """Why a redirect is not followed, or None when it is."""
+    refusal = origin_refusal(shown, here, there)
+    if refusal is not None:
+        return refusal
     if status in (301, 302, 303) and method not in ("GET", "HEAD"):
-        return None, (
+        return (
             f"HTTP {status} redirect to {shown} not followed: following a {status} turns the "
             f"{method} into a GET and drops the payload; point the endpoint at the final URL"
         )
     if hops >= MAX_REDIRECTS:
-        return None, f"redirect to {shown} not followed: stopped after {MAX_REDIRECTS} redirects"
-    return target, f"followed HTTP {status} redirect to {shown} (same host)"
+        return f"redirect to {shown} not followed: stopped after {MAX_REDIRECTS} redirects"
+    return None
 
 
 # --- errors -----------------------------------------------------------------------------------
