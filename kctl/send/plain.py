@@ -34,7 +34,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 from urllib.parse import urljoin
 
-from kctl.errors import KctlError, NetworkFailure
+from kctl.errors import NetworkFailure
 from kctl.send import netenv
 from kctl.send import transport as t
 from kctl.send.transport import AttemptFailed
@@ -375,52 +375,16 @@ def _retryable_cause(e: _Failed) -> str | None:
     return "connect error"
 
 
-def _failure(e: _Failed, url: PlainUrl, timeout: float, *, reading_body: bool) -> KctlError:
+def _failure(e: _Failed, url: PlainUrl, timeout: float, *, reading_body: bool) -> NetworkFailure:
     """The transport's message for what happened, word for word."""
-    where, secs, root = url.where, t._seconds(timeout), e.root
-    match e.kind:
-        case "connect_timeout":
-            return NetworkFailure(
-                f"connect timeout: no connection to {where} within {secs}",
-                hint="check the host and port, and any firewall or proxy (HTTPS_PROXY, NO_PROXY)",
-            )
-        case "read_timeout" if reading_body:
-            return NetworkFailure(
-                f"read timeout: the reply from {where} stalled mid-body (no data within {secs})",
-                hint=t._TIMEOUT_HINT,
-            )
-        case "read_timeout":
-            return NetworkFailure(
-                f"read timeout: no answer from {where} within {secs}", hint=t._TIMEOUT_HINT
-            )
-        case "write_timeout":
-            return NetworkFailure(f"write timeout: {where} stopped taking the request for {secs}")
-        case "connect":
-            if isinstance(root, socket.gaierror):
-                return NetworkFailure(
-                    f"DNS failure: cannot resolve {url.host}",
-                    hint="check the host name; behind a proxy, set HTTPS_PROXY",
-                )
-            if isinstance(root, ConnectionRefusedError):
-                return NetworkFailure(
-                    f"connection refused by {where}",
-                    hint="nothing is listening there: check the endpoint's host and port",
-                )
-            reason = root.strerror if isinstance(root, OSError) and root.strerror else str(root)
-            return NetworkFailure(f"cannot connect to {where}: {reason}")
-        case "write":
-            return NetworkFailure(f"connection to {where} lost while sending the request")
-        case "closed":
-            when = "mid-response" if reading_body else "before any reply"
-            return NetworkFailure(f"connection closed by {where} {when}")
-        case "read" | "protocol":
-            when = "mid-response" if reading_body else "before any reply"
-            if isinstance(root, ConnectionResetError):
-                return NetworkFailure(f"connection reset by {where} {when}")
-            if e.kind == "read" or "incomplete" in type(root).__name__.lower():
-                return NetworkFailure(f"connection closed by {where} {when}")
-            return NetworkFailure(f"invalid HTTP reply from {where}: {e.detail}")
-        case "decode":
-            return NetworkFailure(f"the reply from {where} could not be decoded (Content-Encoding)")
-        case _:
-            return NetworkFailure(f"network failure talking to {where} ({e.kind})")
+    what = e.kind
+    if what in ("read", "protocol"):
+        if isinstance(e.root, ConnectionResetError):
+            what = "reset"
+        elif what == "read" or "incomplete" in type(e.root).__name__.lower():
+            what = "closed"
+        else:
+            what = "invalid"
+    return t.lost(
+        what, url.where, url.host, timeout, reading_body=reading_body, root=e.root, detail=e.detail
+    )

@@ -61,6 +61,7 @@ _PROXY_CA_HINT = (
     f"{_CA_HINT}; the https proxy's own certificate is checked against {netenv.PROXY_TRUST} "
     "(SSL_CERT_FILE counts there, --ca-bundle does not)"
 )
+_CONNECT_HINT = "check the host and port, and any firewall or proxy (HTTPS_PROXY, NO_PROXY)"
 _TIMEOUT_HINT = (
     "CleverTap expects the endpoint to answer within about 1 s; raise --timeout to wait longer"
 )
@@ -819,8 +820,7 @@ def _past_deadline_at(where: str, timeout: float, step: str) -> NetworkFailure:
     if step in ("connect_tcp", "start_tls"):
         what = "a TLS connection" if step == "start_tls" else "a connection"
         return NetworkFailure(
-            f"connect timeout: no {what} to {where} within {secs}",
-            hint="check the host and port, and any firewall or proxy (HTTPS_PROXY, NO_PROXY)",
+            f"connect timeout: no {what} to {where} within {secs}", hint=_CONNECT_HINT
         )
     if step.startswith("send_request"):
         return NetworkFailure(f"write timeout: {where} did not take the request within {secs}")
@@ -830,6 +830,64 @@ def _past_deadline_at(where: str, timeout: float, step: str) -> NetworkFailure:
             hint=_TIMEOUT_HINT,
         )
     return NetworkFailure(f"read timeout: no answer from {where} within {secs}", hint=_TIMEOUT_HINT)
+
+
+def lost(
+    what: str,
+    where: str,
+    host: str,
+    timeout: float,
+    *,
+    reading_body: bool,
+    root: BaseException | None = None,
+    detail: str = "",
+) -> NetworkFailure:
+    """What to say when an attempt ended without a reply, in the words both wires use: ``what``
+    happened (connect_timeout, read_timeout, write_timeout, connect, write, reset, closed,
+    invalid, decode) talking to ``where``, with ``root`` the OS error under it."""
+    secs = _seconds(timeout)
+    when = "mid-response" if reading_body else "before any reply"
+    match what:
+        case "connect_timeout":
+            return NetworkFailure(
+                f"connect timeout: no connection to {where} within {secs}", hint=_CONNECT_HINT
+            )
+        case "read_timeout" if reading_body:
+            return NetworkFailure(
+                f"read timeout: the reply from {where} stalled mid-body (no data within {secs})",
+                hint=_TIMEOUT_HINT,
+            )
+        case "read_timeout":
+            return NetworkFailure(
+                f"read timeout: no answer from {where} within {secs}", hint=_TIMEOUT_HINT
+            )
+        case "write_timeout":
+            return NetworkFailure(f"write timeout: {where} stopped taking the request for {secs}")
+        case "connect" if isinstance(root, socket.gaierror):
+            return NetworkFailure(
+                f"DNS failure: cannot resolve {host}",
+                hint="check the host name; behind a proxy, set HTTPS_PROXY",
+            )
+        case "connect" if isinstance(root, ConnectionRefusedError):
+            return NetworkFailure(
+                f"connection refused by {where}",
+                hint="nothing is listening there: check the endpoint's host and port",
+            )
+        case "connect":
+            reason = root.strerror if isinstance(root, OSError) and root.strerror else str(root)
+            return NetworkFailure(f"cannot connect to {where}: {reason}")
+        case "write":
+            return NetworkFailure(f"connection to {where} lost while sending the request")
+        case "reset":
+            return NetworkFailure(f"connection reset by {where} {when}")
+        case "closed":
+            return NetworkFailure(f"connection closed by {where} {when}")
+        case "invalid":
+            return NetworkFailure(f"invalid HTTP reply from {where}: {detail}")
+        case "decode":
+            return NetworkFailure(f"the reply from {where} could not be decoded (Content-Encoding)")
+        case _:
+            return NetworkFailure(f"network failure talking to {where} ({what})")
 
 
 def _failure(
@@ -842,26 +900,21 @@ def _failure(
     proxy = netenv.proxy_for(url.scheme, url.host, url.port)
     if proxy is not None:
         where += f" via proxy {_shown_proxy(proxy)}"
-    secs = _seconds(timeout)
     root = _root_cause(exc)
+
+    def said(what: str, detail: str = "") -> NetworkFailure:
+        return lost(
+            what, where, url.host, timeout, reading_body=reading_body, root=root, detail=detail
+        )
+
     if isinstance(exc, httpx.ConnectTimeout):
-        return NetworkFailure(
-            f"connect timeout: no connection to {where} within {secs}",
-            hint="check the host and port, and any firewall or proxy (HTTPS_PROXY, NO_PROXY)",
-        )
+        return said("connect_timeout")
     if isinstance(exc, httpx.ReadTimeout):
-        if reading_body:
-            return NetworkFailure(
-                f"read timeout: the reply from {where} stalled mid-body (no data within {secs})",
-                hint=_TIMEOUT_HINT,
-            )
-        return NetworkFailure(
-            f"read timeout: no answer from {where} within {secs}", hint=_TIMEOUT_HINT
-        )
+        return said("read_timeout")
     if isinstance(exc, httpx.WriteTimeout):
-        return NetworkFailure(f"write timeout: {where} stopped taking the request for {secs}")
+        return said("write_timeout")
     if isinstance(exc, httpx.PoolTimeout):
-        return NetworkFailure(f"timeout: no free connection to {where} within {secs}")
+        return NetworkFailure(f"timeout: no free connection to {where} within {_seconds(timeout)}")
     if isinstance(exc, httpx.ProxyError):
         return NetworkFailure(
             f"proxy failure on the way to {where}: {exc}",
@@ -878,32 +931,20 @@ def _failure(
                 f"TLS failure: handshake with {where} failed ({root.reason or root})",
                 hint="check that the endpoint speaks https on that port",
             )
-        if isinstance(root, socket.gaierror):
-            return NetworkFailure(
-                f"DNS failure: cannot resolve {url.host}",
-                hint="check the host name; behind a proxy, set HTTPS_PROXY",
-            )
-        if isinstance(root, ConnectionRefusedError):
-            return NetworkFailure(
-                f"connection refused by {where}",
-                hint="nothing is listening there: check the endpoint's host and port",
-            )
-        reason = root.strerror if isinstance(root, OSError) and root.strerror else str(root)
-        return NetworkFailure(f"cannot connect to {where}: {reason}")
+        return said("connect")
     if isinstance(exc, httpx.WriteError):
-        return NetworkFailure(f"connection to {where} lost while sending the request")
+        return said("write")
     if isinstance(exc, httpx.ReadError | httpx.RemoteProtocolError):
-        when = "mid-response" if reading_body else "before any reply"
         if isinstance(root, ConnectionResetError):
-            return NetworkFailure(f"connection reset by {where} {when}")
-        said = str(exc).lower()
-        if isinstance(exc, httpx.ReadError) or "disconnect" in said or "closed" in said:
-            return NetworkFailure(f"connection closed by {where} {when}")
-        return NetworkFailure(f"invalid HTTP reply from {where}: {exc}")
+            return said("reset")
+        text = str(exc).lower()
+        if isinstance(exc, httpx.ReadError) or "disconnect" in text or "closed" in text:
+            return said("closed")
+        return said("invalid", str(exc))
     if isinstance(exc, httpx.LocalProtocolError):
         return UsageError("the request could not be sent: a header name or value is not valid HTTP")
     if isinstance(exc, httpx.UnsupportedProtocol):
         return UsageError(f"cannot send to {where}: unsupported URL scheme")
     if isinstance(exc, httpx.DecodingError):
-        return NetworkFailure(f"the reply from {where} could not be decoded (Content-Encoding)")
+        return said("decode")
     return NetworkFailure(f"network failure talking to {where} ({type(exc).__name__})")
