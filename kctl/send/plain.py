@@ -366,13 +366,7 @@ def _origin(url: PlainUrl) -> t.Origin:
 
 
 def _retryable_cause(e: _Failed) -> str | None:
-    if e.kind == "connect_timeout":
-        return "connect timeout"
-    if isinstance(e.root, socket.gaierror):
-        return "DNS failure" if e.root.errno == socket.EAI_AGAIN else None
-    if isinstance(e.root, ConnectionRefusedError):
-        return "connection refused"
-    return "connect error"
+    return "connect timeout" if e.kind == "connect_timeout" else t.connect_retry_cause(e.root)
 
 
 def _failure(e: _Failed, url: PlainUrl, timeout: float, *, reading_body: bool) -> NetworkFailure:

@@ -678,7 +678,11 @@ def _retryable_connect_cause(exc: httpx.HTTPError) -> str | None:
 
     if isinstance(exc, httpx.ConnectTimeout):
         return "connect timeout"
-    root = _root_cause(exc)
+    return connect_retry_cause(_root_cause(exc))
+
+
+def connect_retry_cause(root: BaseException | None) -> str | None:
+    """``_retryable_connect_cause`` for a connection that failed (not timed out) on ``root``."""
     if isinstance(root, ssl.SSLError):
         return None
     if isinstance(root, socket.gaierror):
