@@ -15,11 +15,11 @@ sandbox over plain http, so ``exchange`` sends those through this module when:
 Everything else goes through httpx as before. What makes the two the same: the request goes out
 byte for byte as httpx writes it (Host first, the headers in order, Content-Length last, or
 ``Content-Length: 0`` for an empty POST); the loop around it (retries only where nothing can have
-been sent twice, Retry-After, redirects followed only to the same origin and never turning a
-POST into a GET, the body capped, every attempt within one total deadline) is ``exchange``'s own
-logic written once more over this module's errors, with the same messages; gzip and deflate
-replies are decoded as httpx decodes them. A redirect to a URL outside the simple form above is
-reported, not followed.
+been sent twice, Retry-After, the body capped, every attempt within one total deadline) is
+``transport._exchange`` itself, run over this module's ``Wire``; its errors get the transport's
+messages, and redirects are decided as there (only to the same origin, never turning a POST
+into a GET); gzip and deflate replies are decoded as httpx decodes them. A redirect to a URL
+outside the simple form above is reported, not followed.
 """
 
 from __future__ import annotations
@@ -28,21 +28,23 @@ import os
 import re
 import socket
 import sys
-import time
 import zlib
-from collections.abc import Generator, Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 from urllib.parse import urljoin
 
-from kctl.errors import KctlError, NetworkFailure
-from kctl.send.wire import Request, Response, Retrying
+from kctl.errors import NetworkFailure
+from kctl.send import netenv
+from kctl.send import transport as t
+from kctl.send.transport import AttemptFailed
+from kctl.send.wire import Request
 from kctl.urls import is_host
 
 if TYPE_CHECKING:
     import http.client
 
-    from kctl.send.transport import Clock, _Deadline
+    from kctl.send.transport import _Deadline
 
 _SIMPLE = re.compile(
     r"http://(?P<host>[a-z0-9._-]+|\[[0-9a-f:.]+\])(?::(?P<port>[0-9]{1,5}))?"
@@ -126,7 +128,13 @@ class _Failed(Exception):
 
 
 class _Reply:
-    def __init__(self, sock: socket.socket, response: http.client.HTTPResponse) -> None:
+    def __init__(
+        self,
+        sock: socket.socket,
+        response: http.client.HTTPResponse,
+        failed: Callable[[_Failed], AttemptFailed],  # what a failure reading the body says
+    ) -> None:
+        self.failed = failed
         self.sock = sock
         self.response = response
         self.status = response.status
@@ -141,6 +149,12 @@ class _Reply:
         return next((v for k, v in self.headers if k.lower() == lowered), None)
 
     def chunks(self) -> Iterator[bytes]:
+        try:
+            yield from self._decoded()
+        except _Failed as e:
+            raise self.failed(e) from e
+
+    def _decoded(self) -> Iterator[bytes]:
         """The body as httpx's iter_bytes gives it: decoded per Content-Encoding."""
         decoders = _decoders(self.header("content-encoding") or "")
         while True:
@@ -230,6 +244,7 @@ def _attempt(
     *,
     timeout: float,
     deadline: _Deadline,
+    failed: Callable[[_Failed], AttemptFailed],
 ) -> _Reply:
     import http.client
 
@@ -263,7 +278,7 @@ def _attempt(
         except http.client.HTTPException as e:
             raise _Failed("protocol", e, str(e) or type(e).__name__) from e
         deadline.begin("receive_response_body")
-        return _Reply(sock, response)
+        return _Reply(sock, response, failed)
     except BaseException:
         if response is not None:
             response.close()  # its file holds the socket open otherwise
@@ -271,114 +286,53 @@ def _attempt(
         raise
 
 
-# --- the exchange --------------------------------------------------------------------------------
+# --- the wire -------------------------------------------------------------------------------------
 
 
-def exchange(
-    request: Request,
-    url: PlainUrl,
-    headers: list[tuple[bytes, bytes]],
-    *,
-    timeout: float,
-    retries: int,
-    max_body: int,
-    clock: Clock,
-) -> Generator[Retrying, None, Response]:
-    """``transport.exchange`` for a URL ``route`` accepted: the same loop, over a socket."""
-    from kctl.send import transport as t
+@dataclass(frozen=True, slots=True)
+class Wire:
+    """``transport``'s attempts for a URL ``route`` accepted, over a socket."""
 
-    method = request.method.upper()
-    notes: list[str] = []
-    retried: list[t._Retry] = []
-    hops = 0
-    while True:
-        started = time.monotonic()
-        deadline = t._Deadline(timeout)
+    method: str
+    headers: list[tuple[bytes, bytes]]
+    body: bytes
+    timeout: float
+
+    def attempt(self, url: PlainUrl, deadline: _Deadline) -> _Reply:
         try:
-            reply = _attempt(method, url, headers, request.body, timeout=timeout, deadline=deadline)
+            return _attempt(
+                self.method,
+                url,
+                self.headers,
+                self.body,
+                timeout=self.timeout,
+                deadline=deadline,
+                failed=lambda e: self._failed(e, url, reading_body=True),
+            )
         except _Failed as e:
-            deadline.finish()
-            if deadline.expired and e.kind != "connect_timeout":
-                raise t._past_deadline_at(url.where, timeout, deadline.step) from e
-            if e.kind not in ("connect", "connect_timeout"):
-                raise _failure(e, url, timeout, reading_body=False) from e
-            failure = _failure(e, url, timeout, reading_body=False)
-            cause = _retryable_cause(e)
-            if cause is not None and len(retried) < retries:
-                wait = t.BACKOFF[min(len(retried), len(t.BACKOFF) - 1)]
-                retried.append(t._Retry(cause, wait, from_header=False))
-                yield Retrying(len(retried) + 1, retries + 1, wait, cause)
-                clock.sleep(wait)
-                continue
-            if retried:
-                attempts = f" (after {len(retried) + 1} attempts)"
-                raise type(failure)(failure.message + attempts, failure.hint) from e
-            raise failure from e
-        except BaseException:
-            deadline.finish()
-            raise
+            raise self._failed(e, url, reading_body=False) from e
 
-        try:
-            status = reply.status
-            if status in t.RETRY_STATUSES and len(retried) < retries:
-                planned, refusal = t._retry_wait(
-                    status, reply.header("retry-after"), retried, clock.now()
-                )
-                if planned is not None:
-                    retried.append(planned)
-                    deadline.finish()
-                    reply.close()
-                    reason = f"HTTP {status}" + (" (Retry-After)" if planned.from_header else "")
-                    yield Retrying(len(retried) + 1, retries + 1, planned.seconds, reason)
-                    clock.sleep(planned.seconds)
-                    continue
-                notes.append(refusal)
-            if status in t.REDIRECT_STATUSES:
-                target, note = _redirect_decision(reply, url, method, hops)
-                notes.append(note)
-                if target is not None:
-                    hops += 1
-                    url = target
-                    reply.close()
-                    continue
-            try:
-                body, truncated = t._read_capped(reply.chunks(), max_body)
-            except _Failed as e:
-                if deadline.expired:
-                    raise t._past_deadline_at(url.where, timeout, deadline.step) from e
-                raise _failure(e, url, timeout, reading_body=True) from e
-        finally:
-            deadline.finish()
-            reply.close()
-        if deadline.expired:
-            raise t._past_deadline_at(url.where, timeout, deadline.step)
-        elapsed = time.monotonic() - started
-        break
+    def _failed(self, e: _Failed, url: PlainUrl, *, reading_body: bool) -> AttemptFailed:
+        connecting = e.kind in ("connect", "connect_timeout")
+        return AttemptFailed(
+            _failure(e, url, self.timeout, reading_body=reading_body),
+            connecting=connecting,
+            connect_timeout=e.kind == "connect_timeout",
+            retry_cause=_retryable_cause(e) if connecting else None,
+        )
 
-    if retried:
-        notes.insert(0, t._retry_note(retried))
-    if truncated:
-        notes.append(f"body truncated at {max_body} bytes")
-    return Response(
-        status=status,
-        reason=reply.reason,
-        http_version=reply.http_version,
-        headers=reply.headers,
-        body=body,
-        truncated=truncated,
-        elapsed=elapsed,
-        attempts=len(retried) + 1,
-        notes=tuple(notes),
-    )
+    def redirect(
+        self, status: int, location: str | None, url: PlainUrl, hops: int
+    ) -> tuple[PlainUrl | None, str]:
+        return _redirect_decision(status, location, url, self.method, hops)
+
+    def past_deadline(self, url: PlainUrl, step: str) -> NetworkFailure:
+        return t._past_deadline_at(url.where, self.timeout, step)
 
 
 def _redirect_decision(
-    reply: _Reply, url: PlainUrl, method: str, hops: int
+    status: int, location: str | None, url: PlainUrl, method: str, hops: int
 ) -> tuple[PlainUrl | None, str]:
-    from kctl.send import transport as t
-
-    status = reply.status
-    location = reply.header("location")
     if not location:
         return None, f"HTTP {status} redirect without a Location header: nothing to follow"
     joined = urljoin(str(url), location)
@@ -393,94 +347,38 @@ def _redirect_decision(
             return None, f"HTTP {status} redirect to an invalid URL: not followed"
         query = f"?{parts.query}" if parts.query else ""
         shown = f"{parts.scheme}://{parts.netloc.rpartition('@')[2]}{parts.path}{query}"
-        if host != url.host:
-            return (
-                None,
-                f"redirect to {shown} not followed: credentials are not sent to another host",
-            )
-        if parts.scheme != "http" or (port or 80) != url.port:
-            what = "scheme" if parts.scheme != "http" else "port"
-            return None, (
-                f"redirect to {shown} not followed: another {what} is another origin, and "
-                "credentials are only sent to the endpoint's own scheme, host and port"
-            )
-        return None, f"redirect to {shown} not followed: kctl sends plain http to simple URLs only"
+        there = (parts.scheme, host, port or netenv.DEFAULT_PORTS.get(parts.scheme, 0))
+        refusal = t.origin_refusal(shown, _origin(url), there)
+        if refusal is None:
+            refusal = f"redirect to {shown} not followed: kctl sends plain http to simple URLs only"
+        return None, refusal
     shown = f"http://{target.netloc}{target.target}"
-    if target.host != url.host:
-        return None, f"redirect to {shown} not followed: credentials are not sent to another host"
-    if target.port != url.port:
-        return None, (
-            f"redirect to {shown} not followed: another port is another origin, and "
-            "credentials are only sent to the endpoint's own scheme, host and port"
-        )
-    if status in (301, 302, 303) and method not in ("GET", "HEAD"):
-        return None, (
-            f"HTTP {status} redirect to {shown} not followed: following a {status} turns the "
-            f"{method} into a GET and drops the payload; point the endpoint at the final URL"
-        )
-    if hops >= t.MAX_REDIRECTS:
-        return None, f"redirect to {shown} not followed: stopped after {t.MAX_REDIRECTS} redirects"
+    refusal = t.redirect_refusal(
+        status, shown, _origin(url), _origin(target), method=method, hops=hops
+    )
+    if refusal is not None:
+        return None, refusal
     return target, f"followed HTTP {status} redirect to {shown} (same host)"
 
 
+def _origin(url: PlainUrl) -> t.Origin:
+    return "http", url.host, url.port
+
+
 def _retryable_cause(e: _Failed) -> str | None:
-    if e.kind == "connect_timeout":
-        return "connect timeout"
-    if isinstance(e.root, socket.gaierror):
-        return "DNS failure" if e.root.errno == socket.EAI_AGAIN else None
-    if isinstance(e.root, ConnectionRefusedError):
-        return "connection refused"
-    return "connect error"
+    return "connect timeout" if e.kind == "connect_timeout" else t.connect_retry_cause(e.root)
 
 
-def _failure(e: _Failed, url: PlainUrl, timeout: float, *, reading_body: bool) -> KctlError:
+def _failure(e: _Failed, url: PlainUrl, timeout: float, *, reading_body: bool) -> NetworkFailure:
     """The transport's message for what happened, word for word."""
-    from kctl.send import transport as t
-
-    where, secs, root = url.where, t._seconds(timeout), e.root
-    match e.kind:
-        case "connect_timeout":
-            return NetworkFailure(
-                f"connect timeout: no connection to {where} within {secs}",
-                hint="check the host and port, and any firewall or proxy (HTTPS_PROXY, NO_PROXY)",
-            )
-        case "read_timeout" if reading_body:
-            return NetworkFailure(
-                f"read timeout: the reply from {where} stalled mid-body (no data within {secs})",
-                hint=t._TIMEOUT_HINT,
-            )
-        case "read_timeout":
-            return NetworkFailure(
-                f"read timeout: no answer from {where} within {secs}", hint=t._TIMEOUT_HINT
-            )
-        case "write_timeout":
-            return NetworkFailure(f"write timeout: {where} stopped taking the request for {secs}")
-        case "connect":
-            if isinstance(root, socket.gaierror):
-                return NetworkFailure(
-                    f"DNS failure: cannot resolve {url.host}",
-                    hint="check the host name; behind a proxy, set HTTPS_PROXY",
-                )
-            if isinstance(root, ConnectionRefusedError):
-                return NetworkFailure(
-                    f"connection refused by {where}",
-                    hint="nothing is listening there: check the endpoint's host and port",
-                )
-            reason = root.strerror if isinstance(root, OSError) and root.strerror else str(root)
-            return NetworkFailure(f"cannot connect to {where}: {reason}")
-        case "write":
-            return NetworkFailure(f"connection to {where} lost while sending the request")
-        case "closed":
-            when = "mid-response" if reading_body else "before any reply"
-            return NetworkFailure(f"connection closed by {where} {when}")
-        case "read" | "protocol":
-            when = "mid-response" if reading_body else "before any reply"
-            if isinstance(root, ConnectionResetError):
-                return NetworkFailure(f"connection reset by {where} {when}")
-            if e.kind == "read" or "incomplete" in type(root).__name__.lower():
-                return NetworkFailure(f"connection closed by {where} {when}")
-            return NetworkFailure(f"invalid HTTP reply from {where}: {e.detail}")
-        case "decode":
-            return NetworkFailure(f"the reply from {where} could not be decoded (Content-Encoding)")
-        case _:
-            return NetworkFailure(f"network failure talking to {where} ({e.kind})")
+    what = e.kind
+    if what in ("read", "protocol"):
+        if isinstance(e.root, ConnectionResetError):
+            what = "reset"
+        elif what == "read" or "incomplete" in type(e.root).__name__.lower():
+            what = "closed"
+        else:
+            what = "invalid"
+    return t.lost(
+        what, url.where, url.host, timeout, reading_body=reading_body, root=e.root, detail=e.detail
+    )

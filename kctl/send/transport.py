@@ -30,10 +30,10 @@ import socket
 import ssl
 import threading
 import time
-from collections.abc import Callable, Generator, Iterable, Sequence
+from collections.abc import Callable, Generator, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 from kctl import __version__
 from kctl.errors import KctlError, NetworkFailure, UsageError
@@ -51,6 +51,8 @@ MAX_RETRY_WAIT = 10.0  # seconds; a longer Retry-After is reported instead of wa
 BACKOFF = (0.5, 1.0, 2.0, 4.0, 8.0)  # waits when the server gives no Retry-After
 USER_AGENT = f"kctl/{__version__}"
 
+U = TypeVar("U")  # a wire's URL
+
 _CA_HINT = (
     "if the endpoint uses a private or self-signed CA, pass --ca-bundle FILE "
     "or set SSL_CERT_FILE to a PEM file with that CA"
@@ -59,6 +61,7 @@ _PROXY_CA_HINT = (
     f"{_CA_HINT}; the https proxy's own certificate is checked against {netenv.PROXY_TRUST} "
     "(SSL_CERT_FILE counts there, --ca-bundle does not)"
 )
+_CONNECT_HINT = "check the host and port, and any firewall or proxy (HTTPS_PROXY, NO_PROXY)"
 _TIMEOUT_HINT = (
     "CleverTap expects the endpoint to answer within about 1 s; raise --timeout to wait longer"
 )
@@ -131,114 +134,155 @@ def exchange(
 
     from kctl.send import plain
 
+    method = request.method.upper()
     if plain.simple_url(request.url) is not None:
         # plain http that httpx would send unchanged: the same loop without httpx (kctl.send.plain)
-        wire = _wire_headers(request)
-        route = plain.route(request, wire)
+        headers = _wire_headers(request)
+        route = plain.route(request, headers)
         if route is not None:
-            return (
-                yield from plain.exchange(
-                    request,
-                    route,
-                    wire,
-                    timeout=timeout,
-                    retries=retries,
-                    max_body=max_body,
-                    clock=clock,
-                )
-            )
-
-    import httpx
+            plain_wire = plain.Wire(method, headers, request.body, timeout)
+            return (yield from _exchange(plain_wire, route, retries, max_body, clock))
 
     url = _parse_url(request.url)
     headers = _wire_headers(request)
     ssl_verify = _ssl_verify(verify) if _may_use_tls(url.scheme) else False
-    method = request.method.upper()
+    with _client(ssl_verify, timeout) as client:
+        httpx_wire = _HttpxWire(client, method, headers, request.body, timeout)
+        return (yield from _exchange(httpx_wire, url, retries, max_body, clock))
 
+
+# --- the loop around the attempts, the same on both wires --------------------------------------
+
+
+class AttemptFailed(Exception):
+    """An attempt got no usable reply, as a wire tells ``_exchange``: ``failure`` is what the
+    user is told, ``connecting`` that no connection was made (so trying again cannot send
+    anything twice), ``retry_cause`` why, when trying again might help. Raised from the wire's
+    own error, which the failure is raised from in turn."""
+
+    def __init__(
+        self,
+        failure: KctlError,
+        *,
+        connecting: bool = False,
+        connect_timeout: bool = False,
+        retry_cause: str | None = None,
+    ) -> None:
+        super().__init__(failure.message)
+        self.failure = failure
+        self.connecting = connecting
+        self.connect_timeout = connect_timeout
+        self.retry_cause = retry_cause
+
+
+class Reply(Protocol):
+    """A reply whose head has been read, its body still to come."""
+
+    @property
+    def status(self) -> int: ...
+    @property
+    def reason(self) -> str: ...
+    @property
+    def http_version(self) -> str: ...
+    @property
+    def headers(self) -> tuple[tuple[str, str], ...]: ...
+    def header(self, name: str) -> str | None: ...
+    def chunks(self) -> Iterator[bytes]:
+        """The body, decoded as httpx decodes it; raises ``AttemptFailed``."""
+        ...
+
+    def close(self) -> None: ...
+
+
+class Wire(Protocol[U]):
+    """One way of making an attempt: httpx (``_HttpxWire``) or a socket (``plain.Wire``)."""
+
+    @property
+    def timeout(self) -> float:
+        """Of each step of an attempt, and of each attempt as a whole."""
+        ...
+
+    def attempt(self, url: U, deadline: _Deadline) -> Reply:
+        """Send the request to ``url`` and read the reply's head; raises ``AttemptFailed``."""
+        ...
+
+    def redirect(
+        self, status: int, location: str | None, url: U, hops: int
+    ) -> tuple[U | None, str]:
+        """Where to go next (None: stop here) and the note that tells the user."""
+        ...
+
+    def past_deadline(self, url: U, step: str) -> NetworkFailure: ...
+
+
+def _exchange(
+    wire: Wire[U], url: U, retries: int, max_body: int, clock: Clock
+) -> Generator[Retrying, None, Response]:
     notes: list[str] = []
     retried: list[_Retry] = []
     hops = 0
-    with _client(ssl_verify, timeout) as client:
-        while True:
-            started = time.monotonic()
-            deadline = _Deadline(timeout)
-            try:
-                response = client.send(
-                    httpx.Request(
-                        method,
-                        url,
-                        headers=headers,
-                        content=request.body,
-                        extensions={"trace": deadline.trace},
-                    ),
-                    stream=True,
-                )
-            except httpx.HTTPError as e:
-                deadline.finish()
-                # a connect timeout is the connect's own: the deadline has no socket to cut yet
-                if deadline.expired and not isinstance(e, httpx.ConnectTimeout):
-                    raise _past_deadline(url, timeout, deadline.step) from e
-                if not isinstance(e, httpx.ConnectError | httpx.ConnectTimeout):
-                    raise _failure(e, url, timeout, reading_body=False) from e
-                # Not httpx.HTTPTransport(retries=N): httpcore retries every ConnectError,
-                # a bad certificate or an unknown name included, only on direct connections
-                # (never through a proxy), with its own sleep and backoff (0 s first), and
-                # without telling anyone, so neither the "retried N times after ..." note nor
-                # the attempt count could be kept.
-                failure = _failure(e, url, timeout, reading_body=False)
-                cause = _retryable_connect_cause(e)
-                if cause is not None and len(retried) < retries:
-                    wait = BACKOFF[min(len(retried), len(BACKOFF) - 1)]
-                    retried.append(_Retry(cause, wait, from_header=False))
-                    yield Retrying(len(retried) + 1, retries + 1, wait, cause)
-                    clock.sleep(wait)
-                    continue
-                if retried:
-                    attempts = f" (after {len(retried) + 1} attempts)"
-                    raise type(failure)(failure.message + attempts, failure.hint) from e
-                raise failure from e
-            except BaseException:
-                deadline.finish()
-                raise
+    while True:
+        started = time.monotonic()
+        deadline = _Deadline(wire.timeout)
+        try:
+            reply = wire.attempt(url, deadline)
+        except AttemptFailed as e:
+            deadline.finish()
+            # a connect timeout is the connect's own: the deadline has no socket to cut yet
+            if deadline.expired and not e.connect_timeout:
+                raise wire.past_deadline(url, deadline.step) from e.__cause__
+            if not e.connecting:
+                raise e.failure from e.__cause__
+            if e.retry_cause is not None and len(retried) < retries:
+                wait = BACKOFF[min(len(retried), len(BACKOFF) - 1)]
+                retried.append(_Retry(e.retry_cause, wait, from_header=False))
+                yield Retrying(len(retried) + 1, retries + 1, wait, e.retry_cause)
+                clock.sleep(wait)
+                continue
+            if retried:
+                attempts = f" (after {len(retried) + 1} attempts)"
+                raise type(e.failure)(e.failure.message + attempts, e.failure.hint) from e.__cause__
+            raise e.failure from e.__cause__
+        except BaseException:
+            deadline.finish()
+            raise
 
+        try:
+            status = reply.status
+            if status in RETRY_STATUSES and len(retried) < retries:
+                planned, refusal = _retry_wait(
+                    status, reply.header("retry-after"), retried, clock.now()
+                )
+                if planned is not None:
+                    retried.append(planned)
+                    deadline.finish()  # the wait is no part of the attempt
+                    reply.close()
+                    reason = f"HTTP {status}" + (" (Retry-After)" if planned.from_header else "")
+                    yield Retrying(len(retried) + 1, retries + 1, planned.seconds, reason)
+                    clock.sleep(planned.seconds)
+                    continue
+                notes.append(refusal)
+            if status in REDIRECT_STATUSES:
+                target, note = wire.redirect(status, reply.header("location"), url, hops)
+                notes.append(note)
+                if target is not None:
+                    hops += 1
+                    url = target
+                    reply.close()
+                    continue
             try:
-                status = response.status_code
-                if status in RETRY_STATUSES and len(retried) < retries:
-                    planned, refusal = _retry_wait(
-                        status, response.headers.get("retry-after"), retried, clock.now()
-                    )
-                    if planned is not None:
-                        retried.append(planned)
-                        deadline.finish()  # the wait is no part of the attempt
-                        response.close()
-                        reason = f"HTTP {status}" + (
-                            " (Retry-After)" if planned.from_header else ""
-                        )
-                        yield Retrying(len(retried) + 1, retries + 1, planned.seconds, reason)
-                        clock.sleep(planned.seconds)
-                        continue
-                    notes.append(refusal)
-                if status in REDIRECT_STATUSES:
-                    target, note = _redirect_decision(response, url, method, hops)
-                    notes.append(note)
-                    if target is not None:
-                        hops += 1
-                        url = target
-                        response.close()
-                        continue
-                try:
-                    body, truncated = _read_capped(response.iter_bytes(), max_body)
-                except httpx.HTTPError as e:
-                    if deadline.expired:
-                        raise _past_deadline(url, timeout, deadline.step) from e
-                    raise _failure(e, url, timeout, reading_body=True) from e
-            finally:
-                deadline.finish()
-                response.close()
-            if deadline.expired:  # the cut may have ended a body that runs to the close
-                raise _past_deadline(url, timeout, deadline.step)
-            elapsed = time.monotonic() - started
-            break
+                body, truncated = _read_capped(reply.chunks(), max_body)
+            except AttemptFailed as e:
+                if deadline.expired:
+                    raise wire.past_deadline(url, deadline.step) from e.__cause__
+                raise e.failure from e.__cause__
+        finally:
+            deadline.finish()
+            reply.close()
+        if deadline.expired:  # the cut may have ended a body that runs to the close
+            raise wire.past_deadline(url, deadline.step)
+        elapsed = time.monotonic() - started
+        break
 
     if retried:
         notes.insert(0, _retry_note(retried))
@@ -246,18 +290,109 @@ def exchange(
         notes.append(f"body truncated at {max_body} bytes")
     return Response(
         status=status,
-        reason=response.reason_phrase,
-        http_version=response.http_version,
-        headers=tuple(
-            (k.decode(response.headers.encoding), v.decode(response.headers.encoding))
-            for k, v in response.headers.raw
-        ),
+        reason=reply.reason,
+        http_version=reply.http_version,
+        headers=reply.headers,
         body=body,
         truncated=truncated,
         elapsed=elapsed,
         attempts=len(retried) + 1,
         notes=tuple(notes),
     )
+
+
+# --- the httpx wire -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class _HttpxWire:
+    client: httpx.Client
+    method: str
+    headers: list[tuple[bytes, bytes]]
+    body: bytes
+    timeout: float
+
+    def attempt(self, url: httpx.URL, deadline: _Deadline) -> _HttpxReply:
+        import httpx
+
+        try:
+            response = self.client.send(
+                httpx.Request(
+                    self.method,
+                    url,
+                    headers=self.headers,
+                    content=self.body,
+                    extensions={"trace": deadline.trace},
+                ),
+                stream=True,
+            )
+        except httpx.HTTPError as e:
+            raise self._failed(e, url, reading_body=False) from e
+        return _HttpxReply(response, lambda e: self._failed(e, url, reading_body=True))
+
+    def _failed(self, e: httpx.HTTPError, url: httpx.URL, *, reading_body: bool) -> AttemptFailed:
+        import httpx
+
+        # Retried by ``_exchange``, not httpx.HTTPTransport(retries=N): httpcore retries every
+        # ConnectError, a bad certificate or an unknown name included, only on direct
+        # connections (never through a proxy), with its own sleep and backoff (0 s first), and
+        # without telling anyone, so neither the "retried N times after ..." note nor the
+        # attempt count could be kept.
+        connecting = isinstance(e, httpx.ConnectError | httpx.ConnectTimeout)
+        return AttemptFailed(
+            _failure(e, url, self.timeout, reading_body=reading_body),
+            connecting=connecting,
+            connect_timeout=isinstance(e, httpx.ConnectTimeout),
+            retry_cause=_retryable_connect_cause(e) if connecting else None,
+        )
+
+    def redirect(
+        self, status: int, location: str | None, url: httpx.URL, hops: int
+    ) -> tuple[httpx.URL | None, str]:
+        return _redirect_decision(status, location, url, self.method, hops)
+
+    def past_deadline(self, url: httpx.URL, step: str) -> NetworkFailure:
+        return _past_deadline(url, self.timeout, step)
+
+
+class _HttpxReply:
+    def __init__(
+        self, response: httpx.Response, failed: Callable[[httpx.HTTPError], AttemptFailed]
+    ) -> None:
+        self._response = response
+        self._failed = failed
+
+    @property
+    def status(self) -> int:
+        return self._response.status_code
+
+    @property
+    def reason(self) -> str:
+        return self._response.reason_phrase
+
+    @property
+    def http_version(self) -> str:
+        return self._response.http_version
+
+    @property
+    def headers(self) -> tuple[tuple[str, str], ...]:
+        raw, encoding = self._response.headers.raw, self._response.headers.encoding
+        return tuple((k.decode(encoding), v.decode(encoding)) for k, v in raw)
+
+    def header(self, name: str) -> str | None:
+        value: str | None = self._response.headers.get(name)
+        return value
+
+    def chunks(self) -> Iterator[bytes]:
+        import httpx
+
+        try:
+            yield from self._response.iter_bytes()
+        except httpx.HTTPError as e:
+            raise self._failed(e) from e
+
+    def close(self) -> None:
+        self._response.close()
 
 
 # --- the deadline of one attempt ---------------------------------------------------------------
@@ -543,7 +678,11 @@ def _retryable_connect_cause(exc: httpx.HTTPError) -> str | None:
 
     if isinstance(exc, httpx.ConnectTimeout):
         return "connect timeout"
-    root = _root_cause(exc)
+    return connect_retry_cause(_root_cause(exc))
+
+
+def connect_retry_cause(root: BaseException | None) -> str | None:
+    """``_retryable_connect_cause`` for a connection that failed (not timed out) on ``root``."""
     if isinstance(root, ssl.SSLError):
         return None
     if isinstance(root, socket.gaierror):
@@ -578,7 +717,7 @@ def _seconds(value: float) -> str:
 # --- redirects --------------------------------------------------------------------------------
 
 
-def _origin(url: httpx.URL) -> tuple[str, str, int]:
+def _origin(url: httpx.URL) -> Origin:
     return url.scheme, url.host.lower(), url.port or netenv.DEFAULT_PORTS.get(url.scheme, 0)
 
 
@@ -588,13 +727,11 @@ def _shown(url: httpx.URL) -> str:
 
 
 def _redirect_decision(
-    response: httpx.Response, url: httpx.URL, method: str, hops: int
+    status: int, location: str | None, url: httpx.URL, method: str, hops: int
 ) -> tuple[httpx.URL | None, str]:
     """Where to go next (None: stop here) and the note that tells the user."""
     import httpx
 
-    status = response.status_code
-    location = response.headers.get("location")
     if not location:
         return None, f"HTTP {status} redirect without a Location header: nothing to follow"
     try:
@@ -602,23 +739,46 @@ def _redirect_decision(
     except httpx.InvalidURL:
         return None, f"HTTP {status} redirect to an invalid URL: not followed"
     shown = _shown(target)
-    here, there = _origin(url), _origin(target)
+    refusal = redirect_refusal(
+        status, shown, _origin(url), _origin(target), method=method, hops=hops
+    )
+    if refusal is not None:
+        return None, refusal
+    return target, f"followed HTTP {status} redirect to {shown} (same host)"
+
+
+Origin = tuple[str, str, int]  # scheme, host in lower case, port
+
+
+def origin_refusal(shown: str, here: Origin, there: Origin) -> str | None:
+    """Why a redirect from ``here`` to ``there`` (``shown``) leaves the endpoint's origin, or
+    None when it stays."""
     if here[1] != there[1]:
-        return None, (f"redirect to {shown} not followed: credentials are not sent to another host")
+        return f"redirect to {shown} not followed: credentials are not sent to another host"
     if here != there:
         what = "scheme" if here[0] != there[0] else "port"
-        return None, (
+        return (
             f"redirect to {shown} not followed: another {what} is another origin, and "
             "credentials are only sent to the endpoint's own scheme, host and port"
         )
+    return None
+
+
+def redirect_refusal(
+    status: int, shown: str, here: Origin, there: Origin, *, method: str, hops: int
+) -> str | None:
+    """Why a redirect is not followed, or None when it is."""
+    refusal = origin_refusal(shown, here, there)
+    if refusal is not None:
+        return refusal
     if status in (301, 302, 303) and method not in ("GET", "HEAD"):
-        return None, (
+        return (
             f"HTTP {status} redirect to {shown} not followed: following a {status} turns the "
             f"{method} into a GET and drops the payload; point the endpoint at the final URL"
         )
     if hops >= MAX_REDIRECTS:
-        return None, f"redirect to {shown} not followed: stopped after {MAX_REDIRECTS} redirects"
-    return target, f"followed HTTP {status} redirect to {shown} (same host)"
+        return f"redirect to {shown} not followed: stopped after {MAX_REDIRECTS} redirects"
+    return None
 
 
 # --- errors -----------------------------------------------------------------------------------
@@ -664,8 +824,7 @@ def _past_deadline_at(where: str, timeout: float, step: str) -> NetworkFailure:
     if step in ("connect_tcp", "start_tls"):
         what = "a TLS connection" if step == "start_tls" else "a connection"
         return NetworkFailure(
-            f"connect timeout: no {what} to {where} within {secs}",
-            hint="check the host and port, and any firewall or proxy (HTTPS_PROXY, NO_PROXY)",
+            f"connect timeout: no {what} to {where} within {secs}", hint=_CONNECT_HINT
         )
     if step.startswith("send_request"):
         return NetworkFailure(f"write timeout: {where} did not take the request within {secs}")
@@ -675,6 +834,64 @@ def _past_deadline_at(where: str, timeout: float, step: str) -> NetworkFailure:
             hint=_TIMEOUT_HINT,
         )
     return NetworkFailure(f"read timeout: no answer from {where} within {secs}", hint=_TIMEOUT_HINT)
+
+
+def lost(
+    what: str,
+    where: str,
+    host: str,
+    timeout: float,
+    *,
+    reading_body: bool,
+    root: BaseException | None = None,
+    detail: str = "",
+) -> NetworkFailure:
+    """What to say when an attempt ended without a reply, in the words both wires use: ``what``
+    happened (connect_timeout, read_timeout, write_timeout, connect, write, reset, closed,
+    invalid, decode) talking to ``where``, with ``root`` the OS error under it."""
+    secs = _seconds(timeout)
+    when = "mid-response" if reading_body else "before any reply"
+    match what:
+        case "connect_timeout":
+            return NetworkFailure(
+                f"connect timeout: no connection to {where} within {secs}", hint=_CONNECT_HINT
+            )
+        case "read_timeout" if reading_body:
+            return NetworkFailure(
+                f"read timeout: the reply from {where} stalled mid-body (no data within {secs})",
+                hint=_TIMEOUT_HINT,
+            )
+        case "read_timeout":
+            return NetworkFailure(
+                f"read timeout: no answer from {where} within {secs}", hint=_TIMEOUT_HINT
+            )
+        case "write_timeout":
+            return NetworkFailure(f"write timeout: {where} stopped taking the request for {secs}")
+        case "connect" if isinstance(root, socket.gaierror):
+            return NetworkFailure(
+                f"DNS failure: cannot resolve {host}",
+                hint="check the host name; behind a proxy, set HTTPS_PROXY",
+            )
+        case "connect" if isinstance(root, ConnectionRefusedError):
+            return NetworkFailure(
+                f"connection refused by {where}",
+                hint="nothing is listening there: check the endpoint's host and port",
+            )
+        case "connect":
+            reason = root.strerror if isinstance(root, OSError) and root.strerror else str(root)
+            return NetworkFailure(f"cannot connect to {where}: {reason}")
+        case "write":
+            return NetworkFailure(f"connection to {where} lost while sending the request")
+        case "reset":
+            return NetworkFailure(f"connection reset by {where} {when}")
+        case "closed":
+            return NetworkFailure(f"connection closed by {where} {when}")
+        case "invalid":
+            return NetworkFailure(f"invalid HTTP reply from {where}: {detail}")
+        case "decode":
+            return NetworkFailure(f"the reply from {where} could not be decoded (Content-Encoding)")
+        case _:
+            return NetworkFailure(f"network failure talking to {where} ({what})")
 
 
 def _failure(
@@ -687,26 +904,21 @@ def _failure(
     proxy = netenv.proxy_for(url.scheme, url.host, url.port)
     if proxy is not None:
         where += f" via proxy {_shown_proxy(proxy)}"
-    secs = _seconds(timeout)
     root = _root_cause(exc)
+
+    def said(what: str, detail: str = "") -> NetworkFailure:
+        return lost(
+            what, where, url.host, timeout, reading_body=reading_body, root=root, detail=detail
+        )
+
     if isinstance(exc, httpx.ConnectTimeout):
-        return NetworkFailure(
-            f"connect timeout: no connection to {where} within {secs}",
-            hint="check the host and port, and any firewall or proxy (HTTPS_PROXY, NO_PROXY)",
-        )
+        return said("connect_timeout")
     if isinstance(exc, httpx.ReadTimeout):
-        if reading_body:
-            return NetworkFailure(
-                f"read timeout: the reply from {where} stalled mid-body (no data within {secs})",
-                hint=_TIMEOUT_HINT,
-            )
-        return NetworkFailure(
-            f"read timeout: no answer from {where} within {secs}", hint=_TIMEOUT_HINT
-        )
+        return said("read_timeout")
     if isinstance(exc, httpx.WriteTimeout):
-        return NetworkFailure(f"write timeout: {where} stopped taking the request for {secs}")
+        return said("write_timeout")
     if isinstance(exc, httpx.PoolTimeout):
-        return NetworkFailure(f"timeout: no free connection to {where} within {secs}")
+        return NetworkFailure(f"timeout: no free connection to {where} within {_seconds(timeout)}")
     if isinstance(exc, httpx.ProxyError):
         return NetworkFailure(
             f"proxy failure on the way to {where}: {exc}",
@@ -723,32 +935,20 @@ def _failure(
                 f"TLS failure: handshake with {where} failed ({root.reason or root})",
                 hint="check that the endpoint speaks https on that port",
             )
-        if isinstance(root, socket.gaierror):
-            return NetworkFailure(
-                f"DNS failure: cannot resolve {url.host}",
-                hint="check the host name; behind a proxy, set HTTPS_PROXY",
-            )
-        if isinstance(root, ConnectionRefusedError):
-            return NetworkFailure(
-                f"connection refused by {where}",
-                hint="nothing is listening there: check the endpoint's host and port",
-            )
-        reason = root.strerror if isinstance(root, OSError) and root.strerror else str(root)
-        return NetworkFailure(f"cannot connect to {where}: {reason}")
+        return said("connect")
     if isinstance(exc, httpx.WriteError):
-        return NetworkFailure(f"connection to {where} lost while sending the request")
+        return said("write")
     if isinstance(exc, httpx.ReadError | httpx.RemoteProtocolError):
-        when = "mid-response" if reading_body else "before any reply"
         if isinstance(root, ConnectionResetError):
-            return NetworkFailure(f"connection reset by {where} {when}")
-        said = str(exc).lower()
-        if isinstance(exc, httpx.ReadError) or "disconnect" in said or "closed" in said:
-            return NetworkFailure(f"connection closed by {where} {when}")
-        return NetworkFailure(f"invalid HTTP reply from {where}: {exc}")
+            return said("reset")
+        text = str(exc).lower()
+        if isinstance(exc, httpx.ReadError) or "disconnect" in text or "closed" in text:
+            return said("closed")
+        return said("invalid", str(exc))
     if isinstance(exc, httpx.LocalProtocolError):
         return UsageError("the request could not be sent: a header name or value is not valid HTTP")
     if isinstance(exc, httpx.UnsupportedProtocol):
         return UsageError(f"cannot send to {where}: unsupported URL scheme")
     if isinstance(exc, httpx.DecodingError):
-        return NetworkFailure(f"the reply from {where} could not be decoded (Content-Encoding)")
+        return said("decode")
     return NetworkFailure(f"network failure talking to {where} ({type(exc).__name__})")
