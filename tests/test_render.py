@@ -142,6 +142,20 @@ def test_text_escapes_control_characters_so_a_finding_stays_on_its_lines() -> No
     )
 
 
+def test_text_escapes_bidi_controls_and_keeps_the_caret_under_the_column() -> None:
+    report = Report(
+        files=["f.yaml"],
+        findings=[finding("KC005", E, "f.yaml", 1, 6, "name \u202eexe.txt", None)],
+        sources={"f.yaml": "a: \u202e b\n"},
+    )
+    assert render_report(report, "text") == (
+        "f.yaml:1:6: KC005 name \\u202eexe.txt\n"
+        "    a: \\u202e b\n"
+        "              ^\n"
+        "1 error in 1 file\n"
+    )
+
+
 @pytest.mark.parametrize(
     ("errors", "warnings", "files", "summary"),
     [

@@ -198,3 +198,17 @@ def test_the_example_configs_pass_every_check_against_the_sandbox(kctl: Kctl, na
     # down: its server-side socket was left open, and a test far later failed on the
     # ResourceWarning when the garbage collector found it. Collect here, where it is made.
     gc.collect()
+
+
+def test_a_reply_can_neither_break_nor_drive_the_table() -> None:
+    from kctl.render.verify import render_text
+    from kctl.send.verify import Check
+
+    hostile = "rejected: [/x] [bold]x\x1b]0;owned\x07 \u202egnp.exe"
+    check = Check("wa[/p]", "provider-save", "validation payload", 3, False, 5, hostile, hostile)
+    text = render_text([check], color=False, width=200)
+    assert "\x1b" not in text
+    assert "\u202e" not in text
+    assert "[/x] [bold]x\\x1b]0;owned\\x07 \\u202egnp.exe" in text
+    assert "wa[/p]" in text
+    assert "hint: rejected: [/x]" in text

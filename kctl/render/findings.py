@@ -7,15 +7,16 @@ goes. Findings always come out in the same order: files as given, then line, col
 from __future__ import annotations
 
 import json
-import re
 import unicodedata
 from collections.abc import Callable
 from typing import Any
 
 from kctl import __version__
 from kctl.config.findings import Finding, Report
+from kctl.config.quoted import LINE_BREAK
 from kctl.contract.rules import RULES
 from kctl.errors import UsageError
+from kctl.render.escape import UNSAFE_EXCEPT_TAB
 from kctl.render.explain import help_markdown, help_text
 from kctl.render.term import BOLD, CYAN, RED, YELLOW, paint
 
@@ -67,11 +68,9 @@ def _with_hint(f: Finding) -> str:
 # --- text ---------------------------------------------------------------------------------------
 
 _INDENT = "    "
-# Line breaks as PyYAML counts them, so LINE indexes the same line the loader saw.
-_LINE_BREAK = re.compile(r"\r\n|[\n\r\x85\u2028\u2029]")
-# C0/C1 controls except tab are shown escaped: config content must never drive the terminal, and
-# one finding stays one line for editors' problem matchers.
-_CONTROL = re.compile(r"[\x00-\x08\x0a-\x1f\x7f-\x9f]")
+# What a terminal could act on, tab aside, is shown escaped: config content must never drive
+# the terminal, and one finding stays one line for editors' problem matchers.
+_CONTROL = UNSAFE_EXCEPT_TAB
 
 
 def _visible(text: str) -> str:
@@ -128,7 +127,7 @@ def _render_text(report: Report, color: bool) -> str:
 
         if f.file not in lines_of:
             source = report.sources.get(f.file)
-            lines_of[f.file] = None if source is None else _LINE_BREAK.split(source)
+            lines_of[f.file] = None if source is None else LINE_BREAK.split(source)
         source_lines = lines_of[f.file]
         if source_lines is not None and 1 <= f.line <= len(source_lines) and f.col >= 1:
             line, col = _window(source_lines[f.line - 1], f.col)

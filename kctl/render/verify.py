@@ -7,6 +7,7 @@ import json
 from typing import IO, Any
 
 from kctl import __version__
+from kctl.render.escape import escape_untrusted
 from kctl.send.verify import Check, Checked, Event, Started
 
 FORMATS = ("text", "json", "junit", "sarif")
@@ -72,13 +73,14 @@ def render_text(checks: list[Check], *, color: bool, width: int) -> str:
         detail = check.verdict
         if check.samples:
             detail += f" (sample values for: {', '.join(check.samples)})"
+        # Text, not str: rich would read "[...]" in a reply or a config name as markup
         table.add_row(
-            check.provider,
+            Text(escape_untrusted(check.provider)),
             KIND_LABELS.get(check.kind, check.kind),
-            check.name,
+            Text(escape_untrusted(check.name)),
             mark,
             _seconds(check),
-            detail,
+            Text(escape_untrusted(detail)),
         )
     console = Console(
         width=width, color_system="standard" if color else None, force_terminal=color,
@@ -94,7 +96,7 @@ def render_text(checks: list[Check], *, color: bool, width: int) -> str:
     console.print(Text(summary, style="red" if failed else "green"))
     # a hint applies to every check that failed the same way: say it once
     for hint in dict.fromkeys(c.hint for c in checks if not c.passed and c.hint):
-        console.print(Text(f"hint: {hint}"))
+        console.print(Text(f"hint: {escape_untrusted(hint)}"))
     return console.export_text(styles=color)
 
 
