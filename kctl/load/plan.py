@@ -12,11 +12,13 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
+from kctl.contract import forms
 from kctl.errors import UsageError
 
-# CleverTap sends at most this many requests at once (when the form's field is left empty)
-CLEVERTAP_MAX = 1500
-FORM_MIN, FORM_MAX = 30, 1000  # the range the form's "Maximum Concurrent API requests" takes
+# CleverTap sends at most this many requests at once (when the form's field is left empty),
+# and the range the form's "Maximum Concurrent API requests" takes
+CLEVERTAP_MAX = forms.UNLIMITED_CONCURRENCY
+FORM_MIN, FORM_MAX = forms.CONCURRENCY_MIN, forms.CONCURRENCY_MAX
 
 MAX_REQUESTS = 100_000  # per step
 MIN_DEFAULT_REQUESTS = 300
