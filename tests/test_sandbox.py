@@ -257,6 +257,15 @@ def test_malformed_basic_auth_on_sms_gives_401(
     assert failure(response) == (401, 2000)
 
 
+def test_malformed_basic_auth_on_whatsapp_gives_401_as_on_sms(
+    start_sandbox: SandboxFactory, client: httpx.Client
+) -> None:
+    _, server = start_sandbox()
+    headers = wa_headers("http://127.0.0.1:9", Authorization="Basic !!!not-base64")
+    response = client.post(f"{server.url}/whatsapp", json=wa_payload(), headers=headers)
+    assert failure(response) == (401, 2000)
+
+
 @pytest.mark.parametrize(
     "header", ["kaleyra-host", "inbound-message-callback-url", "delivery-report-callback-url"]
 )

@@ -542,6 +542,7 @@ class Sandbox(App):
 
     def _whatsapp(self, request: HttpRequest) -> tuple[HttpResponse, str, list[Plan]]:
         self._check_credentials(request)
+        self._check_basic_auth(request)
         callback = self._adapter_envelope(request, WHATSAPP)
         try:
             text = request.body.decode("utf-8")
