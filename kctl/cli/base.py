@@ -193,6 +193,10 @@ LocationOption = Annotated[
         "--location", metavar="LAT,LONG", help="A location header: --location 12.9716,77.5946."
     ),
 ]
+LocationNameOption = Annotated[
+    str | None,
+    typer.Option("--location-name", metavar="NAME", help="Its name: --location-name 'MG Road'."),
+]
 LocationAddressOption = Annotated[
     str | None,
     typer.Option(
@@ -211,6 +215,22 @@ OfferExpiryOption = Annotated[
         "--offer-expiry",
         metavar="WHEN",
         help="Limited time offer expiry: epoch ms, ISO 8601, or +2h/+7d from now.",
+    ),
+]
+UrlSuffixOption = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--url-suffix",
+        metavar="SUFFIX",
+        help="Suffix for each dynamic URL button, in order (repeatable): --url-suffix AB12.",
+    ),
+]
+CardUrlSuffixOption = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--card-url-suffix",
+        metavar="CARD=SUFFIX",
+        help="Card's dynamic URL suffix, CARD=SUFFIX (repeatable): 2=boots.",
     ),
 ]
 CardParamOption = Annotated[

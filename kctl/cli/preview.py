@@ -14,15 +14,18 @@ from kctl.cli.base import (
     BodyOption,
     CardMediaUrlOption,
     CardParamOption,
+    CardUrlSuffixOption,
     ConfigOption,
     CouponCodeOption,
     HeaderParamOption,
     LangOption,
     LocationAddressOption,
+    LocationNameOption,
     LocationOption,
     MediaUrlOption,
     OfferExpiryOption,
     SenderOption,
+    UrlSuffixOption,
 )
 from kctl.cli.dlt import DltRegistryOption
 
@@ -64,32 +67,13 @@ def preview(
     header_param: HeaderParamOption = None,
     media_url: MediaUrlOption = None,
     location: LocationOption = None,
-    location_name: Annotated[
-        str | None,
-        typer.Option(
-            "--location-name", metavar="NAME", help="Its name: --location-name 'MG Road'."
-        ),
-    ] = None,
+    location_name: LocationNameOption = None,
     location_address: LocationAddressOption = None,
-    url_suffix: Annotated[
-        list[str] | None,
-        typer.Option(
-            "--url-suffix",
-            metavar="VALUE",
-            help="Suffix for each dynamic URL button, in order: --url-suffix AB12.",
-        ),
-    ] = None,
+    url_suffix: UrlSuffixOption = None,
     coupon_code: CouponCodeOption = None,
     offer_expiry: OfferExpiryOption = None,
     card_param: CardParamOption = None,
-    card_url_suffix: Annotated[
-        list[str] | None,
-        typer.Option(
-            "--card-url-suffix",
-            metavar="CARD=VALUE",
-            help="Card's dynamic URL suffix, CARD=VALUE: 2=boots.",
-        ),
-    ] = None,
+    card_url_suffix: CardUrlSuffixOption = None,
     card_media_url: CardMediaUrlOption = None,
     fmt: Annotated[
         PreviewFormat,

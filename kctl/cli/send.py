@@ -19,12 +19,14 @@ from kctl.cli.base import (
     CaBundle,
     CardMediaUrlOption,
     CardParamOption,
+    CardUrlSuffixOption,
     ConfigOption,
     CouponCodeOption,
     HeaderParamOption,
     JsonFlag,
     LangOption,
     LocationAddressOption,
+    LocationNameOption,
     LocationOption,
     MediaUrlOption,
     OfferExpiryOption,
@@ -33,6 +35,7 @@ from kctl.cli.base import (
     SenderOption,
     ShowSecrets,
     TemplateOption,
+    UrlSuffixOption,
     _terminal_width,
     app,
     command,
@@ -86,32 +89,13 @@ def send_test(
     header_param: HeaderParamOption = None,
     media_url: MediaUrlOption = None,
     location: LocationOption = None,
-    location_name: Annotated[
-        str | None,
-        typer.Option(
-            "--location-name", metavar="TEXT", help="Its name: --location-name 'MG Road'."
-        ),
-    ] = None,
+    location_name: LocationNameOption = None,
     location_address: LocationAddressOption = None,
-    url_suffix: Annotated[
-        list[str] | None,
-        typer.Option(
-            "--url-suffix",
-            metavar="SUFFIX",
-            help="Suffix for each dynamic URL button, in order (repeatable): --url-suffix AB12.",
-        ),
-    ] = None,
+    url_suffix: UrlSuffixOption = None,
     coupon_code: CouponCodeOption = None,
     offer_expiry: OfferExpiryOption = None,
     card_param: CardParamOption = None,
-    card_url_suffix: Annotated[
-        list[str] | None,
-        typer.Option(
-            "--card-url-suffix",
-            metavar="CARD=SUFFIX",
-            help="Card's dynamic URL suffix, CARD=VALUE: 2=boots.",
-        ),
-    ] = None,
+    card_url_suffix: CardUrlSuffixOption = None,
     card_media_url: CardMediaUrlOption = None,
     prop: Annotated[
         list[str] | None,
