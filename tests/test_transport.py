@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import base64
 import datetime as dt
+import shutil
 import socket
 import ssl
+import subprocess
 import sys
 import time
 import tracemalloc
@@ -17,6 +19,7 @@ import pytest
 from kctl import __version__
 from kctl.errors import NetworkFailure, UsageError
 from kctl.send.transport import Clock, parse_retry_after, send
+from kctl.send.verify import reach
 from kctl.send.wire import Request
 from tests.servers import RecordedRequest, Reply, TestServer, serve, write_self_signed
 
@@ -689,6 +692,25 @@ def test_ssl_cert_file_is_honoured(
 ) -> None:
     monkeypatch.setenv("SSL_CERT_FILE", str(self_signed[0]))
     assert send(adapter_request(tls_server.url("/"))).status == 200
+
+
+def test_verify_reachability_trusts_what_a_send_trusts_a_ca_directory_too(
+    tls_server: TestServer, self_signed: tuple[Path, Path], tmp_path: Path
+) -> None:
+    if shutil.which("openssl") is None:
+        pytest.skip("no openssl to name the certificate by its subject hash")
+    cert = str(self_signed[0])
+    digest = subprocess.run(
+        ["openssl", "x509", "-hash", "-noout", "-in", cert],
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout.strip()
+    folder = tmp_path / "cas"
+    folder.mkdir()
+    shutil.copy(cert, folder / f"{digest}.0")
+    assert send(adapter_request(tls_server.url("/")), verify=str(folder)).status == 200
+    assert 0 <= reach(tls_server.url("/"), 2.0, str(folder)) < 2.0
 
 
 def test_https_to_a_plain_http_port_is_a_tls_handshake_failure() -> None:

@@ -314,9 +314,9 @@ def _check_open_files(concurrency: int, *, sandboxed: bool) -> None:
 def _tls(endpoint: Endpoint, ca_bundle: str | None) -> ssl.SSLContext | None:
     if not endpoint.is_tls:
         return None
-    from kctl.send.transport import _ssl_verify
+    from kctl.send.transport import tls_trust
 
-    context = _ssl_verify(ca_bundle or True)
+    context = tls_trust(ca_bundle or True)
     return context if isinstance(context, ssl.SSLContext) else ssl.create_default_context()
 
 
@@ -648,7 +648,7 @@ def _content_type(reply: Reply) -> str:
 
 def _wire_headers(payload: Payload) -> list[tuple[bytes, bytes]]:
     # the same header list send-test sends (UsageError for a value HTTP cannot carry)
-    from kctl.send.transport import _wire_headers as wire_headers
+    from kctl.send.transport import wire_headers
 
     return wire_headers(payload.request)
 

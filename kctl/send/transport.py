@@ -137,15 +137,15 @@ def exchange(
     method = request.method.upper()
     if plain.simple_url(request.url) is not None:
         # plain http that httpx would send unchanged: the same loop without httpx (kctl.send.plain)
-        headers = _wire_headers(request)
+        headers = wire_headers(request)
         route = plain.route(request, headers)
         if route is not None:
             plain_wire = plain.Wire(method, headers, request.body, timeout)
             return (yield from _exchange(plain_wire, route, retries, max_body, clock))
 
     url = _parse_url(request.url)
-    headers = _wire_headers(request)
-    ssl_verify = _ssl_verify(verify) if _may_use_tls(url.scheme) else False
+    headers = wire_headers(request)
+    ssl_verify = tls_trust(verify) if _may_use_tls(url.scheme) else False
     with _client(ssl_verify, timeout) as client:
         httpx_wire = _HttpxWire(client, method, headers, request.body, timeout)
         return (yield from _exchange(httpx_wire, url, retries, max_body, clock))
@@ -517,7 +517,7 @@ def _parse_url(raw: str) -> httpx.URL:
     return url
 
 
-def _wire_headers(request: Request) -> list[tuple[bytes, bytes]]:
+def wire_headers(request: Request) -> list[tuple[bytes, bytes]]:
     """The request's headers in order, then Content-Type, Authorization, User-Agent and
     Accept-Encoding where the request does not set them itself.
 
@@ -554,7 +554,7 @@ def _encode_header(name: str, value: str) -> tuple[bytes, bytes]:
         ) from e
 
 
-def _ssl_verify(verify: bool | str) -> bool | ssl.SSLContext:
+def tls_trust(verify: bool | str) -> bool | ssl.SSLContext:
     """The trust for TLS to the endpoint, as ``kctl doctor`` reports it (``netenv.ca_source``).
 
     Built here rather than left to httpx: httpx 0.28 deprecates ``verify=<path>``, and with

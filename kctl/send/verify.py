@@ -242,7 +242,7 @@ def _run(plan: Plan, timeout: float, verify_tls: bool | str) -> Check:
     if plan.kind == "sms-reachable":
         try:
             seconds = reach(plan.provider.endpoint, timeout, verify_tls)
-        except NetworkFailure as e:
+        except KctlError as e:  # a network failure, or a CA bundle that cannot be used
             return _result(plan, e.exit_code, e.message, hint=e.hint)
         return _result(plan, 0, f"connected in {seconds * 1000:.0f} ms", seconds=seconds)
     assert plan.request is not None, "a sending check has a request"
@@ -274,6 +274,8 @@ def reach(url: str, timeout: float, verify_tls: bool | str = True) -> float:
     import socket
     import ssl
 
+    from kctl.send.transport import tls_trust
+
     parts = urlsplit(url)
     host = parts.hostname or ""
     port = parts.port or (443 if parts.scheme == "https" else 80)
@@ -281,10 +283,10 @@ def reach(url: str, timeout: float, verify_tls: bool | str = True) -> float:
     try:
         with socket.create_connection((host, port), timeout=timeout) as raw:
             if parts.scheme == "https":
-                context = ssl.create_default_context(
-                    cafile=verify_tls if isinstance(verify_tls, str) else None
-                )
-                if verify_tls is False:
+                # the trust a send uses (SSL_CERT_FILE, --ca-bundle), as kctl doctor reports it
+                trust = tls_trust(verify_tls)
+                context = trust if not isinstance(trust, bool) else ssl.create_default_context()
+                if trust is False:
                     context.check_hostname = False
                     context.verify_mode = ssl.CERT_NONE
                 with contextlib.closing(context.wrap_socket(raw, server_hostname=host)):
