@@ -27,7 +27,8 @@ HOST_NAME_RULE = (
     " all) or an IP address"
 )
 _PORT = re.compile(r"[0-9]{1,5}")
-_ORIGIN = re.compile(r"[A-Za-z][A-Za-z0-9+.\-]*://[^/?#]*")
+# a URL up to its path: scheme "://" authority
+ORIGIN = re.compile(r"[A-Za-z][A-Za-z0-9+.\-]*://[^/?#]*")
 
 HTTPS_HINT = "use an absolute https:// URL (http:// is accepted only for 127.0.0.1, ::1, localhost)"
 
@@ -166,7 +167,7 @@ def https_url_problem(value: str) -> str | None:
 
 def has_invalid_host(value: str) -> bool:
     """Whether URL ``value`` names a host that is neither a DNS name nor an IP address."""
-    match = _ORIGIN.match(value)
+    match = ORIGIN.match(value)
     if match is None:
         return False
     hostport = match.group(0).partition("://")[2].rpartition("@")[2]
@@ -238,7 +239,7 @@ def _has_https_origin(value: str) -> bool:
     query are carried byte-for-byte by the encoding whatever they contain (spaces, '#', '&'),
     so only where it points is checked here. Config values get is_https_url via KC203.
     """
-    m = _ORIGIN.match(value)
+    m = ORIGIN.match(value)
     return m is not None and is_https_url(m.group(0))
 
 

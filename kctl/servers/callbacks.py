@@ -25,7 +25,6 @@ import asyncio
 import base64
 import hashlib
 import json
-import re
 import ssl
 import threading
 import time
@@ -37,7 +36,7 @@ from urllib.parse import SplitResult, quote, unquote, urlencode, urlsplit, urlun
 
 from kctl.contract import kaleyra, sms, whatsapp
 from kctl.contract.channels import Channel
-from kctl.urls import is_host, is_loopback_host
+from kctl.urls import ORIGIN, is_host, is_loopback_host
 
 Outcome = Literal["posted", "refused", "error", "cancelled", "dropped"]
 
@@ -120,9 +119,6 @@ class CallbackResult:
     detail: str = ""  # why it was refused, dropped or failed; the start of an error reply
 
 
-_ORIGIN = re.compile(r"[A-Za-z][A-Za-z0-9+.\-]*://[^/?#]*")
-
-
 def callback_refusal(url: str, allow_external: bool) -> str | None:
     """Why the sandbox will not post to ``url``, or None when it will.
 
@@ -132,7 +128,7 @@ def callback_refusal(url: str, allow_external: bool) -> str | None:
     ``allow_external``, only loopback hosts (``127.0.0.0/8``, ``::1``, ``localhost``). The path
     and query may hold anything: they are sent escaped.
     """
-    origin = _ORIGIN.match(url)
+    origin = ORIGIN.match(url)
     if origin is None:
         return "not an absolute http(s) URL"
     if any(c.isspace() or not c.isprintable() for c in origin.group()):
