@@ -448,29 +448,23 @@ def verify(
     """Replay CleverTap's save-time checks: provider save, template save, SMS reachability."""
     from kctl.config.model import load_account
     from kctl.render import verify as render
-    from kctl.send.verify import exit_code, plans, run_verify
+    from kctl.send.verify import exit_code, verify_account
 
     if send_sms != (to is not None):
         raise UsageError("--send and --to go together: --send --to +919812345678")
     account = load_account(config, dlt_registry)
     progress = render.Progress(sys.stderr, fmt is VerifyFormat.text and sys.stderr.isatty())
-    with contextlib.ExitStack() as stack:
-        if sandbox:
-            from kctl.send.run import sandboxed
-            from kctl.servers.sandbox import local_pair
-
-            # the sandbox approves exactly the config's templates, as Kaleyra would have
-            pair = stack.enter_context(local_pair(providers=account.providers))
-            account = account.with_providers(
-                sandboxed(p, pair.sandbox_url, pair.listener_url) for p in account.providers
-            )
-        chosen = plans(account, tuple(provider or ()), to, force=sandbox)
-        events = []
-        for event in run_verify(
-            chosen, timeout=timeout, verify_tls=str(ca_bundle) if ca_bundle else True
-        ):
-            progress(event)
-            events.append(event)
+    events = []
+    for event in verify_account(
+        account,
+        tuple(provider or ()),
+        to,
+        sandbox=sandbox,
+        timeout=timeout,
+        verify_tls=str(ca_bundle) if ca_bundle else True,
+    ):
+        progress(event)
+        events.append(event)
     progress.clear()
     checks = render.checks_of(events)
     code = exit_code(checks)

@@ -195,6 +195,30 @@ def _dlt_plan(provider: SmsProvider, template: SmsTemplate, sender: str | None) 
     return Plan(provider, "sms-dlt", name, template.line, None, samples, decided)
 
 
+def verify_account(
+    account: Account,
+    nicknames: tuple[str, ...],
+    send_to: str | None,
+    *,
+    sandbox: bool,
+    timeout: float,
+    verify_tls: bool | str = True,
+) -> Iterator[Event]:
+    """Every check of ``plans``, run in order; with ``sandbox``, against an embedded sandbox
+    and listener that approve exactly the config's templates, as Kaleyra would have."""
+    with contextlib.ExitStack() as stack:
+        if sandbox:
+            from kctl.send.run import sandboxed
+            from kctl.servers.sandbox import local_pair
+
+            pair = stack.enter_context(local_pair(providers=account.providers))
+            account = account.with_providers(
+                sandboxed(p, pair.sandbox_url, pair.listener_url) for p in account.providers
+            )
+        chosen = plans(account, nicknames, send_to, force=sandbox)
+        yield from run_verify(chosen, timeout=timeout, verify_tls=verify_tls)
+
+
 def run_verify(
     plans_to_run: list[Plan], *, timeout: float, verify_tls: bool | str = True
 ) -> Iterator[Event]:
