@@ -25,9 +25,7 @@ from __future__ import annotations
 
 import base64
 import contextlib
-import email.utils
 import socket
-import ssl
 import threading
 import time
 from collections.abc import Callable, Generator, Iterable, Iterator, Sequence
@@ -41,7 +39,11 @@ from kctl.send import netenv
 from kctl.send.wire import Request, Response, Retrying
 from kctl.urls import HOST_NAME_RULE, is_host
 
+# ssl and email.utils are imported where they are used: a plain http:// send shares this
+# module's loop (kctl.send.plain) and would otherwise pay ~15 ms for them at start-up
 if TYPE_CHECKING:
+    import ssl
+
     import httpx
 
 REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
@@ -644,6 +646,8 @@ def parse_retry_after(value: str | None, now: datetime | None = None) -> float |
     value = value.strip()
     if value.isascii() and value.isdigit():
         return float(int(value))
+    import email.utils
+
     try:
         when = email.utils.parsedate_to_datetime(value)
     except (TypeError, ValueError, IndexError):
@@ -683,6 +687,8 @@ def _retryable_connect_cause(exc: httpx.HTTPError) -> str | None:
 
 def connect_retry_cause(root: BaseException | None) -> str | None:
     """``_retryable_connect_cause`` for a connection that failed (not timed out) on ``root``."""
+    import ssl
+
     if isinstance(root, ssl.SSLError):
         return None
     if isinstance(root, socket.gaierror):
@@ -898,6 +904,8 @@ def _failure(
     exc: httpx.HTTPError, url: httpx.URL, timeout: float, *, reading_body: bool
 ) -> KctlError:
     """One line naming what went wrong, and where; never headers or body."""
+    import ssl
+
     import httpx
 
     where = _host_port(url)
