@@ -23,6 +23,7 @@ from kctl.cli.templates import templates_app
 from kctl.contract.channels import Channel as InitChannel
 from kctl.contract.whatsapp import TEMPLATE_STATUSES
 from kctl.errors import Interrupted, KctlError, UsageError
+from kctl.render.term import wants_color
 
 if TYPE_CHECKING:
     from kctl.send.run import Finished
@@ -49,15 +50,6 @@ class Format(StrEnum):
     github = "github"
     junit = "junit"
     sarif = "sarif"
-
-
-def wants_color(stream: object) -> bool:
-    if os.environ.get("NO_COLOR"):
-        return False
-    if os.environ.get("FORCE_COLOR"):
-        return True
-    isatty = getattr(stream, "isatty", None)
-    return bool(isatty and isatty()) and os.environ.get("TERM") != "dumb"
 
 
 def write_output(text: str, output_file: Path | None) -> None:

@@ -187,8 +187,9 @@ def diff(
 
     Example: kctl templates diff --config kctl.yaml --format github
     """
-    from kctl.cli.app import wants_color, write_output
+    from kctl.cli.app import write_output
     from kctl.render.templates import render_diff
+    from kctl.render.term import wants_color
     from kctl.templates.diff import diff_templates
 
     try:

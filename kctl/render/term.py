@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 RESET = "\x1b[0m"
 BOLD = "\x1b[1m"
 DIM = "\x1b[2m"
@@ -13,3 +15,14 @@ CYAN = "\x1b[36m"
 
 def paint(text: str, style: str, color: bool) -> str:
     return f"{style}{text}{RESET}" if color else text
+
+
+def wants_color(stream: object) -> bool:
+    """Colour for ``stream``: never under NO_COLOR, always under FORCE_COLOR, else on a terminal
+    that is not ``TERM=dumb``."""
+    if os.environ.get("NO_COLOR"):
+        return False
+    if os.environ.get("FORCE_COLOR"):
+        return True
+    isatty = getattr(stream, "isatty", None)
+    return bool(isatty and isatty()) and os.environ.get("TERM") != "dumb"
