@@ -131,3 +131,40 @@ def test_show_secrets_is_the_positive_control(
     assert ENV_SECRET in wa.stdout
     got = kctl("secrets", "get", "canary/pass", "--show-secrets", env=env)
     assert got.stdout.strip() == KEYRING_SECRET
+
+
+# Only the lines findings quote are masked and redacted now (kctl.config.quoted): each of these
+# puts a literal secret on a quoted line, in a layout where a line-by-line redaction could miss it.
+QUOTED_SECRET_CONFIGS = {
+    "literal header": CONFIG.format(origin="https://h.example.com", literal=LITERAL_SECRET),
+    "key lines above its value": (
+        "version: 1\nproviders:\n  - nickname: S\n    channel: sms\n"
+        "    endpoint: https://h.example.com/sms\n"
+        "    auth:\n      type: basic\n      username: u\n      ? password\n\n\n"
+        f"      : {LITERAL_SECRET}\n"
+    ),
+    "unclosed quote": (
+        "version: 1\nproviders:\n  - nickname: S\n"
+        f'    auth: {{type: basic, password: "{LITERAL_SECRET}\n'
+    ),
+    "lone carriage returns": (
+        "version: 1\rproviders:\r  - nickname: S\r    channel: sms\r"
+        f"    endpoint: https://h.example.com/sms\r    headers:\r      api-key: {LITERAL_SECRET}\r"
+    ),
+}
+
+
+@pytest.mark.parametrize("name", list(QUOTED_SECRET_CONFIGS))
+def test_quoted_lines_never_show_a_literal_secret(kctl: Kctl, tmp_path: Path, name: str) -> None:
+    from kctl.cli.fast import answer
+
+    config = tmp_path / "secret.yaml"
+    config.write_bytes(QUOTED_SECRET_CONFIGS[name].encode())
+    typer_lane = kctl("validate-config", str(config))
+    fast_lane = answer(["validate-config", str(config)])
+    assert fast_lane is not None
+    assert fast_lane == (typer_lane.stdout, typer_lane.exit_code)
+    assert "****" in typer_lane.stdout  # the secret's line was quoted, masked
+    for output in (typer_lane.stdout, typer_lane.stderr):
+        assert LITERAL_SECRET not in output
+        assert LITERAL_SECRET[-8:] not in output

@@ -25,12 +25,16 @@ RENDER = [
 ]
 
 
-def run(code: str, args: list[str], columns: str | None = None) -> subprocess.CompletedProcess[str]:
+def run(
+    code: str, args: list[str], columns: str | None = None, **extra: str
+) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if k not in ("COLUMNS", "NO_COLOR", "FORCE_COLOR")}
+    env.update(extra)
     if columns is not None:
         env["COLUMNS"] = columns
     return subprocess.run(
         [sys.executable, "-c", code, *args],
+        stdin=subprocess.DEVNULL,
         capture_output=True,
         text=True,
         check=False,
@@ -62,6 +66,12 @@ CASES = [
     [*RENDER, "--json", "--json"],
     [*RENDER, "--incoming-url", "https://other.example.com/"],
     ["render-callback-url", "--provider", "x", *RENDER[1:]],
+    ["validate-config", "configs/whatsapp.yaml"],
+    ["validate-config", "configs", "tests/cases/valid"],
+    ["validate-config", "tests/cases/invalid"],
+    ["validate-config", "configs/whatsapp.yaml", "no-such-file.yaml"],
+    ["validate-config", "configs/whatsapp.yaml", "-"],
+    ["validate-config", "--strict", "configs/whatsapp.yaml"],
 ]
 
 
@@ -74,6 +84,29 @@ def test_the_fast_lane_answers_as_typer_does(args: list[str], columns: str | Non
         slow.stdout,
         slow.stderr,
     )
+
+
+@pytest.mark.parametrize("env", [{"FORCE_COLOR": "1"}, {"NO_COLOR": "1", "FORCE_COLOR": "1"}])
+def test_the_fast_lane_colours_as_typer_does(env: dict[str, str]) -> None:
+    args = ["validate-config", "tests/cases/invalid", "configs"]
+    fast, slow = run(FAST, args, **env), run(TYPER, args, **env)
+    assert (fast.returncode, fast.stdout, fast.stderr) == (
+        slow.returncode,
+        slow.stdout,
+        slow.stderr,
+    )
+    assert ("\x1b[" in fast.stdout) is ("NO_COLOR" not in env)
+
+
+def test_validate_config_takes_the_fast_lane_only_while_kctl_cli_is_unchanged(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from kctl.cli import fast
+
+    assert fast.answer(["validate-config", "configs/whatsapp.yaml"]) is not None
+    monkeypatch.setattr(help_pages, "DIGEST", help_pages.DIGEST + 1)
+    assert fast.answer(["validate-config", "configs/whatsapp.yaml"]) is None
+    assert fast.answer(["--help"]) is None
 
 
 @pytest.mark.parametrize(
@@ -90,3 +123,16 @@ def test_the_fast_lane_imports_no_typer(args: list[str]) -> None:
     loaded = {m.split(".")[0] for m in json.loads(done.stderr.strip().splitlines()[-1])}
     assert done.stdout
     assert loaded.isdisjoint({"typer", "click", "yaml", "rich", "httpx", "pydantic"})
+
+
+def test_validate_config_of_plain_paths_imports_no_typer() -> None:
+    done = run(
+        "import sys, json\n"
+        "from kctl.cli import main\n"
+        "try:\n    main(sys.argv[1:])\n"
+        "except SystemExit:\n    pass\n" + MODULES,
+        ["validate-config", "configs/whatsapp.yaml"],
+    )
+    loaded = {m.split(".")[0] for m in json.loads(done.stderr.strip().splitlines()[-1])}
+    assert "no problems found" in done.stdout
+    assert loaded.isdisjoint({"typer", "click", "rich", "httpx", "pydantic"})

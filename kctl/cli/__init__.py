@@ -5,7 +5,11 @@ The typer app is ``kctl.cli.app.app``. ``main``, the console script, goes throug
 without importing typer, and hands everything else to ``kctl.cli.app.main``.
 """
 
-from typing import NoReturn
+from __future__ import annotations
+
+TYPE_CHECKING = False  # not typing's: importing typing costs the fast lane a few ms
+if TYPE_CHECKING:
+    from typing import NoReturn
 
 
 def main(argv: list[str] | None = None) -> NoReturn:

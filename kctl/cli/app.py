@@ -21,7 +21,7 @@ from kctl import __version__
 
 # each module registers its commands on the app as it is imported
 from kctl.cli import check, send, servers, setup  # noqa: F401
-from kctl.cli.base import app, command, set_color, stderr, wants_color, write_output
+from kctl.cli.base import app, command, stderr, write_output
 from kctl.cli.fast import COMPLETE_VAR
 from kctl.cli.help import SET_UP, TEST
 from kctl.cli.lazy import lazy_group
@@ -29,6 +29,7 @@ from kctl.cli.preview import preview
 from kctl.cli.secrets import secrets_app
 from kctl.cli.templates import templates_app
 from kctl.errors import Interrupted, KctlError, UsageError
+from kctl.render.term import set_color, wants_color
 
 __all__ = ["COMPLETE_VAR", "app", "main", "stderr", "wants_color", "write_output"]
 
@@ -224,7 +225,7 @@ def main(argv: list[str] | None = None) -> NoReturn:
         args, show_traceback, color = _global_options(raw)
     except UsageError as e:
         _fail(e, as_json=as_json)
-    set_color(color)  # type: ignore[arg-type]
+    set_color(color)
     command = lazy_group(app)
     try:
         with _signals_raise_interrupted():

@@ -5,11 +5,10 @@ app.py mounts them and holds the entry point. No ``from __future__ import annota
 would then eval() every option's annotation string at start-up.
 """
 
-import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 import typer
 
@@ -54,29 +53,6 @@ def command(
 ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """Register a command with its example(s), one per line, shown under Examples in --help."""
     return on.command(name, cls=KctlCommand, epilog=example, rich_help_panel=panel)
-
-
-ColorChoice = Literal["auto", "always", "never"]
-# main() sets it from --color, wherever that is on the line
-_color: dict[str, ColorChoice] = {"choice": "auto"}
-
-
-def set_color(choice: ColorChoice) -> None:
-    _color["choice"] = choice
-
-
-def wants_color(stream: object) -> bool:
-    """--color, then NO_COLOR and FORCE_COLOR (CI logs render ANSI but are no terminal), then
-    whether ``stream`` is a terminal."""
-    if _color["choice"] != "auto":
-        return _color["choice"] == "always"
-    if os.environ.get("NO_COLOR"):
-        return False
-    forced = os.environ.get("FORCE_COLOR")
-    if forced is not None and forced != "":
-        return forced.lower() not in ("0", "false", "no")
-    isatty = getattr(stream, "isatty", None)
-    return bool(isatty and isatty()) and os.environ.get("TERM") != "dumb"
 
 
 def write_output(text: str, output_file: Path | None) -> None:

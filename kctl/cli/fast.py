@@ -11,7 +11,11 @@ few command lines it can answer exactly:
   used only while the sources it was made from are unchanged and the terminal is as wide
   as the page (80 columns, or no terminal at all);
 * ``kctl render-callback-url`` with the URL flags only: the same core call the typer command
-  makes, printed the same way.
+  makes, printed the same way;
+* ``kctl validate-config PATH...`` with no option at all (CI's usual call): the same calls the
+  typer command makes, only while the help pages are current, that is while kctl/cli is as it
+  was when they were generated, so a changed command body is never skipped over (a test runs
+  both lanes over every case file).
 
 Everything else, and any of these that goes wrong (a usage error, a bad URL), runs through
 the typer app in ``kctl.cli.app`` from the start, so errors, completion and tests stay typer's.
@@ -21,8 +25,11 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Sequence
-from typing import NoReturn
+
+TYPE_CHECKING = False  # not typing's: importing typing would cost --help a few ms
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+    from typing import NoReturn
 
 COMPLETE_VAR = "_KCTL_COMPLETE"
 PAGE_WIDTH = 80  # click's widest help: shutil columns capped at 80
@@ -33,28 +40,38 @@ def main(argv: Sequence[str] | None = None) -> NoReturn:
     if COMPLETE_VAR not in os.environ:
         try:
             answered = answer(args)
+        except Exception:  # a bug: typer's path runs it again and reports it as every error
+            answered = None
         except KeyboardInterrupt:
             sys.stderr.write("kctl: interrupted\n")
             sys.exit(130)
+        except _Terminated:
+            sys.stderr.write("kctl: terminated\n")
+            sys.exit(143)
         if answered is not None:
-            _write(answered)
-            sys.exit(0)
+            text, code = answered
+            _write(text)
+            sys.exit(code)
     from kctl.cli.app import main as typer_main
 
     typer_main(args)
 
 
-def answer(args: list[str]) -> str | None:
-    """What to print for ``args``, when that needs no typer; None sends them to typer."""
+def answer(args: list[str]) -> tuple[str, int] | None:
+    """What to print for ``args`` and the exit code, when that needs no typer; None sends them
+    to typer."""
+    text: str | None = None
     if args == ["--version"]:
         from kctl import __version__
 
-        return f"kctl {__version__}\n"
-    if args and args[-1] == "--help":
-        return help_page(tuple(args[:-1]))
-    if args[:1] == ["render-callback-url"]:
-        return render_callback_url(args[1:])
-    return None
+        text = f"kctl {__version__}\n"
+    elif args and args[-1] == "--help":
+        text = help_page(tuple(args[:-1]))
+    elif args[:1] == ["render-callback-url"]:
+        text = render_callback_url(args[1:])
+    elif args[:1] == ["validate-config"]:
+        return validate_config(args[1:])
+    return None if text is None else (text, 0)
 
 
 # --- help pages --------------------------------------------------------------------------------
@@ -63,16 +80,20 @@ def answer(args: list[str]) -> str | None:
 def help_page(command: tuple[str, ...]) -> str | None:
     # kctl's help uses the whole terminal width: a page made at 80 columns is that page only
     # at 80 (and where there is no terminal, which click lays out at 80 too)
-    if _terminal_columns() != PAGE_WIDTH:
+    if _terminal_columns() != PAGE_WIDTH or not pages_current():
         return None
+    from kctl.cli import help_pages
+
+    return help_pages.PAGES.get(command)
+
+
+def pages_current() -> bool:
+    """Whether help_pages.py was generated from the sources as they are."""
     try:
         from kctl.cli import help_pages
     except ImportError:  # not generated in this checkout
-        return None
-    page = help_pages.PAGES.get(command)
-    if page is None or sources_digest() != help_pages.DIGEST:
-        return None
-    return page
+        return False
+    return sources_digest() == help_pages.DIGEST
 
 
 def _terminal_columns() -> int:
@@ -98,11 +119,13 @@ def _page_sources() -> list[str]:
     contract = os.path.join(package, "contract")
     names += [os.path.join(contract, n) for n in sorted(os.listdir(contract)) if n.endswith(".py")]
     names.append(os.path.join(package, "__init__.py"))
-    from importlib.util import find_spec
-
-    typer = find_spec("typer")
-    if typer is not None and typer.origin:
-        names.append(typer.origin)
+    # where `import typer` would find it (importlib.util.find_spec costs --help 5 ms); a typer
+    # found nowhere leaves the digest without it, so the pages are not used
+    for entry in sys.path:
+        typer = os.path.join(entry or ".", "typer", "__init__.py")
+        if os.path.isfile(typer):
+            names.append(typer)
+            break
     return [n for n in names if os.path.basename(n) != "help_pages.py"]
 
 
@@ -220,6 +243,38 @@ def render_callback_url(args: list[str]) -> str | None:
 
         return json.dumps(result, indent=2) + "\n"
     return str(result["url"]) + "\n"
+
+
+# --- validate-config PATH... --------------------------------------------------------------------
+
+
+class _Terminated(BaseException):
+    """SIGTERM while the fast lane validates: exit 143 as the typer app would."""
+
+
+def validate_config(paths: list[str]) -> tuple[str, int] | None:
+    """The typer command's output and exit code for plain paths and defaults, else None."""
+    # any option, and "-" (stdin, read once only), go to typer; so does a changed kctl/cli
+    if not paths or any(p.startswith("-") for p in paths) or not pages_current():
+        return None
+    import signal
+
+    def terminate(_signum: int, _frame: object) -> None:
+        raise _Terminated
+
+    if signal.getsignal(signal.SIGTERM) is not signal.SIG_IGN:
+        signal.signal(signal.SIGTERM, terminate)
+    from kctl.config.validate import validate_paths
+    from kctl.errors import KctlError
+    from kctl.render.findings import render_report
+    from kctl.render.term import wants_color
+
+    try:
+        report = validate_paths(paths)
+    except KctlError:
+        return None  # a missing or unreadable file: typer's path says so, as every error
+    text = render_report(report, "text", color=wants_color(sys.stdout))
+    return text, 1 if report.failed else 0
 
 
 def _write(text: str) -> None:

@@ -99,9 +99,10 @@ def preview(
     or DLT would drop it."""
     import sys
 
-    from kctl.cli.base import wants_color, write_output
+    from kctl.cli.base import write_output
     from kctl.config.model import load_account
     from kctl.render import preview as render
+    from kctl.render.term import wants_color
     from kctl.send.preview import Request
     from kctl.send.preview import preview as build_preview
     from kctl.send.values import template_values

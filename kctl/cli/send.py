@@ -39,13 +39,13 @@ from kctl.cli.base import (
     _terminal_width,
     app,
     command,
-    wants_color,
     write_output,
 )
 from kctl.cli.complete import complete_provider, complete_template
 from kctl.cli.dlt import DltRegistryOption
 from kctl.cli.help import TEST
 from kctl.errors import Interrupted, KctlError, UsageError
+from kctl.render.term import wants_color
 
 if TYPE_CHECKING:
     from kctl.contract.channels import Channel

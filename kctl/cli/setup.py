@@ -20,12 +20,12 @@ from kctl.cli.base import (
     app,
     command,
     stderr,
-    wants_color,
     write_output,
 )
 from kctl.cli.help import CHECK, SET_UP
 from kctl.contract.channels import Channel as InitChannel
 from kctl.errors import SecretUnavailable, UsageError
+from kctl.render.term import wants_color
 
 
 class PlanFormat(StrEnum):

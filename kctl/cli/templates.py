@@ -211,8 +211,9 @@ def diff(
     ca_bundle: CaBundle = None,
 ) -> None:
     """Compare the config's templates with the remote's: exit 0 no drift, 1 drift, >1 error."""
-    from kctl.cli.base import wants_color, write_output
+    from kctl.cli.base import write_output
     from kctl.render.templates import render_diff
+    from kctl.render.term import wants_color
     from kctl.templates.diff import diff_templates
 
     try:
