@@ -8,16 +8,15 @@ from __future__ import annotations
 
 import base64
 import contextlib
-import json
 import os
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass
 from functools import lru_cache
 from typing import TYPE_CHECKING, Literal, NoReturn
 from urllib.parse import quote, quote_plus
 
 from kctl.errors import SecretUnavailable, UsageError
+from kctl.record import Record
 
 if TYPE_CHECKING:
     from keyring.backend import KeyringBackend
@@ -54,12 +53,16 @@ INDEX_ENTRY = "#names"  # '#' is no entry name a user can give: the index cannot
 MASK = "****"
 
 
-@dataclass(frozen=True, slots=True)
-class Reference:
+class Reference(Record):
     """A parsed secret reference: ``${NAME}`` (env) or ``${keyring:NAME}`` (keyring)."""
 
+    __slots__ = ("kind", "name")
     kind: Literal["env", "keyring"]
     name: str
+
+    def __init__(self, kind: Literal["env", "keyring"], name: str) -> None:
+        self.kind = kind
+        self.name = name
 
     def __str__(self) -> str:
         return f"${{{self.name}}}" if self.kind == "env" else f"${{keyring:{self.name}}}"
@@ -245,6 +248,8 @@ def _read_index(backend: KeyringBackend) -> list[str]:
         raw = backend.get_password(SERVICE, INDEX_ENTRY)
     except Exception as e:
         _backend_failed(e, backend, "reading kctl's list of entries")
+    import json  # the keyring's index only: validate-config imports this module too
+
     try:
         names = json.loads(raw) if raw else []
     except ValueError:
@@ -256,6 +261,8 @@ def _update_index(
     backend: KeyringBackend, *, add: str | None = None, drop: str | None = None
 ) -> None:
     # keyring has no "list" call; kctl remembers the names it stored, next to them
+    import json
+
     names = [n for n in _read_index(backend) if n != drop]
     if add is not None and add not in names:
         names.append(add)
@@ -356,6 +363,8 @@ def mask(secret: str) -> str:
 
 def _encoded_forms(secret: str) -> set[str]:
     """The ways ``secret`` is spelt in kctl's outputs: raw, URL/form-encoded, JSON, shell."""
+    import json
+
     forms = {
         secret,
         json.dumps(secret)[1:-1],

@@ -144,3 +144,59 @@ sys.stderr.write("\\n" + json.dumps([code, sorted({m.split(".")[0] for m in sys.
     assert exit_code in (0, None), done.stderr
     assert "200" in done.stdout
     assert {"httpx", "httpcore", "h11", "pydantic", "typer._completion_classes"}.isdisjoint(loaded)
+
+
+MODULES_PROBE = """
+import json, sys
+from kctl.cli import main
+try:
+    main(sys.argv[1:])
+except SystemExit:
+    pass
+sys.__stderr__.write(json.dumps(sorted(sys.modules)))
+"""
+
+
+def test_the_validate_lane_imports_only_what_it_uses() -> None:
+    done = subprocess.run(
+        [sys.executable, "-c", MODULES_PROBE, "validate-config", WHATSAPP],
+        capture_output=True,
+        text=True,
+        check=False,
+        cwd=REPO,
+    )
+    loaded = set(json.loads(done.stderr.strip().splitlines()[-1]))
+    assert "no problems found" in done.stdout
+    # the file's numbers were checked against the numbering plans...
+    assert "phonenumbers.phonenumberutil" in loaded
+    # ...without the parts of phonenumbers, or of the standard library, it does not use
+    unused = {
+        "typer",
+        "click",
+        "pathlib",
+        "textwrap",
+        "phonenumbers.asyoutypeformatter",
+        "phonenumbers.phonenumbermatcher",
+    }
+    assert loaded.isdisjoint(unused), sorted(loaded & unused)
+
+
+def test_phonenumbers_imported_whole_after_kctl_used_part_of_it() -> None:
+    # kctl imports phonenumberutil under a stand-in for the package and removes the stand-in:
+    # whoever imports phonenumbers later gets the whole package, sharing that submodule
+    code = """
+import sys
+from kctl.contract.numbers import numbering_plan_problem
+assert numbering_plan_problem("+919812345678") is None
+assert "phonenumbers" not in sys.modules
+util = sys.modules["phonenumbers.phonenumberutil"]
+import phonenumbers
+assert phonenumbers.parse is util.parse
+number = phonenumbers.parse("+14155550123")
+print(phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.INTERNATIONAL))
+"""
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=False, cwd=REPO
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "+1 415-555-0123"

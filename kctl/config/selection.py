@@ -11,11 +11,11 @@ from __future__ import annotations
 import difflib
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass
 
 from kctl.config.findings import Finding
 from kctl.contract.rules import RULES
 from kctl.errors import UsageError
+from kctl.record import Record
 
 UNSILENCEABLE = frozenset({"KC001", "KC002", "KC003", "KC004", "KC005", "KC006", "KC102"})
 _INLINE = re.compile(r"#\s*kctl:\s*ignore\[([^\]]*)\]")
@@ -44,12 +44,19 @@ def _matches(code: str, patterns: frozenset[str]) -> bool:
     return any(code.startswith(p) for p in patterns)
 
 
-@dataclass(frozen=True, slots=True)
-class Selection:
-    select: frozenset[str] = frozenset()  # empty: every rule
-    ignore: frozenset[str] = frozenset()
+class Selection(Record):
+    __slots__ = ("ignore", "select")
+    select: frozenset[str]  # empty: every rule
+    ignore: frozenset[str]
 
-    def __post_init__(self) -> None:
+    def __init__(
+        self, select: frozenset[str] = frozenset(), ignore: frozenset[str] = frozenset()
+    ) -> None:
+        self.select = select
+        self.ignore = ignore
+        self._refuse_unsilenceable()
+
+    def _refuse_unsilenceable(self) -> None:
         for pattern in sorted(self.ignore):
             codes = [c for c in RULES if c.startswith(pattern)]
             if codes and all(c in UNSILENCEABLE for c in codes):

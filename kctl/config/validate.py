@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import dataclasses
 import functools
 import os
+import stat
 import sys
 from collections.abc import Iterable
-from pathlib import Path
 from typing import TYPE_CHECKING, BinaryIO
 
 from kctl.config.findings import Finding, Report, Severity
@@ -43,13 +42,14 @@ def collect_files(paths: Iterable[str]) -> list[str]:
         if raw == STDIN:
             add(STDIN)
             continue
-        path = Path(raw)
         try:
-            path.stat()
+            is_dir = stat.S_ISDIR(os.stat(raw).st_mode)
         except OSError as e:
             raise UsageError(f"{raw}: {(e.strerror or str(e)).lower()}") from e
-        if path.is_dir():
-            found = sorted(_yaml_below(path))
+        except ValueError as e:  # a NUL byte in the name
+            raise UsageError(f"{raw!r}: not a file name") from e
+        if is_dir:
+            found = sorted(_yaml_below(raw.rstrip(os.sep) or os.sep))
             if not found:
                 raise UsageError(f"no *.yaml or *.yml files under {raw}")
             for name in found:
@@ -61,7 +61,8 @@ def collect_files(paths: Iterable[str]) -> list[str]:
     return files
 
 
-def _yaml_below(root: Path) -> Iterable[str]:
+def _yaml_below(root: str) -> Iterable[str]:
+    # pathlib is left out: it imports urllib.parse and fnmatch, 7 ms of a 60 ms start-up
     # os.walk does not follow directory links, so a symlink loop cannot trap us
     for folder, dirs, names in os.walk(root):
         dirs[:] = [d for d in dirs if not d.startswith(".")]
@@ -158,8 +159,7 @@ def _scalars(node: Node) -> list[Node]:
 
 def mask_findings(findings: list[Finding], masker: Masker) -> list[Finding]:
     return [
-        dataclasses.replace(
-            f,
+        f.replace(
             message=masker.mask_text(f.message),
             hint=masker.mask_text(f.hint) if f.hint else f.hint,
         )

@@ -7,8 +7,9 @@ type checker point at every branch still missing.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from enum import StrEnum
+
+from kctl.record import Record
 
 
 class Channel(StrEnum):
@@ -16,8 +17,8 @@ class Channel(StrEnum):
     SMS = "sms"
 
 
-@dataclass(frozen=True, slots=True)
-class ChannelSpec:
+class ChannelSpec(Record):
+    __slots__ = ("adapter_path", "channel", "content_type", "headers", "label", "report_header")
     channel: Channel
     label: str  # how people write it: "WhatsApp", "SMS"
     headers: tuple[str, ...]  # the provider form's headers, all required
@@ -26,6 +27,22 @@ class ChannelSpec:
     # the sandbox route standing in for the adapter, and the body CleverTap posts to it
     adapter_path: str
     content_type: str
+
+    def __init__(  # noqa: PLR0917
+        self,
+        channel: Channel,
+        label: str,
+        headers: tuple[str, ...],
+        report_header: str,
+        adapter_path: str,
+        content_type: str,
+    ) -> None:
+        self.channel = channel
+        self.label = label
+        self.headers = headers
+        self.report_header = report_header
+        self.adapter_path = adapter_path
+        self.content_type = content_type
 
 
 JSON_TYPE = "application/json"

@@ -10,14 +10,13 @@ Kaleyra calls "template not found".
 
 from __future__ import annotations
 
-import dataclasses
 import itertools
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass
 from functools import cache
 
 from kctl.contract import sms
+from kctl.record import Record
 
 VARIABLE = sms.VARIABLE
 # what one {#var#} may be replaced by, in characters
@@ -103,16 +102,30 @@ def excerpt(text: str, index: int, before: int = 16, after: int = 12) -> str:
 # --- registrations ------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
-class Registration:
+class Registration(Record):
     """One registered content template. The entity and header are None when unknown (a
     config's ``dlt_text`` names only the text)."""
 
+    __slots__ = ("entity_id", "header", "source", "template_id", "text")
     template_id: str
     text: str
-    entity_id: str | None = None
-    header: str | None = None
-    source: str = ""  # where it comes from, for messages: "registry.csv line 4"
+    entity_id: str | None
+    header: str | None
+    source: str  # where it comes from, for messages: "registry.csv line 4"
+
+    def __init__(
+        self,
+        template_id: str,
+        text: str,
+        entity_id: str | None = None,
+        header: str | None = None,
+        source: str = "",
+    ) -> None:
+        self.template_id = template_id
+        self.text = text
+        self.entity_id = entity_id
+        self.header = header
+        self.source = source
 
 
 def chain_problem(
@@ -140,16 +153,32 @@ def chain_problem(
 # --- scrubbing a text against a template ------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
-class Mismatch:
+class Mismatch(Record):
     """Where a text first leaves its registered template."""
 
+    __slots__ = ("expected", "found", "length", "position", "template_position", "variable")
     position: int  # index into the text (0-based)
     template_position: int  # where the template is at that point (0-based)
     expected: str  # the template's character there; "" when the template has ended
     found: str  # the text's character there; "" when the text has ended
-    variable: int | None = None  # 1-based: this variable is longer than the limit
-    length: int | None = None  # that variable's length, when known
+    variable: int | None  # 1-based: this variable is longer than the limit
+    length: int | None  # that variable's length, when known
+
+    def __init__(  # noqa: PLR0917
+        self,
+        position: int,
+        template_position: int,
+        expected: str,
+        found: str,
+        variable: int | None = None,
+        length: int | None = None,
+    ) -> None:
+        self.position = position
+        self.template_position = template_position
+        self.expected = expected
+        self.found = found
+        self.variable = variable
+        self.length = length
 
     @property
     def code(self) -> str:
@@ -250,7 +279,7 @@ def mismatch(text: str, template: str) -> Mismatch | None:
     found = _first_edit(rest, tokens, len(head), places)
     if found.variable is None:
         return found
-    return dataclasses.replace(found, length=_overflow_length(text, parts, found))
+    return found.replace(length=_overflow_length(text, parts, found))
 
 
 def _overflow_length(text: str, parts: tuple[str, ...], found: Mismatch) -> int | None:

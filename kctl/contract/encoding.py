@@ -6,8 +6,9 @@ quote) more than doubles the parts of a long text. The counts here are what a ha
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from enum import StrEnum
+
+from kctl.record import Record
 
 
 class Encoding(StrEnum):
@@ -36,17 +37,31 @@ SINGLE_LIMIT = {Encoding.GSM7: 160, Encoding.UCS2: 70}
 PART_LIMIT = {Encoding.GSM7: 153, Encoding.UCS2: 67}
 
 
-@dataclass(frozen=True, slots=True)
-class SmsSize:
+class SmsSize(Record):
     """What a text costs: its encoding, its length in units of that encoding, and its parts."""
 
+    __slots__ = ("encoding", "extended", "forcing", "parts", "units")
     encoding: Encoding
     units: int  # septets (GSM-7) or UTF-16 code units (UCS-2)
     parts: int
     # the characters that force UCS-2, each once, in order of appearance
-    forcing: tuple[str, ...] = ()
+    forcing: tuple[str, ...]
     # GSM-7 characters from the extension table (2 units each), each once
-    extended: tuple[str, ...] = ()
+    extended: tuple[str, ...]
+
+    def __init__(
+        self,
+        encoding: Encoding,
+        units: int,
+        parts: int,
+        forcing: tuple[str, ...] = (),
+        extended: tuple[str, ...] = (),
+    ) -> None:
+        self.encoding = encoding
+        self.units = units
+        self.parts = parts
+        self.forcing = forcing
+        self.extended = extended
 
     @property
     def limit(self) -> int:

@@ -8,7 +8,6 @@ and listen accept every variant and kctl sends the one named canonical.
 from __future__ import annotations
 
 import csv
-import json
 import re
 from typing import assert_never
 
@@ -127,6 +126,8 @@ CALLBACK_ID, CALLBACK_STATUS = "id", "status"
 
 
 def sms_callback(url: str, method: str = "GET") -> str:
+    import json  # a WhatsApp send's callback only
+
     return json.dumps({"url": url, "method": method}, separators=(",", ":"))
 
 

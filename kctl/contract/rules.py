@@ -7,13 +7,13 @@ existing code never changes meaning; new codes take the free numbers of their gr
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from enum import StrEnum
 
 from kctl.contract import dlt, forms, sms
 from kctl.contract import whatsapp as wa
 from kctl.contract.channels import CHANNELS, Channel
 from kctl.contract.kaleyra import HOSTS
+from kctl.record import Record
 
 
 class Severity(StrEnum):
@@ -39,19 +39,39 @@ class Scope(StrEnum):
     WHATSAPP_TEMPLATE = "whatsapp-template"  # keys of a template, merged into a valid one
 
 
-@dataclass(frozen=True, slots=True)
-class Rule:
+class Rule(Record):
+    __slots__ = ("bad", "code", "explanation", "good", "registry", "scope", "severity", "title")
     code: str
     title: str
     severity: Severity
     # what the rule checks and why it matters, in a few sentences (kctl explain)
-    explanation: str = ""
+    explanation: str
     # a config fragment that triggers it, and the same fragment fixed
-    bad: str = ""
-    good: str = ""
-    scope: Scope = Scope.FILE
+    bad: str
+    good: str
+    scope: Scope
     # a DLT registry (CSV) the example is checked against, as with --dlt-registry FILE
-    registry: str = ""
+    registry: str
+
+    def __init__(  # noqa: PLR0917
+        self,
+        code: str,
+        title: str,
+        severity: Severity,
+        explanation: str = "",
+        bad: str = "",
+        good: str = "",
+        scope: Scope = Scope.FILE,
+        registry: str = "",
+    ) -> None:
+        self.code = code
+        self.title = title
+        self.severity = severity
+        self.explanation = explanation
+        self.bad = bad
+        self.good = good
+        self.scope = scope
+        self.registry = registry
 
 
 E, W = Severity.ERROR, Severity.WARNING

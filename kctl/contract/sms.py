@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import re
 
 # --- the provider form (1.2, 4.2) ---------------------------------------------------------------
@@ -88,6 +87,8 @@ def fill(text: str, values: dict[str, str]) -> str:
 # (["482913","Friday"]): unlike values joined by "|" or ",", it stays unambiguous whatever the
 # values hold, and an adapter parses it with one call.
 def encode_template_variables(values: tuple[str, ...]) -> str:
+    import json  # only a send with template variables needs it
+
     return json.dumps(list(values), ensure_ascii=False, separators=(",", ":")) if values else ""
 
 

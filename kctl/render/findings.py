@@ -17,7 +17,6 @@ from kctl.config.quoted import LINE_BREAK
 from kctl.contract.rules import RULES
 from kctl.errors import UsageError
 from kctl.render.escape import UNSAFE_EXCEPT_TAB
-from kctl.render.explain import help_markdown, help_text
 from kctl.render.term import BOLD, CYAN, RED, YELLOW, paint
 
 FORMATS = ("text", "json", "github", "junit", "sarif")
@@ -259,6 +258,8 @@ def _sarif_rule(code: str) -> dict[str, Any]:
     # code scanning shows these beside each alert, so the reader learns the fix where they look
     if entry is not None and entry.explanation:
         rule["fullDescription"] = {"text": entry.explanation}
+        from kctl.render.explain import help_markdown, help_text  # SARIF only
+
         rule["help"] = {"text": help_text(entry), "markdown": help_markdown(entry)}
     return rule
 

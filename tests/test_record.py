@@ -1,0 +1,45 @@
+"""kctl.record.Record: what the value classes on the start-up path get in place of dataclasses."""
+
+from __future__ import annotations
+
+import pytest
+
+from kctl.config.findings import Finding, Severity
+from kctl.config.selection import Selection
+from kctl.contract.dlt import Mismatch
+from kctl.errors import UsageError
+
+
+def _finding(**changes: object) -> Finding:
+    base = Finding("KC101", Severity.ERROR, "a.yaml", 3, 5, "providers[0]", "bad", "fix it")
+    return base.replace(**changes)
+
+
+def test_equal_values_are_equal_and_hash_alike() -> None:
+    assert _finding() == _finding()
+    assert hash(_finding()) == hash(_finding())
+    assert len({_finding(), _finding(), _finding(line=4)}) == 2
+    assert _finding() != _finding(hint=None)
+    # a value of another class is never equal, even with the same fields
+    assert Mismatch(1, 1, "a", "b") != _finding()
+
+
+def test_replace_changes_only_the_fields_named() -> None:
+    moved = _finding(line=9, message="worse")
+    assert (moved.line, moved.message, moved.col, moved.hint) == (9, "worse", 5, "fix it")
+    with pytest.raises(TypeError, match="no field colour"):
+        _finding(colour="red")
+
+
+def test_repr_names_every_field() -> None:
+    text = repr(Mismatch(1, 2, "a", "b", variable=3))
+    assert text.startswith("Mismatch(")
+    for part in ("position=1", "template_position=2", "expected='a'", "variable=3", "length=None"):
+        assert part in text
+
+
+def test_construction_checks_still_run() -> None:
+    # Selection refused an unsilenceable --ignore in __post_init__; it still does in __init__
+    with pytest.raises(UsageError, match="cannot be ignored"):
+        Selection(ignore=frozenset({"KC001"}))
+    assert Selection(select=frozenset({"KC1"})).keeps("KC108")
