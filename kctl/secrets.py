@@ -12,13 +12,14 @@ import os
 import re
 from collections.abc import Iterable
 from functools import lru_cache
-from typing import TYPE_CHECKING, Literal, NoReturn
-from urllib.parse import quote, quote_plus
 
 from kctl.errors import SecretUnavailable, UsageError
-from kctl.record import Record
+from kctl.lean import Record
 
+TYPE_CHECKING = False  # not typing's: kctl.lean says why
 if TYPE_CHECKING:
+    from typing import Literal, NoReturn
+
     from keyring.backend import KeyringBackend
 
 SERVICE = "kctl"
@@ -364,6 +365,7 @@ def mask(secret: str) -> str:
 def _encoded_forms(secret: str) -> set[str]:
     """The ways ``secret`` is spelt in kctl's outputs: raw, URL/form-encoded, JSON, shell."""
     import json
+    from urllib.parse import quote, quote_plus
 
     forms = {
         secret,

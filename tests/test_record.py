@@ -1,4 +1,4 @@
-"""kctl.record.Record: what the value classes on the start-up path get in place of dataclasses."""
+"""kctl.lean.Record: what the value classes on the start-up path get in place of dataclasses."""
 
 from __future__ import annotations
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from kctl.contract.rules import Severity
-from kctl.record import Record
+from kctl.lean import Record
 
 __all__ = ["Finding", "Report", "Severity"]
 

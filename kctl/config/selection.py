@@ -15,7 +15,7 @@ from collections.abc import Iterable
 from kctl.config.findings import Finding
 from kctl.contract.rules import RULES
 from kctl.errors import UsageError
-from kctl.record import Record
+from kctl.lean import Record
 
 UNSILENCEABLE = frozenset({"KC001", "KC002", "KC003", "KC004", "KC005", "KC006", "KC102"})
 _INLINE = re.compile(r"#\s*kctl:\s*ignore\[([^\]]*)\]")

@@ -7,7 +7,6 @@ import os
 import stat
 import sys
 from collections.abc import Iterable
-from typing import TYPE_CHECKING, BinaryIO
 
 from kctl.config.findings import Finding, Report, Severity
 from kctl.config.loader import Document, Node, load_bytes
@@ -20,7 +19,10 @@ from kctl.contract.channels import SECRET_HEADERS
 from kctl.errors import UsageError
 from kctl.secrets import Masker, parse_reference
 
+TYPE_CHECKING = False  # not typing's: kctl.lean says why
 if TYPE_CHECKING:
+    from typing import BinaryIO
+
     from kctl.config.dlt import Registry
 
 STDIN = "-"

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from enum import StrEnum
 
-from kctl.record import Record
+from kctl.lean import Record
 
 
 class Channel(StrEnum):

@@ -16,7 +16,7 @@ from collections.abc import Iterable
 from functools import cache
 
 from kctl.contract import sms
-from kctl.record import Record
+from kctl.lean import Record
 
 VARIABLE = sms.VARIABLE
 # what one {#var#} may be replaced by, in characters

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from enum import StrEnum
 
-from kctl.record import Record
+from kctl.lean import Record
 
 
 class Encoding(StrEnum):

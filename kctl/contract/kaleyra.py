@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import csv
 import re
-from typing import assert_never
 
 from kctl.contract import channels
 from kctl.contract.channels import Channel
+from kctl.lean import assert_never
 
 # Kaleyra's API domains, one per pod (KC204 warns about any other kaleyra-host). SG is written
 # api.ap.kaleyra.io on some pages and api.kaleyra.io on others; NA is api.na.kaleyra.ai on most

@@ -13,7 +13,7 @@ from kctl.contract import dlt, forms, sms
 from kctl.contract import whatsapp as wa
 from kctl.contract.channels import CHANNELS, Channel
 from kctl.contract.kaleyra import HOSTS
-from kctl.record import Record
+from kctl.lean import Record
 
 
 class Severity(StrEnum):

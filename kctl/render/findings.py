@@ -6,10 +6,8 @@ goes. Findings always come out in the same order: files as given, then line, col
 
 from __future__ import annotations
 
-import json
 import unicodedata
 from collections.abc import Callable
-from typing import Any
 
 from kctl import __version__
 from kctl.config.findings import Finding, Report
@@ -18,6 +16,10 @@ from kctl.contract.rules import RULES
 from kctl.errors import UsageError
 from kctl.render.escape import UNSAFE_EXCEPT_TAB
 from kctl.render.term import BOLD, CYAN, RED, YELLOW, paint
+
+TYPE_CHECKING = False  # not typing's: kctl.lean says why
+if TYPE_CHECKING:
+    from typing import Any
 
 FORMATS = ("text", "json", "github", "junit", "sarif")
 
@@ -188,6 +190,8 @@ def _render_json(report: Report, color: bool) -> str:
         "files": list(report.files),
         "findings": findings_data(report),
     }
+    import json  # the json and sarif formats only
+
     return json.dumps(document, indent=2, ensure_ascii=False) + "\n"
 
 
@@ -308,6 +312,8 @@ def _render_sarif(report: Report, color: bool) -> str:
             }
         ],
     }
+    import json  # the json and sarif formats only
+
     return json.dumps(document, indent=2, ensure_ascii=False) + "\n"
 
 
