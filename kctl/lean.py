@@ -12,15 +12,20 @@ a hash and a repr over the fields, and ``replace``.
 (strings, under ``from __future__ import annotations``) and import them under
 ``TYPE_CHECKING``, which they set to False themselves; ``assert_never`` is the one name they
 call, so it is here.
+
+Compiling a regex costs 0.1 to 1 ms (a character class with Unicode ranges is at the top of
+that); ``lazy_pattern`` puts that off to the first match, so a run that never uses a pattern
+(a clean file needs no escaping and no redaction) never compiles it.
 """
 
 from __future__ import annotations
 
 TYPE_CHECKING = False  # not typing's: the start-up path need not import typing for this
 if TYPE_CHECKING:
+    import re
     from typing import Any, NoReturn, Self
 
-__all__ = ["Record", "assert_never"]
+__all__ = ["Record", "assert_never", "lazy_pattern"]
 
 
 class Record:
@@ -56,3 +61,24 @@ def assert_never(value: NoReturn) -> NoReturn:
     """``typing.assert_never``: a type checker proves the call unreachable (every member of a
     closed set was matched); at run time it fails loudly if that proof was wrong."""
     raise AssertionError(f"unhandled value: {value!r}")
+
+
+class _LazyPattern:
+    """Stands in for a compiled pattern and compiles it on first use."""
+
+    def __init__(self, pattern: str, flags: int) -> None:
+        self._args = (pattern, flags)
+
+    def __getattr__(self, name: str) -> Any:
+        # called only for what the instance does not hold yet: compile once, then keep each
+        # method asked for on the instance, so later calls cost a plain attribute lookup
+        import re
+
+        value = getattr(re.compile(*self._args), name)
+        setattr(self, name, value)
+        return value
+
+
+def lazy_pattern(pattern: str, flags: int = 0) -> re.Pattern[str]:
+    """``re.compile(pattern, flags)``, compiled when first used."""
+    return _LazyPattern(pattern, flags)  # type: ignore[return-value]  # duck-typed Pattern

@@ -13,16 +13,18 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
+from kctl.lean import lazy_pattern
 from kctl.secrets import MASK, Masker, mask
 
+# The patterns compile on first use (kctl.lean): only a file with findings quotes lines.
 # Line breaks as PyYAML counts them (and kctl.render.findings splits by), so line N here is
 # the line N a finding names.
-LINE_BREAK = re.compile(r"\r\n|[\n\r\x85\u2028\u2029]")
+LINE_BREAK = lazy_pattern(r"\r\n|[\n\r\x85\u2028\u2029]")
 
 # A line that assigns a secret key, in block or flow style, quoted or not. A value ends at
 # any of YAML's line breaks (not only \n), so redacting never joins two lines into one and a
 # line keeps the number findings give it.
-_SECRET_ASSIGNMENT = re.compile(
+_SECRET_ASSIGNMENT = lazy_pattern(
     r"""(?ix)
     (["']?(?:api[-_]?key|password)["']?\s*:[ \t]*)
     ( "(?:[^"\\\n\r\x85\u2028\u2029]|\\[^\n\r\x85\u2028\u2029])*"?
@@ -31,7 +33,7 @@ _SECRET_ASSIGNMENT = re.compile(
     """
 )
 # The key of an assignment, cheap to look for before the regex above
-_SECRET_KEY = re.compile(r"(?i)api[-_]?key|password")
+_SECRET_KEY = lazy_pattern(r"(?i)api[-_]?key|password")
 
 
 def redact_secret_lines(text: str) -> str:

@@ -20,12 +20,15 @@ from __future__ import annotations
 
 import re
 
+from kctl.lean import lazy_pattern
+
+# compiled on first use (kctl.lean): a clean run prints nothing that needs escaping
 # beyond C0: DEL, C1, the bidirectional controls, U+2028/9 and lone surrogates
 _UNSAFE_ABOVE_C0 = "\x7f-\x9f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069\ud800-\udfff"
-_UNSAFE = re.compile(f"[\x00-\x1f{_UNSAFE_ABOVE_C0}]")
-_UNSAFE_IN_JSON = re.compile(f"[{_UNSAFE_ABOVE_C0}]")
+_UNSAFE = lazy_pattern(f"[\x00-\x1f{_UNSAFE_ABOVE_C0}]")
+_UNSAFE_IN_JSON = lazy_pattern(f"[{_UNSAFE_ABOVE_C0}]")
 # the same, but a tab stays: a quoted source line keeps its tabs so a caret lines up under it
-UNSAFE_EXCEPT_TAB = re.compile(f"[\x00-\x08\x0a-\x1f{_UNSAFE_ABOVE_C0}]")
+UNSAFE_EXCEPT_TAB = lazy_pattern(f"[\x00-\x08\x0a-\x1f{_UNSAFE_ABOVE_C0}]")
 
 
 def _shown(match: re.Match[str]) -> str:
