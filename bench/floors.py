@@ -5,6 +5,8 @@
   cli ...                 an argparse CLI with kctl's commands and main options: --help, and
                           render-callback-url printing the same URL kctl prints (urllib only)
   yaml FILE               read the file and yaml.load(CSafeLoader) it
+  numbers FILE            the same, then phonenumbers' validity check of every E.164 string
+                          in it: what KC108 must do before it can give its answer
   events [--jobs N] F...  read each file (or each *.yaml in one folder) and pull libyaml's whole
                           event stream, in N processes
   post URL HEADERS BODY   one POST with http.client: headers from a JSON file, body from a file
@@ -83,6 +85,27 @@ def yaml_load(args: list[str]) -> int:
     return 0
 
 
+def numbers(args: list[str]) -> int:
+    import re
+
+    import phonenumbers
+    import yaml
+
+    e164 = re.compile(r"\+[1-9][0-9]{6,14}")
+    for name in args:
+        with open(name, "rb") as fh:
+            pending = [yaml.load(fh.read(), Loader=yaml.CSafeLoader)]
+        while pending:
+            value = pending.pop()
+            if isinstance(value, dict):
+                pending.extend(value.values())
+            elif isinstance(value, list):
+                pending.extend(value)
+            elif isinstance(value, str) and e164.fullmatch(value):
+                phonenumbers.is_valid_number(phonenumbers.parse(value))
+    return 0
+
+
 def events(args: list[str]) -> int:
     jobs = 1
     if args[:1] == ["--jobs"]:
@@ -134,5 +157,5 @@ def post(args: list[str]) -> int:
 
 def main() -> None:
     kind, args = sys.argv[1], sys.argv[2:]
-    run = {"cli": cli, "yaml": yaml_load, "events": events, "post": post}[kind]
+    run = {"cli": cli, "yaml": yaml_load, "numbers": numbers, "events": events, "post": post}[kind]
     sys.exit(run(args))
