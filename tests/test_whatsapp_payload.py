@@ -325,7 +325,7 @@ def test_message_options_are_frozen_values() -> None:
     with pytest.raises(AttributeError, match="frozen"):
         values.params = ("x",)  # type: ignore[misc]
     with pytest.raises(AttributeError, match="frozen"):
-        del values.params  # type: ignore[misc]
+        del values.params
     assert values.replace(params=("x",)) == TemplateValues(params=("x",))
     assert values.params == ("a",)
     assert hash(values) == hash(TemplateValues(params=("a",)))
