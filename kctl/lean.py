@@ -6,7 +6,9 @@ compiles its methods. The classes ``validate-config`` and ``send-test`` load bef
 output are written out instead: ``__slots__`` name the fields, ``__init__`` is written by hand
 (so type checkers see it) and takes them positionally too, as the dataclasses did (hence its
 PLR0917 exemptions), and this base gives them what ``@dataclass(frozen=True)`` gave: equality,
-a hash and a repr over the fields, and ``replace``.
+a hash and a repr over the fields, fields that cannot be set again once ``__init__`` has set
+them, and ``replace``. ruff keeps ``__slots__`` sorted, so a repr lists the fields in that
+order.
 
 ``import typing`` costs about 4 ms. The modules on that path name types only in annotations
 (strings, under ``from __future__ import annotations``) and import them under
@@ -29,7 +31,7 @@ __all__ = ["Record", "assert_never", "lazy_pattern"]
 
 
 class Record:
-    """A value: ``__slots__`` lists its fields; ``__init__`` takes them, also by name."""
+    """A value: ``__slots__`` lists its fields; ``__init__`` sets each once, then it is frozen."""
 
     __slots__: tuple[str, ...] = ()
 
@@ -37,8 +39,9 @@ class Record:
         return tuple(getattr(self, name) for name in self.__slots__)
 
     def __eq__(self, other: object) -> bool:
-        if type(other) is not type(self):
+        if other.__class__ is not self.__class__:
             return NotImplemented
+        assert isinstance(other, Record)
         return self._values() == other._values()
 
     def __hash__(self) -> int:
@@ -46,15 +49,30 @@ class Record:
 
     def __repr__(self) -> str:
         fields = ", ".join(f"{name}={getattr(self, name)!r}" for name in self.__slots__)
-        return f"{type(self).__name__}({fields})"
+        return f"{type(self).__qualname__}({fields})"
+
+    def __setattr__(self, name: str, value: object) -> None:
+        try:
+            getattr(self, name)
+        except AttributeError:  # not set yet: __init__ at work
+            object.__setattr__(self, name, value)
+            return
+        raise AttributeError(
+            f"cannot assign to field {name!r}: {type(self).__qualname__} is frozen"
+        )
+
+    def __delattr__(self, name: str) -> None:
+        raise AttributeError(f"cannot delete field {name!r}: {type(self).__qualname__} is frozen")
 
     def replace(self, **changes: Any) -> Self:
-        """A copy with ``changes`` (field name -> value), as ``dataclasses.replace`` made."""
+        """A copy with ``changes`` (as ``dataclasses.replace``)."""
         unknown = changes.keys() - set(self.__slots__)
         if unknown:
-            raise TypeError(f"{type(self).__name__} has no field {', '.join(sorted(unknown))}")
-        values = {name: getattr(self, name) for name in self.__slots__}
-        return type(self)(**(values | changes))
+            raise TypeError(f"{type(self).__qualname__} has no field {sorted(unknown)[0]!r}")
+        copy = object.__new__(type(self))
+        for name in self.__slots__:
+            object.__setattr__(copy, name, changes.get(name, getattr(self, name)))
+        return copy
 
 
 def assert_never(value: NoReturn) -> NoReturn:

@@ -27,7 +27,7 @@ def test_equal_values_are_equal_and_hash_alike() -> None:
 def test_replace_changes_only_the_fields_named() -> None:
     moved = _finding(line=9, message="worse")
     assert (moved.line, moved.message, moved.col, moved.hint) == (9, "worse", 5, "fix it")
-    with pytest.raises(TypeError, match="no field colour"):
+    with pytest.raises(TypeError, match="no field 'colour'"):
         _finding(colour="red")
 
 

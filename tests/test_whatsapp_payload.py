@@ -321,8 +321,14 @@ def test_msg_ids_are_unique_and_clevertap_shaped() -> None:
 
 
 def test_message_options_are_frozen_values() -> None:
-    with pytest.raises(dataclasses.FrozenInstanceError):
-        TemplateValues().params = ("x",)  # type: ignore[misc]
+    values = TemplateValues(params=("a",))
+    with pytest.raises(AttributeError, match="frozen"):
+        values.params = ("x",)  # type: ignore[misc]
+    with pytest.raises(AttributeError, match="frozen"):
+        del values.params
+    assert values.replace(params=("x",)) == TemplateValues(params=("x",))
+    assert values.params == ("a",)
+    assert hash(values) == hash(TemplateValues(params=("a",)))
 
 
 # --- CleverTap's one-second deadline ----------------------------------------------------------

@@ -8,12 +8,9 @@ Imports of yaml, httpx, keyring and the rules happen inside the commands that ne
 string at start-up (about 16 ms for this app).
 """
 
-import contextlib
 import os
-import signal
 import sys
-from collections.abc import Iterator
-from typing import Annotated, Any, NoReturn
+from typing import Annotated, NoReturn
 
 import typer
 
@@ -21,7 +18,16 @@ from kctl import __version__
 
 # each module registers its commands on the app as it is imported
 from kctl.cli import check, send, servers, setup  # noqa: F401
-from kctl.cli.base import app, command, stderr, write_output
+from kctl.cli.base import app, command, write_output
+from kctl.cli.exits import (
+    broken_pipe,
+    fail,
+    internal_error,
+    interrupted,
+    print_traceback,
+    signals_raise_interrupted,
+    stderr,
+)
 from kctl.cli.fast import COMPLETE_VAR
 from kctl.cli.help import SET_UP, TEST
 from kctl.cli.lazy import lazy_group
@@ -78,60 +84,6 @@ def root(
     ] = False,
 ) -> None:
     """Provision and test Kaleyra as a CleverTap Generic (Other) WhatsApp/SMS provider."""
-
-
-def _fail(error: KctlError | Interrupted, *, as_json: bool = False) -> NoReturn:
-    report = getattr(error, "report", None)
-    if as_json:  # --json promises one document on stdout, failures included
-        import json
-
-        doc: dict[str, object] = {
-            "version": 1,
-            "error": {"kind": type(error).__name__, "message": error.message, "hint": error.hint},
-            "exit_code": error.exit_code,
-        }
-        if report is not None:
-            from kctl.render.findings import findings_data
-
-            doc["findings"] = findings_data(report)
-        sys.stdout.write(json.dumps(doc, indent=2, ensure_ascii=False) + "\n")
-    if report is not None:  # a config with errors: show its findings first
-        from kctl.render.findings import render_report
-
-        sys.stderr.write(render_report(report, "text", color=wants_color(sys.stderr)))
-    interrupted = isinstance(error, Interrupted)  # not an error: what the user asked for
-    stderr(f"kctl: {error.message}" if interrupted else f"kctl: error: {error.message}")
-    if error.hint:
-        stderr(f"  hint: {error.hint}")
-    sys.exit(error.exit_code)
-
-
-@contextlib.contextmanager
-def _signals_raise_interrupted() -> Iterator[None]:
-    """SIGINT and SIGTERM raise Interrupted in the main thread while a command runs.
-
-    SIGTERM would otherwise kill the process on the spot (no JUnit file, servers not shut
-    down, temp files left), and SIGINT's KeyboardInterrupt is turned by typer into a silent
-    exit 130. The servers put their own handlers in place while they serve, and ours back.
-    A signal the process was started with ignored stays ignored (``nohup``, or ``&`` in a
-    shell script), as Python itself leaves SIGINT then.
-    """
-    previous: dict[signal.Signals, Any] = {}
-
-    def interrupt(signum: int, _frame: object) -> None:
-        raise Interrupted(signum)
-
-    try:
-        for signum in (signal.SIGINT, signal.SIGTERM):
-            if signal.getsignal(signum) is not signal.SIG_IGN:
-                previous[signum] = signal.signal(signum, interrupt)
-    except ValueError:  # not the main thread (an embedding program): leave signals alone
-        pass
-    try:
-        yield
-    finally:
-        for signum, handler in previous.items():
-            signal.signal(signum, handler)
 
 
 def _global_options(args: list[str]) -> tuple[list[str], bool, str]:
@@ -224,47 +176,30 @@ def main(argv: list[str] | None = None) -> NoReturn:
     try:
         args, show_traceback, color = _global_options(raw)
     except UsageError as e:
-        _fail(e, as_json=as_json)
+        fail(e, as_json=as_json)
     set_color(color)
     command = lazy_group(app)
     try:
-        with _signals_raise_interrupted():
+        with signals_raise_interrupted():
             result = command.main(args=args, prog_name="kctl", standalone_mode=False)
     except (KctlError, Interrupted) as e:
         if show_traceback:
-            _print_traceback()
-        _fail(e, as_json=as_json)
-    except typer.Abort:
-        stderr("kctl: interrupted")
-        sys.exit(130)
+            print_traceback()
+        fail(e, as_json=as_json)
+    except (typer.Abort, KeyboardInterrupt):
+        interrupted()
     except click_errors.NoArgsIsHelpError as e:
         # a bare `kctl` or `kctl secrets`: the help is the answer, on stderr as a usage error
         sys.stderr.write(e.ctx.get_help() + "\n")
         sys.exit(UsageError.exit_code)
     except click_errors.UsageError as e:  # bad option, missing argument: kctl's words
         if show_traceback:
-            _print_traceback()
-        _fail(_usage_error(e), as_json=as_json)
+            print_traceback()
+        fail(_usage_error(e), as_json=as_json)
     except click_errors.ClickException as e:
-        _fail(UsageError(e.format_message()), as_json=as_json)
-    except KeyboardInterrupt:
-        stderr("kctl: interrupted")
-        sys.exit(130)
+        fail(UsageError(e.format_message()), as_json=as_json)
     except BrokenPipeError:
-        # the reader went away (e.g. `| head`); nothing left to say to it
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-        sys.exit(1)
+        broken_pipe()
     except Exception as e:
-        if show_traceback:
-            _print_traceback()
-        stderr(f"kctl: internal error: {type(e).__name__}: {e}")
-        stderr("  hint: run again with --traceback and report it")
-        sys.exit(70)
+        internal_error(e, show_traceback=show_traceback)
     sys.exit(result if isinstance(result, int) else 0)
-
-
-def _print_traceback() -> None:
-    # --traceback shows where it went wrong, then exits as it would have without it
-    import traceback
-
-    traceback.print_exc(file=sys.stderr)

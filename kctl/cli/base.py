@@ -66,11 +66,6 @@ def write_output(text: str, output_file: Path | None) -> None:
     write_atomic(output_file, text)
 
 
-def stderr(message: str) -> None:
-    sys.stderr.write(message + "\n")
-    sys.stderr.flush()
-
-
 ConfigOption = Annotated[
     str,
     typer.Option(

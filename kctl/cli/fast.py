@@ -15,7 +15,11 @@ few command lines it can answer exactly:
 * ``kctl validate-config PATH...`` with no option at all (CI's usual call): the same calls the
   typer command makes, only while the help pages are current, that is while kctl/cli is as it
   was when they were generated, so a changed command body is never skipped over (a test runs
-  both lanes over every case file).
+  both lanes over every case file);
+* ``kctl send-test`` with the usual options only (``SEND_VALUES``, ``SEND_LISTS``,
+  ``SEND_FLAGS``: strings and flags, nothing click converts), under the same condition: it calls
+  ``kctl.cli.sendtest.send_test`` as the typer command does, and ends every error as
+  ``kctl.cli.app.main`` does (``kctl.cli.exits``), since a send cannot be handed over half done.
 
 Everything else, and any of these that goes wrong (a usage error, a bad URL), runs through
 the typer app in ``kctl.cli.app`` from the start, so errors, completion and tests stay typer's.
@@ -29,7 +33,7 @@ import sys
 TYPE_CHECKING = False  # not typing's: importing typing would cost --help a few ms
 if TYPE_CHECKING:
     from collections.abc import Sequence
-    from typing import NoReturn
+    from typing import Any, NoReturn
 
 COMPLETE_VAR = "_KCTL_COMPLETE"
 PAGE_WIDTH = 80  # click's widest help: shutil columns capped at 80
@@ -71,6 +75,8 @@ def answer(args: list[str]) -> tuple[str, int] | None:
         text = render_callback_url(args[1:])
     elif args[:1] == ["validate-config"]:
         return validate_config(args[1:])
+    elif args[:1] == ["send-test"]:
+        send_test(args[1:])  # exits, unless the typer app is to run it
     return None if text is None else (text, 0)
 
 
@@ -275,6 +281,92 @@ def validate_config(paths: list[str]) -> tuple[str, int] | None:
         return None  # a missing or unreadable file: typer's path says so, as every error
     text = render_report(report, "text", color=wants_color(sys.stdout))
     return text, 1 if report.failed else 0
+
+
+# --- send-test, the usual calls -----------------------------------------------------------------
+
+# the options the lane takes, by their names in kctl.cli.sendtest.send_test: strings given as
+# they are (no conversion for click to differ on), flags; tests/test_fast_cli.py checks each
+# against the typer command's own declaration
+SEND_VALUES = {
+    "--config": "config",
+    "-c": "config",
+    "--to": "to",
+    "--provider": "provider",
+    "-p": "provider",
+    "--template": "template",
+    "-t": "template",
+    "--lang": "lang",
+    "--body": "body",
+    "--sender": "sender",
+    "--type": "message_type",
+}
+SEND_LISTS = {"--param": "param", "--var": "var"}
+SEND_FLAGS = {
+    "--json": "as_json",
+    "--dry-run": "dry_run",
+    "--curl": "curl",
+    "--force": "force",
+    "--verbose": "verbose",
+    "-v": "verbose",
+}
+
+
+def send_test_options(args: list[str]) -> dict[str, Any] | None:
+    """The arguments of ``kctl.cli.sendtest.send_test`` for a command line made only of the
+    lane's options, each given once (--param and --var repeat); None for anything else."""
+    given: dict[str, Any] = {}
+    rest = iter(args)
+    for arg in rest:
+        flag, equals, value = arg.partition("=") if arg.startswith("--") else (arg, "", "")
+        if flag in SEND_FLAGS and not equals:
+            if SEND_FLAGS[flag] in given:
+                return None
+            given[SEND_FLAGS[flag]] = True
+            continue
+        name = SEND_VALUES.get(flag) or SEND_LISTS.get(flag)
+        if name is None:
+            return None  # another option, an argument, "--", -cFILE: typer's to read
+        if not equals:
+            value = next(rest, "-")
+            if value.startswith("-"):  # missing, or taken for an option: typer says which
+                return None
+        if flag in SEND_LISTS:
+            given.setdefault(name, []).append(value)
+        elif name in given:
+            return None
+        else:
+            given[name] = value
+    if "config" not in given or "to" not in given:
+        return None  # typer reports the missing option
+    return given
+
+
+def send_test(args: list[str]) -> None:
+    """Run send-test as the typer command does, and exit; return (having printed and sent
+    nothing) when the command line is not one the lane takes, or kctl/cli has changed."""
+    options = send_test_options(args)
+    if options is None or not pages_current():
+        return
+    from kctl.cli import exits
+    from kctl.cli.sendtest import send_test as run
+    from kctl.errors import Interrupted, KctlError
+
+    # From here on the lane ends the run itself, as kctl.cli.app.main would: handing a failure
+    # to typer could send the message twice.
+    as_json = bool(options.get("as_json"))
+    try:
+        with exits.signals_raise_interrupted():
+            code = run(**options)
+    except (KctlError, Interrupted) as e:
+        exits.fail(e, as_json=as_json)
+    except KeyboardInterrupt:
+        exits.interrupted()
+    except BrokenPipeError:
+        exits.broken_pipe()
+    except Exception as e:
+        exits.internal_error(e)
+    sys.exit(code)
 
 
 def _write(text: str) -> None:

@@ -9,7 +9,7 @@ import sys
 import typer
 
 from kctl.cli.base import JsonFlag, OptionalConfig, SecretName, ShowSecrets, YesFlag, command, group
-from kctl.cli.base import stderr as say
+from kctl.cli.exits import stderr as say
 from kctl.errors import UsageError
 
 secrets_app = group(

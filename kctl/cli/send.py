@@ -4,13 +4,12 @@ Like app.py: no ``from __future__ import annotations`` (typer reads the annotati
 and nothing heavier than typer at import time.
 """
 
-import contextlib
 import os
 import signal
 import sys
 from enum import StrEnum
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import Annotated, Any
 
 import typer
 
@@ -44,17 +43,17 @@ from kctl.cli.base import (
 from kctl.cli.complete import complete_provider, complete_template
 from kctl.cli.dlt import DltRegistryOption
 from kctl.cli.help import TEST
-from kctl.errors import Interrupted, KctlError, UsageError
+from kctl.cli.sendtest import RETRIES, TIMEOUT, VIA
+from kctl.errors import UsageError
 from kctl.render.term import wants_color
-
-if TYPE_CHECKING:
-    from kctl.contract.channels import Channel
-    from kctl.send.run import Finished
 
 
 class Via(StrEnum):
     adapter = "adapter"
     direct = "direct"
+
+
+DEFAULT_VIA = Via(VIA)
 
 
 @command(
@@ -157,7 +156,7 @@ def send_test(
             metavar="adapter|direct",
             help="adapter: as CleverTap sends it; direct: Kaleyra's API.",
         ),
-    ] = Via.adapter,
+    ] = DEFAULT_VIA,
     dry_run: Annotated[
         bool, typer.Option("--dry-run", help="Build and print; send nothing, resolve no secrets.")
     ] = False,
@@ -178,13 +177,13 @@ def send_test(
             min=0.1,
             max=3600,
         ),
-    ] = 10.0,
+    ] = TIMEOUT,
     retries: Annotated[
         int,
         typer.Option(
             "--retries", metavar="N", help="Retries when nothing can be sent twice.", min=0, max=10
         ),
-    ] = 2,
+    ] = RETRIES,
     verbose: Annotated[
         bool, typer.Option("--verbose", "-v", help="Show response headers.")
     ] = False,
@@ -238,148 +237,57 @@ def send_test(
     or --type mean SMS, --text or --header-param WhatsApp, a --template name the provider that
     has it.
     """
-    from kctl.config.model import load_account
-    from kctl.send.build import Message, parse_variables
-    from kctl.send.run import Finished, SendFailed, SendOptions, run_send_test
-    from kctl.send.values import freeform, template_values
-    from kctl.send.wire import Via as SendVia
+    from kctl.cli.sendtest import send_test as run
 
-    message = Message(
-        to=to,
+    code = run(
+        config,
+        to,
+        provider=provider,
         template=template,
-        language=lang,
-        params=tuple(param or ()),
+        lang=lang,
+        param=param,
+        header_param=header_param,
+        media_url=media_url,
+        location=location,
+        location_name=location_name,
+        location_address=location_address,
+        url_suffix=url_suffix,
+        coupon_code=coupon_code,
+        offer_expiry=offer_expiry,
+        card_param=card_param,
+        card_url_suffix=card_url_suffix,
+        card_media_url=card_media_url,
+        prop=prop,
+        text=text,
+        image=image,
+        video=video,
+        audio=audio,
+        document=document,
+        caption=caption,
+        filename=filename,
         body=body,
         sender=sender,
-        type=message_type,
-        # the sandbox sends nothing anywhere: its magic recipients need no --force
-        force=force or sandbox,
-        variables=parse_variables(var or []),
-        values=template_values(
-            header_param=header_param,
-            media_url=media_url,
-            location=location,
-            location_name=location_name,
-            location_address=location_address,
-            url_suffixes=url_suffix,
-            coupon_code=coupon_code,
-            offer_expiry=offer_expiry,
-            card_params=card_param,
-            card_url_suffixes=card_url_suffix,
-            card_media_urls=card_media_url,
-            props=prop,
-        ),
-        freeform=freeform(
-            text=text,
-            image=image,
-            video=video,
-            audio=audio,
-            document=document,
-            caption=caption,
-            filename=filename,
-        ),
-    )
-    options = SendOptions(
-        via=SendVia(via.value),
+        message_type=message_type,
+        var=var,
+        via=via.value,
         dry_run=dry_run,
+        curl=curl,
+        as_json=as_json,
         timeout=timeout,
         retries=retries,
-        verify=str(ca_bundle) if ca_bundle else True,
+        verbose=verbose,
         show_secrets=show_secrets,
-    )
-    if wait_dlr is not None and dry_run:
-        raise UsageError("--wait-dlr goes with a real send, not --dry-run")
-    if (listen_url or listen_port) and wait_dlr is None:
-        raise UsageError("--listen-url and --listen-port go with --wait-dlr")
-    channel = _channel_of_options(
-        sms=(body, sender, message_type, var),
-        whatsapp=(
-            lang, header_param, media_url, location, location_name, location_address,
-            url_suffix, coupon_code, offer_expiry, card_param, card_url_suffix, card_media_url,
-            prop, text, image, video, audio, document, caption, filename,
-        ),
-    )  # fmt: skip
-    chosen = load_account(config, dlt_registry).provider(provider, channel, template)
-    junit_name = f"{chosen.nickname} {chosen.channel} to {to}" if junit is not None else None
-    renderers = _send_test_renderers(
-        as_json=as_json, curl=curl, dry_run=dry_run, verbose=verbose, junit=junit_name
-    )
-    failed: SendFailed | None = None
-    code = 0
-    events = run_send_test(
-        chosen,
-        message,
-        options,
+        force=force,
+        ca_bundle=ca_bundle,
         sandbox=sandbox,
         wait_dlr=wait_dlr,
         listen_url=listen_url,
         listen_port=listen_port,
+        junit=junit,
+        dlt_registry=dlt_registry,
     )
-    try:
-        # closing: an interruption while a renderer writes still stops the embedded servers
-        with contextlib.closing(events):
-            for event in events:
-                for render in renderers:
-                    render(event)
-                if isinstance(event, SendFailed):
-                    failed = event
-                elif isinstance(event, Finished):
-                    code = event.exit_code
-    except (KctlError, Interrupted) as e:
-        # CI reads the JUnit file: a run cut short (SIGTERM at a job's timeout) says so there
-        if junit is not None:
-            _write_junit(junit, renderers, Finished(e.exit_code, e.message))
-        raise
-    if junit is not None:
-        _write_junit(junit, renderers)
-    if failed is not None and not as_json:
-        raise failed.error
     if code:
         raise typer.Exit(code)
-
-
-def _write_junit(path: Path, renderers: list[Any], ending: "Finished | None" = None) -> None:
-    from kctl.files import write_atomic
-    from kctl.render.sendtest import JunitRenderer
-
-    report = next(r for r in renderers if isinstance(r, JunitRenderer))
-    if ending is not None and report.finished is None:
-        report(ending)
-    write_atomic(path, report.document())
-
-
-def _channel_of_options(sms: tuple[object, ...], whatsapp: tuple[object, ...]) -> "Channel | None":
-    """The channel the options belong to, when they name one: picks the provider of an
-    account with both channels without --provider."""
-    from kctl.contract.channels import Channel
-
-    for_sms = any(v is not None for v in sms)
-    for_whatsapp = any(v is not None for v in whatsapp)
-    if for_sms == for_whatsapp:
-        return None  # none, or both: build_request refuses the options that do not fit
-    return Channel.SMS if for_sms else Channel.WHATSAPP
-
-
-def _send_test_renderers(
-    *, as_json: bool, curl: bool, dry_run: bool, verbose: bool, junit: str | None
-) -> list[Any]:
-    from kctl.render.sendtest import CurlRenderer, JsonRenderer, JunitRenderer, TextRenderer
-
-    renderers: list[Any] = []
-    if as_json:
-        renderers.append(JsonRenderer(sys.stdout, curl=curl))
-    elif curl:
-        # stdout is the curl command alone; a real send still shows what came back, on stderr
-        renderers.append(CurlRenderer(sys.stdout))
-        if not dry_run:
-            color = wants_color(sys.stderr)
-            renderers.append(TextRenderer(sys.stderr, color=color, verbose=verbose))
-    else:
-        color = wants_color(sys.stdout)
-        renderers.append(TextRenderer(sys.stdout, color=color, verbose=verbose, curl=curl))
-    if junit is not None:
-        renderers.append(JunitRenderer(junit))
-    return renderers
 
 
 class VerifyFormat(StrEnum):

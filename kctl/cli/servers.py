@@ -10,8 +10,9 @@ from typing import Annotated
 
 import typer
 
-from kctl.cli.base import PortOption, app, command, stderr
+from kctl.cli.base import PortOption, app, command
 from kctl.cli.dlt import DltRegistryOption
+from kctl.cli.exits import stderr
 from kctl.cli.help import SERVERS
 from kctl.contract.whatsapp import TEMPLATE_STATUSES
 from kctl.errors import Interrupted, UsageError

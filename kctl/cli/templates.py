@@ -151,7 +151,8 @@ def pull(
     ca_bundle: CaBundle = None,
 ) -> None:
     """Write the remote's approved templates into the config, keeping its comments and order."""
-    from kctl.cli.base import stderr, write_output
+    from kctl.cli.base import write_output
+    from kctl.cli.exits import stderr
     from kctl.render.templates import render_pull_json, render_pull_text
     from kctl.templates.pull import pull as run_pull
 
@@ -330,7 +331,7 @@ def serve(
 
     Prints its URL, http://127.0.0.1:PORT, as the first line on stdout.
     """
-    from kctl.cli.base import stderr
+    from kctl.cli.exits import stderr
     from kctl.servers.http import HttpServer
     from kctl.servers.template_import import ImportEndpoint
     from kctl.templates.export import entries_for

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import assert_never
 from urllib.parse import quote_plus
 
@@ -84,7 +84,7 @@ def _payload(
                 template=chosen.name,
                 language=chosen.language,
                 params=values.params,
-                values=replace(values, params=()),
+                values=values.replace(params=()),
                 force=True,  # the recipients were checked by the caller, per target
             )
             return _built(provider, message, "template", chosen.label, samples)

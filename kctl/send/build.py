@@ -7,10 +7,8 @@ no secrets resolved here (``kctl.send.resolve`` does that, once, right before se
 from __future__ import annotations
 
 import json
-import secrets
 import time
-from dataclasses import dataclass, field, replace
-from typing import Any, assert_never
+from typing import Any, Final, assert_never
 from urllib.parse import quote, urlencode
 
 from kctl.config.model import (
@@ -25,6 +23,7 @@ from kctl.contract import whatsapp as wa
 from kctl.contract.channels import FORM_TYPE, JSON_TYPE
 from kctl.contract.numbers import phone_problem, wire_number
 from kctl.errors import UsageError
+from kctl.lean import Record
 from kctl.secrets import parse_reference
 from kctl.send import direct
 from kctl.send.dlt import DltVerdict, dlt_verdict, refuse_unmatched
@@ -33,28 +32,67 @@ from kctl.send.whatsapp import (
     TemplateValues,
     freeform_payload,
     new_msg_id,
+    random_below,
     template_payload,
 )
 from kctl.send.wire import Request, Via
 
 
-@dataclass(frozen=True, slots=True)
-class Message:
+class Message(Record):
     """What the user asked to send (the send-test options, checked)."""
 
-    to: str  # E.164
-    template: str | None = None
-    language: str | None = None
-    params: tuple[str, ...] = ()
-    body: str | None = None  # SMS free text
-    sender: str | None = None
-    type: str | None = None
-    force: bool = False  # send outside test_recipients
+    __slots__ = (
+        "body",
+        "force",
+        "freeform",
+        "language",
+        "params",
+        "sender",
+        "template",
+        "to",
+        "type",
+        "values",
+        "variables",
+    )
+    to: Final[str]  # E.164
+    template: Final[str | None]
+    language: Final[str | None]
+    params: Final[tuple[str, ...]]
+    body: Final[str | None]  # SMS free text
+    sender: Final[str | None]
+    type: Final[str | None]
+    force: Final[bool]  # send outside test_recipients
     # WhatsApp send-time values besides the body's params
-    values: TemplateValues = field(default_factory=TemplateValues)
-    freeform: Freeform | None = None  # a WhatsApp session message instead of a template
+    values: Final[TemplateValues]
+    freeform: Final[Freeform | None]  # a WhatsApp session message instead of a template
     # SMS: the values of the provider's custom $$ replacements, by name without "$$"
-    variables: tuple[tuple[str, str], ...] = ()
+    variables: Final[tuple[tuple[str, str], ...]]
+
+    def __init__(  # noqa: PLR0917 - positional, as the dataclass it replaces
+        self,
+        to: str,
+        template: str | None = None,
+        language: str | None = None,
+        params: tuple[str, ...] = (),
+        body: str | None = None,
+        sender: str | None = None,
+        type: str | None = None,
+        force: bool = False,
+        values: TemplateValues | None = None,
+        freeform: Freeform | None = None,
+        variables: tuple[tuple[str, str], ...] = (),
+    ) -> None:
+        self.to = to
+        self.template = template
+        self.language = language
+        self.params = params
+        self.body = body
+        self.sender = sender
+        self.type = type
+        self.force = force
+        self.values = TemplateValues() if values is None else values
+        self.freeform = freeform
+        self.variables = variables
 
 
 def parse_variables(items: list[str]) -> tuple[tuple[str, str], ...]:
@@ -95,8 +133,8 @@ def new_sms_message_id() -> str:
     campaign) are unknown here, so those two are random: 10**18 ids per second."""
     now = time.time()
     return sms.message_id(
-        account=secrets.randbelow(9 * 10**8) + 10**9,
-        campaign=secrets.randbelow(9 * 10**8) + 10**9,
+        account=random_below(9 * 10**8) + 10**9,
+        campaign=random_below(9 * 10**8) + 10**9,
         epoch=int(now),
         day=time.strftime("%Y%m%d", time.gmtime(now)),
     )
@@ -225,7 +263,7 @@ def whatsapp_adapter_request(
         payload = freeform_payload(provider, message.freeform, message.to, message_id)
     else:
         template = _whatsapp_template(provider, message)
-        values = replace(message.values, params=message.params)
+        values = message.values.replace(params=message.params)
         payload = template_payload(provider, template, values, message.to, message_id)
     return whatsapp_json_request(provider, payload, message_id)
 

@@ -10,24 +10,43 @@ where it first differs; preview shows the same verdict without refusing anything
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from kctl.config.model import SmsProvider, SmsTemplate
 from kctl.contract import dlt
 from kctl.contract.dlt import Mismatch, Registration
 from kctl.errors import DltRefused
+from kctl.lean import Record
+
+TYPE_CHECKING = False  # not typing's: every send imports this module
+if TYPE_CHECKING:
+    from typing import Final
 
 
-@dataclass(frozen=True, slots=True)
-class DltVerdict:
+class DltVerdict(Record):
     """How a DLT provider's SMS fares against the registrations kctl knows."""
 
-    note: str  # one line for humans: what it was held against, and how that went
-    registration: Registration | None = None  # the template it was held against
-    code: str | None = None  # 906, 907 or 908 when operators would drop it
-    problem: str | None = None  # why, one clause
-    mismatch: Mismatch | None = None  # where the text first differs, for a 908 on the text
-    hint: str | None = None
+    __slots__ = ("code", "hint", "mismatch", "note", "problem", "registration")
+    note: Final[str]  # one line for humans: what it was held against, and how that went
+    registration: Final[Registration | None]  # the template it was held against
+    code: Final[str | None]  # 906, 907 or 908 when operators would drop it
+    problem: Final[str | None]  # why, one clause
+    mismatch: Final[Mismatch | None]  # where the text first differs, for a 908 on the text
+    hint: Final[str | None]
+
+    def __init__(  # noqa: PLR0917 - positional, as the dataclass it replaces
+        self,
+        note: str,
+        registration: Registration | None = None,
+        code: str | None = None,
+        problem: str | None = None,
+        mismatch: Mismatch | None = None,
+        hint: str | None = None,
+    ) -> None:
+        self.note = note
+        self.registration = registration
+        self.code = code
+        self.problem = problem
+        self.mismatch = mismatch
+        self.hint = hint
 
     @property
     def checked(self) -> bool:

@@ -33,13 +33,15 @@ from __future__ import annotations
 import ipaddress
 import os
 import re
-from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
+from kctl.lean import Record
+
+TYPE_CHECKING = False  # not typing's: every send imports this module
 if TYPE_CHECKING:
     import ssl
+    from typing import Final
 
 DEFAULT_PORTS = {"http": 80, "https": 443}
 SYSTEM_SETTINGS = "the system proxy settings"
@@ -48,12 +50,17 @@ SYSTEM_SETTINGS = "the system proxy settings"
 # --- proxies ----------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
-class Proxy:
+class Proxy(Record):
     """A proxy the environment names."""
 
-    value: str  # as the environment spells it, credentials included: never shown
-    variable: str  # the variable it came from ("HTTPS_PROXY", "all_proxy"), or SYSTEM_SETTINGS
+    __slots__ = ("value", "variable")
+    value: Final[str]  # as the environment spells it, credentials included: never shown
+    # the variable it came from ("HTTPS_PROXY", "all_proxy"), or SYSTEM_SETTINGS
+    variable: Final[str]
+
+    def __init__(self, value: str, variable: str) -> None:
+        self.value = value
+        self.variable = variable
 
     @property
     def url(self) -> str:
@@ -170,14 +177,22 @@ def is_ip(text: str) -> bool:
     return True
 
 
-@dataclass(frozen=True, slots=True)
-class _Pattern:
+class _Pattern(Record):
     """One of httpx's ``URLPattern`` keys: "all://", "https://", "all://*example.com:8080"."""
 
-    scheme: str  # "" for any
-    host: str  # "" for any
-    port: int | None
-    host_rule: re.Pattern[str] | None
+    __slots__ = ("host", "host_rule", "port", "scheme")
+    scheme: Final[str]  # "" for any
+    host: Final[str]  # "" for any
+    port: Final[int | None]
+    host_rule: Final[re.Pattern[str] | None]
+
+    def __init__(
+        self, scheme: str, host: str, port: int | None, host_rule: re.Pattern[str] | None
+    ) -> None:
+        self.scheme = scheme
+        self.host = host
+        self.port = port
+        self.host_rule = host_rule
 
     @classmethod
     def parse(cls, key: str) -> _Pattern | None:
@@ -216,13 +231,18 @@ class _Pattern:
 # --- certificate authorities -------------------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
-class CaSource:
+class CaSource(Record):
     """Where TLS to the endpoint takes the CA certificates it trusts."""
 
-    origin: str  # what chose it: "--ca-bundle", "SSL_CERT_FILE", "SSL_CERT_DIR", "certifi"
-    path: str
-    is_dir: bool
+    __slots__ = ("is_dir", "origin", "path")
+    origin: Final[str]  # what chose it: "--ca-bundle", "SSL_CERT_FILE", "SSL_CERT_DIR", "certifi"
+    path: Final[str]
+    is_dir: Final[bool]
+
+    def __init__(self, origin: str, path: str, is_dir: bool) -> None:
+        self.origin = origin
+        self.path = path
+        self.is_dir = is_dir
 
 
 PROXY_TRUST = "OpenSSL's default CAs and certifi's bundle"

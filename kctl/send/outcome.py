@@ -22,12 +22,12 @@ without raising.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, replace
-from typing import Any
+from typing import Any, Final
 
 from kctl.contract.replies import DEADLINE_S
 from kctl.contract.replies import FAILURE_CODES as ADAPTER_CODES
 from kctl.errors import KctlError, NetworkFailure, ProviderFailed, ProviderRejected
+from kctl.lean import Record
 from kctl.send.wire import Response, Via
 
 MODES = tuple(Via)
@@ -50,16 +50,42 @@ _SERVER_HINT = "the provider failed: retry later; if it persists, report the res
 _MAX_TEXT = 200  # characters of a provider's message that go into a one-line verdict
 
 
-@dataclass(frozen=True, slots=True)
-class Outcome:
-    accepted: bool
-    exit_code: int  # 0 accepted, 5 rejected, 6 provider error
-    verdict: str  # one short line for humans
-    hint: str | None
-    error_code: int | None  # the provider's numeric error code, when it gave one
-    error_message: str | None  # the provider's own words, when it gave some
+class Outcome(Record):
+    __slots__ = (
+        "accepted",
+        "error_code",
+        "error_message",
+        "exit_code",
+        "hint",
+        "message_id",
+        "verdict",
+    )
+    accepted: Final[bool]
+    exit_code: Final[int]  # 0 accepted, 5 rejected, 6 provider error
+    verdict: Final[str]  # one short line for humans
+    hint: Final[str | None]
+    error_code: Final[int | None]  # the provider's numeric error code, when it gave one
+    error_message: Final[str | None]  # the provider's own words, when it gave some
     # direct mode: the id Kaleyra gave the message, which its status callbacks carry back
-    message_id: str | None = None
+    message_id: Final[str | None]
+
+    def __init__(  # noqa: PLR0917 - positional, as the dataclass it replaces
+        self,
+        accepted: bool,
+        exit_code: int,
+        verdict: str,
+        hint: str | None,
+        error_code: int | None,
+        error_message: str | None,
+        message_id: str | None = None,
+    ) -> None:
+        self.accepted = accepted
+        self.exit_code = exit_code
+        self.verdict = verdict
+        self.hint = hint
+        self.error_code = error_code
+        self.error_message = error_message
+        self.message_id = message_id
 
 
 def classify(response: Response, mode: Via | str) -> Outcome:
@@ -187,18 +213,24 @@ def _classify_direct_success(http: str, body: _Body, err: _ProviderError) -> Out
     if listed and message_id and listed != message_id:
         detail += f", data[0].message_id {listed}"
     accepted = _accepted(f"accepted ({http}, {detail})", None)
-    return replace(accepted, message_id=message_id)
+    return accepted.replace(message_id=message_id)
 
 
 # --- the body -----------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
-class _Body:
-    data: Any  # parsed JSON, or None when empty / not JSON
-    empty: bool
-    is_html: bool
-    truncated: bool
+class _Body(Record):
+    __slots__ = ("data", "empty", "is_html", "truncated")
+    data: Final[Any]  # parsed JSON, or None when empty / not JSON
+    empty: Final[bool]
+    is_html: Final[bool]
+    truncated: Final[bool]
+
+    def __init__(self, data: Any, empty: bool, is_html: bool, truncated: bool) -> None:
+        self.data = data
+        self.empty = empty
+        self.is_html = is_html
+        self.truncated = truncated
 
     @classmethod
     def parse(cls, response: Response) -> _Body:
@@ -226,11 +258,16 @@ class _Body:
         return f"{what}, truncated" if self.truncated else what
 
 
-@dataclass(frozen=True, slots=True)
-class _ProviderError:
-    code: int | None  # numeric code, when the provider's code is a number
-    message: str | None  # the provider's own words
-    summary: str | None  # code and words on one line, for a verdict
+class _ProviderError(Record):
+    __slots__ = ("code", "message", "summary")
+    code: Final[int | None]  # numeric code, when the provider's code is a number
+    message: Final[str | None]  # the provider's own words
+    summary: Final[str | None]  # code and words on one line, for a verdict
+
+    def __init__(self, code: int | None, message: str | None, summary: str | None) -> None:
+        self.code = code
+        self.message = message
+        self.summary = summary
 
     @classmethod
     def find(cls, data: Any, mode: str) -> _ProviderError:

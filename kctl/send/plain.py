@@ -24,17 +24,18 @@ outside the simple form above is reported, not followed.
 
 from __future__ import annotations
 
+import http.client  # here, not in an attempt: its import would count in the reply's time
 import os
 import re
 import socket
 import sys
 import zlib
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Final
 from urllib.parse import urljoin
 
 from kctl.errors import NetworkFailure
+from kctl.lean import Record
 from kctl.send import netenv
 from kctl.send import transport as t
 from kctl.send.transport import AttemptFailed
@@ -42,8 +43,6 @@ from kctl.send.wire import Request
 from kctl.urls import is_host
 
 if TYPE_CHECKING:
-    import http.client
-
     from kctl.send.transport import _Deadline
 
 _SIMPLE = re.compile(
@@ -55,12 +54,18 @@ _FRAMING = {b"host", b"content-length", b"transfer-encoding"}
 _CHUNK = 64 * 1024
 
 
-@dataclass(frozen=True, slots=True)
-class PlainUrl:
-    host: str  # without brackets
-    port: int  # 80 when the URL gives none
-    explicit_port: bool
-    target: str  # path and query, "/" at least
+class PlainUrl(Record):
+    __slots__ = ("explicit_port", "host", "port", "target")
+    host: Final[str]  # without brackets
+    port: Final[int]  # 80 when the URL gives none
+    explicit_port: Final[bool]
+    target: Final[str]  # path and query, "/" at least
+
+    def __init__(self, host: str, port: int, explicit_port: bool, target: str) -> None:
+        self.host = host
+        self.port = port
+        self.explicit_port = explicit_port
+        self.target = target
 
     @property
     def netloc(self) -> str:
@@ -246,8 +251,6 @@ def _attempt(
     deadline: _Deadline,
     failed: Callable[[_Failed], AttemptFailed],
 ) -> _Reply:
-    import http.client
-
     deadline.begin("connect_tcp")
     try:
         sock = socket.create_connection((url.host, url.port), timeout=timeout)
@@ -289,14 +292,18 @@ def _attempt(
 # --- the wire -------------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
 class Wire:
     """``transport``'s attempts for a URL ``route`` accepted, over a socket."""
 
-    method: str
-    headers: list[tuple[bytes, bytes]]
-    body: bytes
-    timeout: float
+    __slots__ = ("body", "headers", "method", "timeout")
+
+    def __init__(
+        self, method: str, headers: list[tuple[bytes, bytes]], body: bytes, timeout: float
+    ) -> None:
+        self.method = method
+        self.headers = headers
+        self.body = body
+        self.timeout = timeout
 
     def attempt(self, url: PlainUrl, deadline: _Deadline) -> _Reply:
         try:

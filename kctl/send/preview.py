@@ -353,7 +353,7 @@ def _buttons(
 def whatsapp_preview(
     provider: WhatsAppProvider, template: WhatsAppTemplate, request: Request
 ) -> WhatsAppPreview:
-    given = replace(request.values, params=request.params)
+    given = request.values.replace(params=request.params)
     picker = _Picker()
     body_values = picker.params(
         "body", given.params, template.examples, wa.placeholder_count(template.body)
@@ -429,8 +429,7 @@ def _refuse_what_a_send_refuses(
 ) -> None:
     # values the template has no place for are checked on what was given, not on what the
     # preview filled in, so the message names the user's flag
-    checked = replace(
-        sent,
+    checked = sent.replace(
         header_param=given.header_param if given.header_param is not None else sent.header_param,
         media_url=given.media_url if given.media_url is not None else sent.media_url,
         location=given.location if given.location is not None else sent.location,

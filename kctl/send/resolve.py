@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-from dataclasses import replace
 from urllib.parse import quote
 
 from kctl.contract.channels import SECRET_HEADERS
@@ -42,5 +41,5 @@ def resolve_request(request: Request) -> tuple[Request, Masker]:
     auth = request.basic_auth
     if auth is not None:
         auth = (resolve(auth[0]), resolve(auth[1]))
-    resolved = replace(request, url=url, headers=headers, basic_auth=auth)
+    resolved = request.replace(url=url, headers=headers, basic_auth=auth)
     return resolved, Masker(secrets, basic_auth=[auth] if auth is not None else [])

@@ -10,13 +10,13 @@ from __future__ import annotations
 import contextlib
 import time
 from collections.abc import Generator, Iterator
-from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING, assert_never
+from typing import TYPE_CHECKING, Final, assert_never
 
 from kctl.config.model import Provider, SmsProvider, WhatsAppProvider
 from kctl.contract.channels import CHANNELS, INBOUND_HEADER
 from kctl.contract.encoding import SmsSize, sms_size
 from kctl.errors import DeliveryNotConfirmed, NetworkFailure
+from kctl.lean import Record
 from kctl.secrets import Masker, parse_reference
 from kctl.send.build import Message, build_request, sms_dlt, sms_text
 from kctl.send.dlt import DltVerdict
@@ -27,63 +27,108 @@ if TYPE_CHECKING:
     from kctl.servers.listener import Delivery, Listener, Report
 
 
-@dataclass(frozen=True, slots=True)
-class SendOptions:
-    via: Via = Via.ADAPTER
-    dry_run: bool = False
-    timeout: float = 10.0
-    retries: int = 2
-    verify: bool | str = True  # or a CA bundle path
-    show_secrets: bool = False
-    message_id: str | None = None  # None: a fresh id in the channel's shape
+class SendOptions(Record):
+    __slots__ = ("dry_run", "message_id", "retries", "show_secrets", "timeout", "verify", "via")
+    via: Final[Via]
+    dry_run: Final[bool]
+    timeout: Final[float]
+    retries: Final[int]
+    verify: Final[bool | str]  # or a CA bundle path
+    show_secrets: Final[bool]
+    message_id: Final[str | None]  # None: a fresh id in the channel's shape
+
+    def __init__(  # noqa: PLR0917 - positional, as the dataclass it replaces
+        self,
+        via: Via = Via.ADAPTER,
+        dry_run: bool = False,
+        timeout: float = 10.0,
+        retries: int = 2,
+        verify: bool | str = True,
+        show_secrets: bool = False,
+        message_id: str | None = None,
+    ) -> None:
+        self.via = via
+        self.dry_run = dry_run
+        self.timeout = timeout
+        self.retries = retries
+        self.verify = verify
+        self.show_secrets = show_secrets
+        self.message_id = message_id
 
 
 # --- events -----------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
-class Built:
+class Built(Record):
     """The request, as it will be shown (secrets resolved only when they will be sent)."""
 
-    request: Request
-    masker: Masker
-    curl: str
-    dry_run: bool
+    __slots__ = ("curl", "dry_run", "masker", "request")
+    request: Final[Request]
+    masker: Final[Masker]
+    curl: Final[str]
+    dry_run: Final[bool]
+
+    def __init__(self, request: Request, masker: Masker, curl: str, dry_run: bool) -> None:
+        self.request = request
+        self.masker = masker
+        self.curl = curl
+        self.dry_run = dry_run
 
 
-@dataclass(frozen=True, slots=True)
-class Composed:
+class Composed(Record):
     """An SMS as it goes out: its text, what it costs, and how it fares against DLT."""
 
-    text: str
-    size: SmsSize
-    dlt: DltVerdict | None  # None: the provider does not send under DLT
+    __slots__ = ("dlt", "size", "text")
+    text: Final[str]
+    size: Final[SmsSize]
+    dlt: Final[DltVerdict | None]  # None: the provider does not send under DLT
+
+    def __init__(self, text: str, size: SmsSize, dlt: DltVerdict | None) -> None:
+        self.text = text
+        self.size = size
+        self.dlt = dlt
 
 
-@dataclass(frozen=True, slots=True)
-class Replied:
-    response: Response
-    outcome: Outcome
+class Replied(Record):
+    __slots__ = ("outcome", "response")
+    response: Final[Response]
+    outcome: Final[Outcome]
+
+    def __init__(self, response: Response, outcome: Outcome) -> None:
+        self.response = response
+        self.outcome = outcome
 
 
-@dataclass(frozen=True, slots=True)
-class SendFailed:
+class SendFailed(Record):
     """No reply at all: connection, TLS or timeout."""
 
-    error: NetworkFailure
+    __slots__ = ("error",)
+    error: Final[NetworkFailure]
+
+    def __init__(self, error: NetworkFailure) -> None:
+        self.error = error
 
 
-@dataclass(frozen=True, slots=True)
-class Waiting:
-    message_id: str
-    seconds: float
+class Waiting(Record):
+    __slots__ = ("message_id", "seconds")
+    message_id: Final[str]
+    seconds: Final[float]
+
+    def __init__(self, message_id: str, seconds: float) -> None:
+        self.message_id = message_id
+        self.seconds = seconds
 
 
-@dataclass(frozen=True, slots=True)
-class ReportArrived:
-    report: Report
-    delivery: Delivery
-    after_s: float
+class ReportArrived(Record):
+    __slots__ = ("after_s", "delivery", "report")
+    report: Final[Report]
+    delivery: Final[Delivery]
+    after_s: Final[float]
+
+    def __init__(self, report: Report, delivery: Delivery, after_s: float) -> None:
+        self.report = report
+        self.delivery = delivery
+        self.after_s = after_s
 
     @property
     def delivered(self) -> bool:
@@ -92,24 +137,36 @@ class ReportArrived:
         return self.delivery.status in DELIVERED_STATUSES
 
 
-@dataclass(frozen=True, slots=True)
-class ReportMissing:
-    seconds: float
-    hint: str = ""
+class ReportMissing(Record):
+    __slots__ = ("hint", "seconds")
+    seconds: Final[float]
+    hint: Final[str]
+
+    def __init__(self, seconds: float, hint: str = "") -> None:
+        self.seconds = seconds
+        self.hint = hint
 
 
-@dataclass(frozen=True, slots=True)
-class CallbacksRedirected:
+class CallbacksRedirected(Record):
     """--wait-dlr pointed the provider's callback URLs at kctl's listener for this send."""
 
-    listener_url: str
-    replaced: tuple[tuple[str, str], ...]  # (header or field, the value the config has)
+    __slots__ = ("listener_url", "replaced")
+    listener_url: Final[str]
+    replaced: Final[tuple[tuple[str, str], ...]]  # (header or field, the value the config has)
+
+    def __init__(self, listener_url: str, replaced: tuple[tuple[str, str], ...]) -> None:
+        self.listener_url = listener_url
+        self.replaced = replaced
 
 
-@dataclass(frozen=True, slots=True)
-class Finished:
-    exit_code: int
-    verdict: str  # one line: what came of it
+class Finished(Record):
+    __slots__ = ("exit_code", "verdict")
+    exit_code: Final[int]
+    verdict: Final[str]  # one line: what came of it
+
+    def __init__(self, exit_code: int, verdict: str) -> None:
+        self.exit_code = exit_code
+        self.verdict = verdict
 
 
 Event = (
@@ -145,6 +202,8 @@ def with_callback(provider: Provider, listener_url: str) -> Provider:
             pass
         case _:
             assert_never(provider)
+    from dataclasses import replace  # the config's providers are dataclasses
+
     headers = tuple((key, pointed.get(key, value)) for key, value in provider.headers)
     return replace(provider, headers=headers)
 
@@ -160,6 +219,8 @@ def sandboxed(provider: Provider, sandbox_url: str, listener_url: str) -> Provid
         if parse_reference(value) is not None:
             return SANDBOX_SID if key == "sid" else "sandbox"
         return value
+
+    from dataclasses import replace  # the config's providers are dataclasses
 
     endpoint = sandbox_url.rstrip("/") + CHANNELS[provider.channel].adapter_path
     headers = tuple((key, sandbox_value(key, value)) for key, value in provider.headers)

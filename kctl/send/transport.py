@@ -29,12 +29,12 @@ import socket
 import threading
 import time
 from collections.abc import Callable, Generator, Iterable, Iterator, Sequence
-from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any, Protocol, TypeVar
+from typing import TYPE_CHECKING, Any, Final, Protocol, TypeVar
 
 from kctl import __version__
 from kctl.errors import KctlError, NetworkFailure, UsageError
+from kctl.lean import Record
 from kctl.send import netenv
 from kctl.send.wire import Request, Response, Retrying
 from kctl.urls import HOST_NAME_RULE, is_host
@@ -73,13 +73,21 @@ def _utc_now() -> datetime:
     return datetime.now(UTC)
 
 
-@dataclass(frozen=True, slots=True)
-class Clock:
+class Clock(Record):
     """What the retries wait with, and the time a ``Retry-After`` date is counted from. Tests
     pass one whose ``sleep`` records the wait instead of taking it."""
 
-    sleep: Callable[[float], None] = time.sleep
-    now: Callable[[], datetime] = _utc_now
+    __slots__ = ("now", "sleep")
+    sleep: Final[Callable[[float], None]]
+    now: Final[Callable[[], datetime]]
+
+    def __init__(
+        self,
+        sleep: Callable[[float], None] = time.sleep,
+        now: Callable[[], datetime] = _utc_now,
+    ) -> None:
+        self.sleep = sleep
+        self.now = now
 
 
 SYSTEM_CLOCK = Clock()
@@ -306,13 +314,22 @@ def _exchange(
 # --- the httpx wire -----------------------------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
 class _HttpxWire:
-    client: httpx.Client
-    method: str
-    headers: list[tuple[bytes, bytes]]
-    body: bytes
-    timeout: float
+    __slots__ = ("body", "client", "headers", "method", "timeout")
+
+    def __init__(
+        self,
+        client: httpx.Client,
+        method: str,
+        headers: list[tuple[bytes, bytes]],
+        body: bytes,
+        timeout: float,
+    ) -> None:
+        self.client = client
+        self.method = method
+        self.headers = headers
+        self.body = body
+        self.timeout = timeout
 
     def attempt(self, url: httpx.URL, deadline: _Deadline) -> _HttpxReply:
         import httpx
@@ -631,11 +648,16 @@ def _read_capped(chunks: Iterable[bytes], max_body: int) -> tuple[bytes, bool]:
 # --- retries ----------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class _Retry:
-    cause: str  # "429", "503", "connection refused", ...
-    seconds: float
-    from_header: bool  # the wait came from Retry-After
+class _Retry(Record):
+    __slots__ = ("cause", "from_header", "seconds")
+    cause: Final[str]  # "429", "503", "connection refused", ...
+    seconds: Final[float]
+    from_header: Final[bool]  # the wait came from Retry-After
+
+    def __init__(self, cause: str, seconds: float, from_header: bool) -> None:
+        self.cause = cause
+        self.seconds = seconds
+        self.from_header = from_header
 
 
 def parse_retry_after(value: str | None, now: datetime | None = None) -> float | None:

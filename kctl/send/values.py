@@ -10,7 +10,7 @@ from kctl.contract import whatsapp as wa
 from kctl.errors import UsageError
 from kctl.send.whatsapp import CardValues, Freeform, Location, TemplateValues
 
-_DURATION = re.compile(r"\+([0-9]+)([smhd])")
+_DURATION = r"\+([0-9]+)([smhd])"  # compiled on first use (re caches it): few sends set it
 _SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 
 
@@ -20,7 +20,7 @@ def parse_expiry(text: str, now: float | None = None) -> int:
     text = text.strip()
     if text.isascii() and text.isdigit():
         return int(text)
-    duration = _DURATION.fullmatch(text)
+    duration = re.fullmatch(_DURATION, text)
     if duration is not None:
         start = time.time() if now is None else now
         return int((start + int(duration.group(1)) * _SECONDS[duration.group(2)]) * 1000)

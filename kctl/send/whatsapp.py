@@ -7,65 +7,129 @@ footer, limited time offer, one per button, carousel, then the custom key-values
 
 from __future__ import annotations
 
-import secrets
 import time
-from dataclasses import dataclass, field
-from typing import Any
+from random import SystemRandom
+from typing import Any, Final
 
 from kctl.config.model import Button, Card, Header, WhatsAppProvider, WhatsAppTemplate
 from kctl.contract import whatsapp as wa
 from kctl.contract.numbers import wire_number
 from kctl.errors import UsageError
+from kctl.lean import Record
 
 Component = dict[str, Any]
 
 
-@dataclass(frozen=True, slots=True)
-class Location:
-    latitude: str
-    longitude: str
-    name: str | None = None
-    address: str | None = None
+class Location(Record):
+    __slots__ = ("address", "latitude", "longitude", "name")
+    latitude: Final[str]
+    longitude: Final[str]
+    name: Final[str | None]
+    address: Final[str | None]
+
+    def __init__(
+        self, latitude: str, longitude: str, name: str | None = None, address: str | None = None
+    ) -> None:
+        self.latitude = latitude
+        self.longitude = longitude
+        self.name = name
+        self.address = address
 
 
-@dataclass(frozen=True, slots=True)
-class CardValues:
-    params: tuple[str, ...] = ()
-    url_suffixes: tuple[str, ...] = ()
-    media_url: str | None = None
+class CardValues(Record):
+    __slots__ = ("media_url", "params", "url_suffixes")
+    params: Final[tuple[str, ...]]
+    url_suffixes: Final[tuple[str, ...]]
+    media_url: Final[str | None]
+
+    def __init__(
+        self,
+        params: tuple[str, ...] = (),
+        url_suffixes: tuple[str, ...] = (),
+        media_url: str | None = None,
+    ) -> None:
+        self.params = params
+        self.url_suffixes = url_suffixes
+        self.media_url = media_url
 
 
-@dataclass(frozen=True, slots=True)
-class TemplateValues:
+class TemplateValues(Record):
     """What a send fills in: CleverTap asks for these when a campaign is created."""
 
-    params: tuple[str, ...] = ()  # the body's {{1}}..{{n}}
-    header_param: str | None = None  # a text header's {{1}}
-    media_url: str | None = None  # replaces the header's sample media
-    location: Location | None = None  # a location header
-    url_suffixes: tuple[str, ...] = ()  # dynamic URL buttons, in template order
-    coupon_code: str | None = None  # the copy-code button
-    offer_expiry_ms: int | None = None  # limited time offer expiry, epoch milliseconds
-    cards: tuple[CardValues, ...] = ()  # carousel cards, in order
-    props: tuple[tuple[str, str], ...] = ()  # custom key-values (customProps)
+    __slots__ = (
+        "cards",
+        "coupon_code",
+        "header_param",
+        "location",
+        "media_url",
+        "offer_expiry_ms",
+        "params",
+        "props",
+        "url_suffixes",
+    )
+    params: Final[tuple[str, ...]]  # the body's {{1}}..{{n}}
+    header_param: Final[str | None]  # a text header's {{1}}
+    media_url: Final[str | None]  # replaces the header's sample media
+    location: Final[Location | None]  # a location header
+    url_suffixes: Final[tuple[str, ...]]  # dynamic URL buttons, in template order
+    coupon_code: Final[str | None]  # the copy-code button
+    offer_expiry_ms: Final[int | None]  # limited time offer expiry, epoch milliseconds
+    cards: Final[tuple[CardValues, ...]]  # carousel cards, in order
+    props: Final[tuple[tuple[str, str], ...]]  # custom key-values (customProps)
+
+    def __init__(  # noqa: PLR0917 - positional, as the dataclass it replaces
+        self,
+        params: tuple[str, ...] = (),
+        header_param: str | None = None,
+        media_url: str | None = None,
+        location: Location | None = None,
+        url_suffixes: tuple[str, ...] = (),
+        coupon_code: str | None = None,
+        offer_expiry_ms: int | None = None,
+        cards: tuple[CardValues, ...] = (),
+        props: tuple[tuple[str, str], ...] = (),
+    ) -> None:
+        self.params = params
+        self.header_param = header_param
+        self.media_url = media_url
+        self.location = location
+        self.url_suffixes = url_suffixes
+        self.coupon_code = coupon_code
+        self.offer_expiry_ms = offer_expiry_ms
+        self.cards = cards
+        self.props = props
 
 
-@dataclass(frozen=True, slots=True)
-class Freeform:
+class Freeform(Record):
     """A session message: text, or media with an optional caption (and file name)."""
 
-    type: str  # one of wa.FREEFORM_TYPES
-    text: str | None = None
-    media_url: str | None = None
-    caption: str | None = None
-    filename: str | None = None
+    __slots__ = ("caption", "filename", "media_url", "text", "type")
+    type: Final[str]  # one of wa.FREEFORM_TYPES
+    text: Final[str | None]
+    media_url: Final[str | None]
+    caption: Final[str | None]
+    filename: Final[str | None]
+
+    def __init__(
+        self,
+        type: str,
+        text: str | None = None,
+        media_url: str | None = None,
+        caption: str | None = None,
+        filename: str | None = None,
+    ) -> None:
+        self.type = type
+        self.text = text
+        self.media_url = media_url
+        self.caption = caption
+        self.filename = filename
 
 
-@dataclass
 class _Missing:
     """Send-time values a template needs and the send did not give, to refuse them all at once."""
 
-    items: list[str] = field(default_factory=list)
+    def __init__(self) -> None:
+        self.items: list[str] = []
 
     def need(self, what: str) -> str:
         self.items.append(what)
@@ -79,11 +143,21 @@ class _Missing:
             )
 
 
+# os.urandom, as the secrets module draws (importing secrets would import hmac and OpenSSL)
+_SYSTEM_RANDOM = SystemRandom()
+
+
+def random_below(bound: int) -> int:
+    """A random int in [0, bound), as ``secrets.randbelow`` draws it: for ids that must not
+    collide."""
+    return _SYSTEM_RANDOM.randrange(bound)
+
+
 def new_msg_id() -> str:
     """A unique id in CleverTap's msgId shape: four groups of digits joined by '|'."""
     now = time.time()
     day = time.strftime("%Y%m%d", time.gmtime(now))
-    return f"{secrets.randbelow(10**8):08d}|{int(now)}|{day}|{secrets.randbelow(10**8):08d}"
+    return f"{random_below(10**8):08d}|{int(now)}|{day}|{random_below(10**8):08d}"
 
 
 def _text_parameters(values: tuple[str, ...]) -> list[dict[str, str]]:
