@@ -579,6 +579,18 @@ def case_send(t: Tools) -> list[Case]:
                 str(t.work / "headers.json"),
                 str(t.work / "body.bin"),
             )
+            # what a send must do before it posts (read the YAML config, check the recipient
+            # against the numbering plans), then the same POST: printed with kctl's ratio
+            sent_floor = t.floor(
+                "+ YAML config, recipient checked",
+                "post-config",
+                str(config),
+                RECIPIENT,
+                target,
+                str(t.work / "headers.json"),
+                str(t.work / "body.bin"),
+            )
+            case.others.append(sent_floor)
             curl = shutil.which("curl")
             if curl:
                 argv = [curl, "-sS", "-o", "/dev/null", "--fail", "-X", "POST", target]

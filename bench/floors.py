@@ -10,6 +10,9 @@
   events [--jobs N] F...  read each file (or each *.yaml in one folder) and pull libyaml's whole
                           event stream, in N processes
   post URL HEADERS BODY   one POST with http.client: headers from a JSON file, body from a file
+  post-config CONFIG NUMBER URL HEADERS BODY
+                          the same POST after what a send must know first: the YAML config
+                          read (CSafeLoader) and the recipient checked with phonenumbers
 
 Each kind imports only what it uses, inside its branch, so a floor pays for nothing else.
 """
@@ -155,7 +158,26 @@ def post(args: list[str]) -> int:
     return 0 if reply.status == 200 else 1
 
 
+def post_config(args: list[str]) -> int:
+    import phonenumbers
+    import yaml
+
+    config, number, *rest = args
+    with open(config, "rb") as fh:
+        yaml.load(fh.read(), Loader=yaml.CSafeLoader)
+    if not phonenumbers.is_valid_number(phonenumbers.parse(number)):
+        return 2
+    return post(rest)
+
+
 def main() -> None:
     kind, args = sys.argv[1], sys.argv[2:]
-    run = {"cli": cli, "yaml": yaml_load, "numbers": numbers, "events": events, "post": post}[kind]
+    run = {
+        "cli": cli,
+        "yaml": yaml_load,
+        "numbers": numbers,
+        "events": events,
+        "post": post,
+        "post-config": post_config,
+    }[kind]
     sys.exit(run(args))
