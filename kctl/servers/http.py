@@ -183,6 +183,37 @@ class ServerStats:
     refused_connections: int = 0  # over max_connections: answered 503 on arrival
 
 
+class LoopLog:
+    """A server's log whose lines, logged on an event loop, go out together at the end of the
+    loop's pass: ``write`` gets them as one text (lines joined by newlines, none at the end).
+
+    A sandbox under load logs a line for every request and every delivery report: written
+    one by one, to a terminal or a pipe, each line is a system call of its own. Lines logged
+    where no loop runs (another thread, start-up) are written at once; ``flush`` writes what
+    is still held, for after the loop has stopped.
+    """
+
+    def __init__(self, write: Callable[[str], None]) -> None:
+        self._write = write
+        self._held: list[str] = []
+        self._loop: asyncio.AbstractEventLoop | None = None  # the loop whose pass holds lines
+
+    def __call__(self, line: str) -> None:
+        loop = _running_loop()
+        if loop is None or (self._held and loop is not self._loop):
+            self._write(line)
+            return
+        if not self._held:
+            self._loop = loop
+            loop.call_soon(self.flush)
+        self._held.append(line)
+
+    def flush(self) -> None:
+        held, self._held = self._held, []
+        if held:
+            self._write("\n".join(held))
+
+
 def raise_open_file_limit(wanted: int = WANTED_OPEN_FILES) -> int | None:
     """Raise this process's soft RLIMIT_NOFILE toward ``wanted`` (never above the hard limit).
 
