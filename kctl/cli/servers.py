@@ -94,9 +94,11 @@ def sandbox_command(
     Prints its base URL, http://127.0.0.1:PORT, as the first line on stdout (the log goes to
     stderr), so a script can start it with --port 0 and read where it is.
     """
-    from kctl.servers.http import HttpServer
+    from kctl.servers.http import HttpServer, LoopLog
     from kctl.servers.sandbox import Sandbox
 
+    # a line per request and per delivery report: written a loop pass at a time
+    log = LoopLog(stderr)
     templates = None
     dlt_book = None
     templates_api = None
@@ -112,7 +114,7 @@ def sandbox_command(
         # the same templates, with their statuses, on Kaleyra's template APIs (templates pull
         # and diff read them); a status changed there applies to the next send too
         store = store_for(providers, template_status or ())
-        templates_api = TemplatesApi(store, api_key=api_key, sid=sid, log=stderr)
+        templates_api = TemplatesApi(store, api_key=api_key, sid=sid, log=log)
     elif template_status or dlt_registry:
         raise UsageError(
             f"{'--template-status' if template_status else '--dlt-registry'} goes with --config",
@@ -124,19 +126,23 @@ def sandbox_command(
         max_concurrency=max_concurrency,
         allow_external_callbacks=allow_external_callbacks,
         latency=latency,
-        log=stderr,
+        log=log,
         templates=templates,
         dlt=dlt_book,
     )
     app_.templates_api = templates_api
-    server = HttpServer(app_, port=port, log=stderr)
+    server = HttpServer(app_, port=port, log=log)
 
     def ready(s: HttpServer) -> None:
         sys.stdout.write(f"{s.url}\n")
         sys.stdout.flush()
-        stderr(f"kctl sandbox listening on {s.url}  (POST /whatsapp, /sms, /v1/{{sid}}/messages)")
+        log(f"kctl sandbox listening on {s.url}  (POST /whatsapp, /sms, /v1/{{sid}}/messages)")
 
-    _raise_if_signalled(server.serve_forever(on_ready=ready))
+    try:
+        reason = server.serve_forever(on_ready=ready)
+    finally:
+        log.flush()
+    _raise_if_signalled(reason)
 
 
 def _raise_if_signalled(reason: str) -> None:

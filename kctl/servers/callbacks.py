@@ -71,6 +71,12 @@ CLICK_USER_AGENT = "Mozilla/5.0 (Linux; Android 14) WhatsApp/2.24.1"
 
 T = TypeVar("T")
 
+# json.dumps with separators builds a new encoder per call; a report is encoded thousands of
+# times a second
+_COMPACT = json.JSONEncoder(separators=(",", ":"))
+# URLs whose refusal, receiver and request heads are remembered; past this the memo restarts
+_MEMO_URLS = 1024
+
 
 def _short_code(message_id: str) -> str:
     return hashlib.sha256(message_id.encode()).hexdigest()[:8]
@@ -187,14 +193,13 @@ def report_request(plan: Plan, status: str) -> tuple[str, str, bytes]:
     callback URL, Kaleyra's to a direct request's (SPEC 4.8: GET with id and status; a POST
     callback gets the two as a JSON object)."""
     if plan.native_method is None:
-        body = json.dumps(report_body(plan, status), separators=(",", ":")).encode("utf-8")
-        return "POST", plan.url, body
+        return "POST", plan.url, _COMPACT.encode(report_body(plan, status)).encode("utf-8")
     params = {
         kaleyra.CALLBACK_ID: plan.message_id,
         kaleyra.CALLBACK_STATUS: kaleyra.reported_status(plan.channel, status),
     }
     if plan.native_method == "POST":
-        return "POST", plan.url, json.dumps(params, separators=(",", ":")).encode("utf-8")
+        return "POST", plan.url, _COMPACT.encode(params).encode("utf-8")
     parts = urlsplit(plan.url)
     query = f"{parts.query}&{urlencode(params)}" if parts.query else urlencode(params)
     return "GET", urlunsplit(parts._replace(query=query, fragment="")), b""
@@ -251,6 +256,12 @@ class _ReplyHead:
 
 
 def _request_head(parts: SplitResult, method: str, length: int) -> bytes:
+    before, after = _request_head_parts(parts, method)
+    return before + (b"Content-Length: %d\r\n" % length if method != "GET" else b"") + after
+
+
+def _request_head_parts(parts: SplitResult, method: str) -> tuple[bytes, bytes]:
+    """A request head without its Content-Length line: what comes before it and after it."""
     host = parts.hostname or ""
     if not host.isascii():
         host = host.encode("idna").decode("ascii")  # UnicodeError for a name IDNA refuses
@@ -261,15 +272,18 @@ def _request_head(parts: SplitResult, method: str, length: int) -> bytes:
     target = quote(parts.path or "/", safe=_TARGET_SAFE)
     if parts.query:
         target += "?" + quote(parts.query, safe=_TARGET_SAFE)
-    lines = [f"{method} {target} HTTP/1.1", f"Host: {shown}", "User-Agent: kctl-sandbox"]
+    before = [f"{method} {target} HTTP/1.1", f"Host: {shown}", "User-Agent: kctl-sandbox"]
     if method != "GET":
-        lines += ["Content-Type: application/json", f"Content-Length: {length}"]
+        before.append("Content-Type: application/json")
     # a compressed reply could inflate without limit, and nothing here reads it anyway
-    lines.append("Accept-Encoding: identity")
+    after = ["Accept-Encoding: identity"]
     if parts.username is not None:
         pair = f"{unquote(parts.username)}:{unquote(parts.password or '')}"
-        lines.append(f"Authorization: Basic {base64.b64encode(pair.encode()).decode()}")
-    return ("\r\n".join(lines) + "\r\n\r\n").encode("ascii")
+        after.append(f"Authorization: Basic {base64.b64encode(pair.encode()).decode()}")
+    return (
+        ("\r\n".join(before) + "\r\n").encode("ascii"),
+        ("\r\n".join(after) + "\r\n\r\n").encode("ascii"),
+    )
 
 
 class _Connection:
@@ -488,6 +502,11 @@ class Courier:
         self._tasks: set[asyncio.Task[None]] = set()
         self._closing = False
         self._told_dropping = False
+        # per callback URL: why it is refused, or its receiver (the same few URLs come back for
+        # every message)
+        self._routes: dict[tuple[str, bool], tuple[str | None, _Key | None]] = {}
+        # per POST URL: its parts and its request head around the Content-Length line
+        self._heads: dict[str, tuple[SplitResult, bytes, bytes]] = {}
 
     @property
     def pending(self) -> int:
@@ -497,7 +516,7 @@ class Courier:
     # --- taking plans in ------------------------------------------------------------------------
 
     def submit(self, plan: Plan) -> None:
-        refusal = callback_refusal(plan.url, self.allow_external)
+        refusal, key = self._route(plan.url)
         if refusal is not None:
             self._log(f"delivery reports for {plan.message_id} not sent to {plan.url}: {refusal}")
             self.results.add(
@@ -507,7 +526,7 @@ class Courier:
             return
         if self._closing:
             return
-        key = _receiver_key(urlsplit(plan.url))
+        assert key is not None
         receiver = self._receivers.get(key)
         if self._pending >= self.max_pending:
             self._drop(plan, f"queue full: reports of {self._pending} messages wait already")
@@ -524,6 +543,17 @@ class Courier:
         receiver.pending += 1
         self._pending += 1
         self._wait(_Job(plan, receiver))
+
+    def _route(self, url: str) -> tuple[str | None, _Key | None]:
+        """Why reports to ``url`` are refused (None: they are not), and else its receiver."""
+        memo = self._routes.get((url, self.allow_external))
+        if memo is None:
+            if len(self._routes) >= _MEMO_URLS:
+                self._routes.clear()
+            refusal = callback_refusal(url, self.allow_external)
+            key = _receiver_key(urlsplit(url)) if refusal is None else None
+            memo = self._routes[(url, self.allow_external)] = (refusal, key)
+        return memo
 
     def _drop(self, plan: Plan, why: str) -> None:
         self.dropped += 1
@@ -643,29 +673,34 @@ class Courier:
         status = plan.statuses[job.step]
         what = f"delivery report {status!r} for {plan.message_id} to {plan.url}"
         method, url, body = report_request(plan, status)
-        deadline = asyncio.get_running_loop().time() + self.timeout
-        try:
-            async with asyncio.timeout_at(deadline):
-                conn, head = await self._exchange(method, url, body, conn)
-        except _ERRORS as e:
-            if conn is not None:
-                conn.close()
-            detail = _describe_error(e, self.timeout)
-            self._log(f"{what}: not delivered: {detail}")
-            self.results.add(
-                [CallbackResult(plan.message_id, status, plan.url, "error", True, None, detail)]
-            )
-            return None
-
-        posted = 200 <= head.status < 300
-        if posted:  # known now; what follows only decides whether the connection is kept
-            self._record_reply(plan, status, head, b"", what)
+        head: _ReplyHead | None = None
+        posted = False
         kept = bytearray()
+        # one deadline for the whole attempt, answer and body: once the head is in, running
+        # out of time only costs the connection
         try:
-            async with asyncio.timeout_at(deadline):
-                reusable = await conn.read_body(head, kept)
-        except _ERRORS:
-            reusable = False
+            async with asyncio.timeout(self.timeout):
+                conn, head = await self._exchange(method, url, body, conn)
+                posted = 200 <= head.status < 300
+                if posted:  # known now; the body only decides whether the connection is kept
+                    self._record_reply(plan, status, head, b"", what)
+                try:
+                    reusable = await conn.read_body(head, kept)
+                except _ERRORS:
+                    reusable = False
+        except _ERRORS as e:
+            if head is None:
+                if conn is not None:
+                    conn.close()
+                detail = _describe_error(e, self.timeout)
+                self._log(f"{what}: not delivered: {detail}")
+                self.results.add(
+                    [CallbackResult(plan.message_id, status, plan.url, "error", True, None, detail)]
+                )
+                return None
+            reusable = False  # the deadline passed while the body was read
+        assert conn is not None
+        assert head is not None
         if not posted:
             self._record_reply(plan, status, head, bytes(kept), what)
         if reusable:
@@ -695,8 +730,7 @@ class Courier:
     async def _exchange(
         self, method: str, url: str, body: bytes, conn: _Connection | None
     ) -> tuple[_Connection, _ReplyHead]:
-        parts = urlsplit(url)
-        request = _request_head(parts, method, len(body)) + body
+        parts, request = self._request(method, url, body)
         if conn is not None and conn.is_open:
             try:
                 return conn, await conn.exchange(request)
@@ -714,6 +748,20 @@ class Courier:
         except BaseException:
             fresh.close()
             raise
+
+    def _request(self, method: str, url: str, body: bytes) -> tuple[SplitResult, bytes]:
+        """The URL's parts and the request's bytes; a POST URL's head is made once."""
+        if method == "GET":  # a GET report's URL carries its id: it never comes again
+            parts = urlsplit(url)
+            return parts, _request_head(parts, method, len(body)) + body
+        memo = self._heads.get(url)
+        if memo is None:
+            if len(self._heads) >= _MEMO_URLS:
+                self._heads.clear()
+            parts = urlsplit(url)
+            memo = self._heads[url] = (parts, *_request_head_parts(parts, method))
+        parts, before, after = memo
+        return parts, b"%sContent-Length: %d\r\n%s%s" % (before, len(body), after, body)
 
     async def _connect(self, parts: SplitResult) -> _Connection:
         scheme, host, port = _receiver_key(parts)

@@ -54,6 +54,8 @@ WANTED_OPEN_FILES = 8192
 FALLBACK_MAX_CONNECTIONS = 4096
 
 _READ_SIZE = 64 * 1024
+# framed requests a connection may hold unanswered before it stops reading from the client
+_EVENTS_HELD = 32
 _BAD_VALUE = ("\r", "\n", "\x00")
 _NO_BODY_STATUSES = frozenset({204, 304})
 _LINGER_BYTES = 8 * MAX_BODY
@@ -89,7 +91,10 @@ class HttpRequest:
     def header(self, name: str) -> str | None:
         """The first value of header ``name`` (any case), or None."""
         lowered = name.lower()
-        return next((v for k, v in self.headers if k.lower() == lowered), None)
+        for k, v in self.headers:
+            if k == lowered or k.lower() == lowered:  # most clients send names lower-case
+                return v
+        return None
 
     @property
     def media_type(self) -> str:
@@ -183,6 +188,37 @@ class ServerStats:
     refused_connections: int = 0  # over max_connections: answered 503 on arrival
 
 
+class LoopLog:
+    """A server's log whose lines, logged on an event loop, go out together at the end of the
+    loop's pass: ``write`` gets them as one text (lines joined by newlines, none at the end).
+
+    A sandbox under load logs a line for every request and every delivery report: written
+    one by one, to a terminal or a pipe, each line is a system call of its own. Lines logged
+    where no loop runs (another thread, start-up) are written at once; ``flush`` writes what
+    is still held, for after the loop has stopped.
+    """
+
+    def __init__(self, write: Callable[[str], None]) -> None:
+        self._write = write
+        self._held: list[str] = []
+        self._loop: asyncio.AbstractEventLoop | None = None  # the loop whose pass holds lines
+
+    def __call__(self, line: str) -> None:
+        loop = _running_loop()
+        if loop is None or (self._held and loop is not self._loop):
+            self._write(line)
+            return
+        if not self._held:
+            self._loop = loop
+            loop.call_soon(self.flush)
+        self._held.append(line)
+
+    def flush(self) -> None:
+        held, self._held = self._held, []
+        if held:
+            self._write("\n".join(held))
+
+
 def raise_open_file_limit(wanted: int = WANTED_OPEN_FILES) -> int | None:
     """Raise this process's soft RLIMIT_NOFILE toward ``wanted`` (never above the hard limit).
 
@@ -262,17 +298,33 @@ def _head_from(
     """Check what the parser leaves to the server; raise _BadRequest with the status to send."""
     if version not in ("1.1", "1.0"):
         raise _BadRequest(505, f"unsupported protocol HTTP/{version[:20]}")
-    size = len(method) + len(target) + 14 + sum(len(k) + len(v) + 4 for k, v in raw)
+    # one pass over the header lines, for every request: the checks below read what it finds
+    size = len(method) + len(target) + 14
+    headers = []
+    lengths: list[str] = []
+    codings: list[str] = []
+    hosts = 0
+    connection: set[str] = set()
+    expect = False
+    for raw_name, raw_value in raw:
+        size += len(raw_name) + len(raw_value) + 4
+        # header values are bytes on the wire: latin-1 maps each byte to one character, and
+        # the handlers only ever compare them or show them escaped
+        name, value = raw_name.decode("latin-1"), raw_value.decode("latin-1")
+        headers.append((name, value))
+        match name.lower():
+            case "content-length":
+                lengths.append(value)
+            case "transfer-encoding":
+                codings += [c.strip().lower() for c in value.split(",")]
+            case "host":
+                hosts += 1
+            case "connection":
+                connection.update(token.strip().lower() for token in value.split(","))
+            case "expect":
+                expect = expect or value.lower() == "100-continue"
     if size > limits.max_head:
         raise _BadRequest(431, f"request head over {_size(limits.max_head)}")
-    # header values are bytes on the wire: latin-1 maps each byte to one character, and the
-    # handlers only ever compare them or show them escaped
-    headers = tuple((k.decode("latin-1"), v.decode("latin-1")) for k, v in raw)
-    lowered = [(k.lower(), v) for k, v in headers]
-    lengths = [v for k, v in lowered if k == "content-length"]
-    codings = [
-        c.strip().lower() for k, v in lowered if k == "transfer-encoding" for c in v.split(",")
-    ]
     if codings and lengths:  # the classic request-smuggling ambiguity
         raise _BadRequest(400, "both Transfer-Encoding and Content-Length")
     if codings and codings != ["chunked"]:
@@ -286,24 +338,16 @@ def _head_from(
         target = (split.path or "/") + (f"?{split.query}" if split.query else "")
     if not target.startswith("/") and not (method == "OPTIONS" and target == "*"):
         raise _BadRequest(400, "request target must start with '/'")
-    hosts = sum(k == "host" for k, _ in lowered)
     if hosts > 1 or (hosts == 0 and version == "1.1"):  # RFC 9112 3.2
         raise _BadRequest(400, "an HTTP/1.1 request needs exactly one Host header")
-    connection = {
-        token.strip().lower() for k, v in lowered if k == "connection" for token in v.split(",")
-    }
     keep_alive = "close" not in connection if version == "1.1" else "keep-alive" in connection
     # an HTTP/1.0 client cannot read a 100 (RFC 9110 10.1.1), and one with no body needs none
-    expects = (
-        version == "1.1"
-        and (bool(codings) or length > 0)
-        and any(k == "expect" and v.lower() == "100-continue" for k, v in lowered)
-    )
+    expects = version == "1.1" and (bool(codings) or length > 0) and expect
     return _Head(
         method,
         target,
         f"HTTP/{version}",
-        headers,
+        tuple(headers),
         keep_alive,
         expects,
         bool(codings),
@@ -703,15 +747,13 @@ class HttpServer:
 
     async def _on_socket(self, conn: _Connection, sock: socket.socket) -> None:
         loop = asyncio.get_running_loop()
-        writer: asyncio.StreamWriter | None = None
+        pipe: _Pipe | None = None
         conn.sock = None  # this task owns it now: its finally closes it
         try:
-            reader = asyncio.StreamReader(limit=_READ_SIZE)
-            protocol = asyncio.StreamReaderProtocol(reader)
-            transport, _ = await loop.connect_accepted_socket(lambda: protocol, sock)
-            writer = asyncio.StreamWriter(transport, protocol, reader, loop)
+            pipe = _Pipe(_Framer(self.limits))
+            await loop.connect_accepted_socket(lambda: pipe, sock)
             if not self._closing:
-                await self._serve_connection(conn, reader, writer)
+                await self._serve_connection(conn, pipe)
         except asyncio.CancelledError:
             # Shutdown cancelled this connection. Not re-raised: nothing waits on the task, and
             # a cancelled task that swallowed no error would only be noise at shutdown.
@@ -723,38 +765,39 @@ class HttpServer:
         finally:
             self._connections.discard(conn)
             self.stats.open_connections -= 1
-            if writer is None:
+            if pipe is None or pipe.transport is None:
                 sock.close()
             else:
-                writer.close()
-                with contextlib.suppress(Exception, asyncio.CancelledError):
-                    await writer.wait_closed()
+                pipe.transport.close()
+                if not pipe.lost and pipe.transport.get_write_buffer_size():
+                    # the last answer is still on its way out: see it go before the server
+                    # may shut down, for as long as a write may take
+                    with contextlib.suppress(Exception, asyncio.CancelledError):
+                        async with asyncio.timeout(self.limits.write_timeout):
+                            await pipe.gone()
+                    if not pipe.lost:
+                        pipe.transport.abort()
 
-    async def _serve_connection(
-        self, conn: _Connection, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
-    ) -> None:
-        peername = writer.get_extra_info("peername")
+    async def _serve_connection(self, conn: _Connection, pipe: _Pipe) -> None:
+        assert pipe.transport is not None
+        peername = pipe.transport.get_extra_info("peername")
         peer = (str(peername[0]), int(peername[1])) if peername else ("", 0)
         limits = self.limits
-        framer = _Framer(limits)
-        events: deque[_Event] = deque()
         while not self._closing:
             conn.busy = False
             try:
-                async with asyncio.timeout(limits.idle_timeout):
-                    head = await self._next(_Head, framer, events, reader)
+                head = await pipe.next(_Head, limits.idle_timeout)
                 if head is None:
                     return  # closed between requests (or mid-head)
                 conn.busy = True
-                if head.expects_continue and not events:
-                    writer.write(_CONTINUE)
-                async with asyncio.timeout(limits.body_timeout):
-                    complete = await self._next(_Complete, framer, events, reader)
+                if head.expects_continue and not pipe.events:
+                    pipe.transport.write(_CONTINUE)
+                complete = await pipe.next(_Complete, limits.body_timeout)
                 if complete is None:
                     return  # closed mid-body
             except _BadRequest as e:
                 conn.busy = True
-                await self._write_error(reader, writer, e.status, e.message)
+                await self._write_error(pipe, e.status, e.message)
                 return
             path, _, query = head.target.partition("?")
             request = HttpRequest(
@@ -762,25 +805,10 @@ class HttpServer:
             )
             response = await self._respond(request)
             keep_alive = head.keep_alive and not self._closing
-            await self._write_response(writer, request, response, keep_alive)
+            self.stats.requests += 1
+            await self._write(pipe, response, keep_alive, request.method != "HEAD")
             if not keep_alive:
                 return
-
-    @staticmethod
-    async def _next(
-        kind: type[_E], framer: _Framer, events: deque[_Event], reader: asyncio.StreamReader
-    ) -> _E | None:
-        """The next framing event, which must be a ``kind``; None when the client closed."""
-        while not events:
-            data = await reader.read(_READ_SIZE)
-            if not data:
-                return None
-            events.extend(framer.feed(data))
-        event = events.popleft()
-        if isinstance(event, _BadRequest):
-            raise event
-        assert isinstance(event, kind), f"{kind.__name__} expected, not {event!r}"
-        return event
 
     async def _respond(self, request: HttpRequest) -> HttpResponse:
         try:
@@ -788,19 +816,13 @@ class HttpServer:
         except Exception as e:
             self._log(f"handler error on {request.method} {request.path}: {e!r}")
             return HttpResponse.text(500, "internal error in the kctl server\n")
-        bad = [v for kv in response.headers for v in kv if any(c in v for c in _BAD_VALUE)]
-        if bad:
-            self._log(f"handler returned a header with CR/LF/NUL on {request.path}")
-            return HttpResponse.text(500, "internal error in the kctl server\n")
+        for name, value in response.headers:
+            if any(c in name or c in value for c in _BAD_VALUE):
+                self._log(f"handler returned a header with CR/LF/NUL on {request.path}")
+                return HttpResponse.text(500, "internal error in the kctl server\n")
         return response
 
-    async def _write_error(
-        self,
-        reader: asyncio.StreamReader,
-        writer: asyncio.StreamWriter,
-        status: int,
-        message: str,
-    ) -> None:
+    async def _write_error(self, pipe: _Pipe, status: int, message: str) -> None:
         """Answer a request the server itself refuses, then close without losing the answer.
 
         The client may still be sending (a body over the limit): closing with unread data would
@@ -808,54 +830,201 @@ class HttpServer:
         write side is shut first and what still arrives is read and dropped, for a bounded time.
         """
         self.stats.requests += 1
+        transport = pipe.transport
+        assert transport is not None
         with contextlib.suppress(ConnectionError, TimeoutError):
-            await self._write(writer, HttpResponse.text(status, message + "\n"), False, True)
-            if writer.can_write_eof():
-                writer.write_eof()
-            async with asyncio.timeout(self.limits.linger):
-                dropped = 0
-                while dropped < _LINGER_BYTES:
-                    chunk = await reader.read(_READ_SIZE)
-                    if not chunk:
-                        break
-                    dropped += len(chunk)
-
-    async def _write_response(
-        self,
-        writer: asyncio.StreamWriter,
-        request: HttpRequest,
-        response: HttpResponse,
-        keep_alive: bool,
-    ) -> None:
-        self.stats.requests += 1
-        await self._write(writer, response, keep_alive, request.method != "HEAD")
+            await self._write(pipe, HttpResponse.text(status, message + "\n"), False, True)
+            if transport.can_write_eof():
+                transport.write_eof()
+            await pipe.linger(self.limits.linger, _LINGER_BYTES)
 
     async def _write(
-        self, writer: asyncio.StreamWriter, response: HttpResponse, keep_alive: bool, body: bool
+        self, pipe: _Pipe, response: HttpResponse, keep_alive: bool, body: bool
     ) -> None:
+        # built by hand, Date and reason phrase from tables: this runs for every answer, and
+        # email.utils.formatdate and http.HTTPStatus cost more than the rest of it together
         status = response.status
-        try:
-            reason = http.HTTPStatus(status).phrase
-        except ValueError:
-            reason = "Unknown"
-        lines = [f"HTTP/1.1 {status} {reason}"]
-        framing = {"content-length", "transfer-encoding", "connection"}
-        lines += [f"{k}: {v}" for k, v in response.headers if k.lower() not in framing]
-        names = {k.lower() for k, _ in response.headers}
-        if "date" not in names:
-            lines.append(f"Date: {formatdate(usegmt=True)}")
-        if "server" not in names:
-            lines.append("Server: kctl")
+        reason = _REASONS.get(status, "Unknown")
+        head = [f"HTTP/1.1 {status} {reason}\r\n"]
+        has_date = has_server = False
+        for name, value in response.headers:
+            lowered = name.lower()
+            if lowered in _FRAMING:
+                continue
+            has_date = has_date or lowered == "date"
+            has_server = has_server or lowered == "server"
+            head.append(f"{name}: {value}\r\n")
+        if not has_date:
+            head.append(_http_date())
+        if not has_server:
+            head.append("Server: kctl\r\n")
         has_body = status not in _NO_BODY_STATUSES and status >= 200
         if has_body:
-            lines.append(f"Content-Length: {len(response.body)}")
-        lines.append("Connection: keep-alive" if keep_alive else "Connection: close")
-        data = ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1")
+            head.append(f"Content-Length: {len(response.body)}\r\n")
+        head.append(_KEEP_ALIVE if keep_alive else _CLOSE)
+        data = "".join(head).encode("latin-1")
         if body and has_body:
             data += response.body
-        writer.write(data)
-        async with asyncio.timeout(self.limits.write_timeout):
-            await writer.drain()
+        await pipe.write(data, self.limits.write_timeout)
+
+
+# HTTP/1.1 reason phrases, for the status line
+_REASONS = {s.value: s.phrase for s in http.HTTPStatus}
+_FRAMING = frozenset({"content-length", "transfer-encoding", "connection"})
+_KEEP_ALIVE = "Connection: keep-alive\r\n\r\n"
+_CLOSE = "Connection: close\r\n\r\n"
+_date_line = [0, ""]  # the second it is for, and the line
+
+
+def _http_date() -> str:
+    """The ``Date`` header line for now; made once a second."""
+    now = int(time.time())
+    if _date_line[0] != now:
+        _date_line[:] = [now, f"Date: {formatdate(now, usegmt=True)}\r\n"]
+    return str(_date_line[1])
+
+
+class _Pipe(asyncio.Protocol):
+    """One connection's bytes, framed as they arrive, for the coroutine that serves it.
+
+    In place of asyncio's streams: the bytes go straight to the framer, the coroutine wakes
+    once per read that completed something rather than per read, and a deadline costs one timer
+    and only while the coroutine actually waits. Reading pauses while requests wait unanswered
+    (a client pipelining faster than it reads), writing waits while the client does not read.
+    """
+
+    def __init__(self, framer: _Framer) -> None:
+        self.framer = framer
+        self.events: deque[_Event] = deque()
+        self.transport: asyncio.Transport | None = None
+        self.ended = False  # the client sent EOF, or the connection is gone
+        self.lost = False  # the connection is gone: nothing can be written any more
+        self._waiter: asyncio.Future[None] | None = None
+        self._reading_paused = False
+        self._writing_paused = False
+        self._drained: asyncio.Future[None] | None = None
+        self._dropping = False  # after a refusal: what arrives is counted, not framed
+        self._dropped = 0
+        self._gone: asyncio.Future[None] | None = None
+
+    # asyncio's side
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        assert isinstance(transport, asyncio.Transport)
+        self.transport = transport
+
+    def data_received(self, data: bytes) -> None:
+        if self._dropping:
+            self._dropped += len(data)
+        else:
+            self.events.extend(self.framer.feed(data))
+            if len(self.events) > _EVENTS_HELD and not self._reading_paused:
+                assert self.transport is not None
+                self.transport.pause_reading()
+                self._reading_paused = True
+        self._wake()
+
+    def eof_received(self) -> bool:
+        self.ended = True
+        self._wake()
+        return True  # keep the write side open: the answers to what came before still go out
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.ended = self.lost = True
+        self._wake()
+        if self._gone is not None and not self._gone.done():
+            self._gone.set_result(None)
+        drained, self._drained = self._drained, None
+        if drained is not None and not drained.done():
+            drained.set_exception(ConnectionResetError("connection lost"))
+
+    def pause_writing(self) -> None:
+        self._writing_paused = True
+
+    def resume_writing(self) -> None:
+        self._writing_paused = False
+        drained, self._drained = self._drained, None
+        if drained is not None and not drained.done():
+            drained.set_result(None)
+
+    def _wake(self) -> None:
+        waiter, self._waiter = self._waiter, None
+        if waiter is not None and not waiter.done():
+            waiter.set_result(None)
+
+    # the serving coroutine's side
+
+    async def next(self, kind: type[_E], timeout: float) -> _E | None:
+        """The next framing event, which must be a ``kind``; None when the client closed.
+
+        TimeoutError when none is complete within ``timeout`` s."""
+        if not self.events:
+            if self.ended:
+                return None
+            deadline = asyncio.get_running_loop().time() + timeout
+            while not self.events:
+                if self.ended:
+                    return None
+                await self._wait(deadline)
+        event = self.events.popleft()
+        if self._reading_paused and len(self.events) <= _EVENTS_HELD // 2 and not self.lost:
+            assert self.transport is not None
+            self.transport.resume_reading()
+            self._reading_paused = False
+        if isinstance(event, _BadRequest):
+            raise event
+        assert isinstance(event, kind), f"{kind.__name__} expected, not {event!r}"
+        return event
+
+    async def _wait(self, deadline: float) -> None:
+        loop = asyncio.get_running_loop()
+        waiter = self._waiter = loop.create_future()
+        timer = loop.call_at(deadline, _expire, waiter)
+        try:
+            await waiter
+        finally:
+            timer.cancel()
+            self._waiter = None
+
+    async def write(self, data: bytes, timeout: float) -> None:
+        """Write ``data``; while the client does not read, wait up to ``timeout`` s for it."""
+        if self.lost:
+            raise ConnectionResetError("connection lost")
+        assert self.transport is not None
+        self.transport.write(data)
+        if not self._writing_paused:
+            return
+        loop = asyncio.get_running_loop()
+        drained = self._drained = loop.create_future()
+        timer = loop.call_later(timeout, _expire, drained)
+        try:
+            await drained
+        finally:
+            timer.cancel()
+
+    async def gone(self) -> None:
+        """Wait until the connection is closed."""
+        if not self.lost:
+            self._gone = asyncio.get_running_loop().create_future()
+            await self._gone
+
+    async def linger(self, timeout: float, limit: int) -> None:
+        """Read and drop what the client still sends: until it closes, ``limit`` bytes or
+        ``timeout`` s, whichever comes first."""
+        self._dropping = True
+        self.events.clear()
+        if self._reading_paused and not self.lost:
+            assert self.transport is not None
+            self.transport.resume_reading()
+            self._reading_paused = False
+        deadline = asyncio.get_running_loop().time() + timeout
+        while not self.ended and self._dropped < limit:
+            await self._wait(deadline)
+
+
+def _expire(waiter: asyncio.Future[None]) -> None:
+    if not waiter.done():
+        waiter.set_exception(TimeoutError())
 
 
 def _running_loop() -> asyncio.AbstractEventLoop | None:

@@ -70,6 +70,8 @@ MSG_ID_LIMIT = wa.MSG_ID_LIMIT
 _EPOCH_DIGITS = re.compile(r"[0-9]{1,12}")
 _MILLIS_FROM = 10**11  # an epoch-seconds value this large is the year 5138: milliseconds
 _SHOWN_PAYLOAD = 2000  # characters of a payload a text block shows
+# seconds the output thread waits, once woken, for more reports to print with the first
+LINGER = 0.005
 
 
 @dataclass(frozen=True, slots=True)
@@ -690,6 +692,7 @@ class StreamEmitter:
         log: Callable[[str], None] | None = None,
         capacity: int = 1000,
         max_chars: int = 4 * 1024 * 1024,
+        linger: float = LINGER,
     ) -> None:
         self._stream = stream
         self._log = log or (lambda _line: None)
@@ -706,6 +709,8 @@ class StreamEmitter:
         self._queued_chars = 0
         self._dropped = 0  # since last logged
         self._writing = 0  # items in the write under way
+        self._idle = False  # the writer waits for an item
+        self._linger = linger
         self._closed = False
         self._broken = False
         self._thread = threading.Thread(target=self._drain, name="kctl-output", daemon=True)
@@ -721,7 +726,9 @@ class StreamEmitter:
                 return
             self._queue.append(text)
             self._queued_chars += len(text)
-            self._state.notify_all()
+            if self._idle:  # only the first item of a batch wakes the writer
+                self._idle = False
+                self._state.notify_all()
 
     def close(self, timeout: float = 1.0) -> None:
         """Stop taking items; wait up to ``timeout`` s for the queue to drain; log what is lost.
@@ -742,7 +749,17 @@ class StreamEmitter:
     def _drain(self) -> None:
         while True:
             with self._state:
+                self._idle = not self._queue
                 self._state.wait_for(lambda: self._queue or self._closed)
+                self._idle = False
+                closed = self._closed
+            if not closed:
+                # Let the burst this item opened gather first. Every wake-up of this thread
+                # takes the GIL from the server's loop at its next system call and makes it wait
+                # to get it back: woken per report, at thousands a second, that hand-over cost
+                # more than answering the reports did.
+                time.sleep(self._linger)
+            with self._state:
                 if not self._queue:
                     return
                 batch = list(self._queue)
