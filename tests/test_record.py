@@ -7,6 +7,7 @@ from typing import Final
 import pytest
 
 from kctl.config.findings import Finding, Severity
+from kctl.config.model import SmsProvider, WhatsAppProvider
 from kctl.config.selection import Selection
 from kctl.contract.dlt import Mismatch
 from kctl.errors import UsageError
@@ -88,3 +89,20 @@ def test_a_subclass_is_frozen_in_its_bases_fields_too() -> None:
         child.name = "b"  # type: ignore[misc]
     with pytest.raises(AttributeError, match="frozen"):
         del child.colour
+
+
+def test_providers_compare_and_replace_on_every_field() -> None:
+    base = SmsProvider(nickname="S", endpoint="http://h/sms", headers=(), parameters=())
+    assert base.replace(nickname="T").nickname == "T"
+    assert base.replace(nickname="T") != base
+    assert base.replace(line=3) != base  # a base-class field
+    assert base.replace(sender="ACME") != base  # the channel's own
+    assert base.replace(nickname="T", sender="ACME").parameters == ()
+    assert "nickname='S'" in repr(base)
+    assert "sender=None" in repr(base)
+    whatsapp = WhatsAppProvider(
+        nickname="S", endpoint="http://h/sms", headers=(), business_number="1"
+    )
+    assert whatsapp.replace(headers=(("a", "b"),)).header("a") == "b"
+    with pytest.raises(TypeError, match="no field 'sender'"):
+        whatsapp.replace(sender="ACME")

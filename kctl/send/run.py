@@ -202,10 +202,8 @@ def with_callback(provider: Provider, listener_url: str) -> Provider:
             pass
         case _:
             assert_never(provider)
-    from dataclasses import replace  # the config's providers are dataclasses
-
     headers = tuple((key, pointed.get(key, value)) for key, value in provider.headers)
-    return replace(provider, headers=headers)
+    return provider.replace(headers=headers)
 
 
 def sandboxed(provider: Provider, sandbox_url: str, listener_url: str) -> Provider:
@@ -220,17 +218,14 @@ def sandboxed(provider: Provider, sandbox_url: str, listener_url: str) -> Provid
             return SANDBOX_SID if key == "sid" else "sandbox"
         return value
 
-    from dataclasses import replace  # the config's providers are dataclasses
-
     endpoint = sandbox_url.rstrip("/") + CHANNELS[provider.channel].adapter_path
     headers = tuple((key, sandbox_value(key, value)) for key, value in provider.headers)
     pointed: Provider
     match provider:
         case WhatsAppProvider():
-            pointed = replace(provider, endpoint=endpoint, headers=headers)
+            pointed = provider.replace(endpoint=endpoint, headers=headers)
         case SmsProvider():
-            pointed = replace(
-                provider,
+            pointed = provider.replace(
                 endpoint=endpoint,
                 headers=headers,
                 username="sandbox" if provider.username is not None else None,
