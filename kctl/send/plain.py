@@ -31,7 +31,6 @@ import socket
 import sys
 import zlib
 from collections.abc import Callable, Iterator
-from typing import TYPE_CHECKING, Final
 from urllib.parse import urljoin
 
 from kctl.errors import NetworkFailure
@@ -42,7 +41,10 @@ from kctl.send.transport import AttemptFailed
 from kctl.send.wire import Request
 from kctl.urls import is_host
 
+TYPE_CHECKING = False  # not typing's: kctl.lean says why
 if TYPE_CHECKING:
+    from typing import Final
+
     from kctl.send.transport import _Deadline
 
 _SIMPLE = re.compile(

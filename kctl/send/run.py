@@ -10,20 +10,22 @@ from __future__ import annotations
 import contextlib
 import time
 from collections.abc import Generator, Iterator
-from typing import TYPE_CHECKING, Final, assert_never
 
 from kctl.config.model import Provider, SmsProvider, WhatsAppProvider
 from kctl.contract.channels import CHANNELS, INBOUND_HEADER
 from kctl.contract.encoding import SmsSize, sms_size
 from kctl.errors import DeliveryNotConfirmed, NetworkFailure
-from kctl.lean import Record
+from kctl.lean import Record, assert_never
 from kctl.secrets import Masker, parse_reference
 from kctl.send.build import Message, build_request, sms_dlt, sms_text
 from kctl.send.dlt import DltVerdict
 from kctl.send.outcome import Outcome
 from kctl.send.wire import Request, Response, Retrying, Via
 
+TYPE_CHECKING = False  # not typing's: kctl.lean says why
 if TYPE_CHECKING:
+    from typing import Final
+
     from kctl.servers.listener import Delivery, Listener, Report
 
 
