@@ -64,17 +64,34 @@ class SendOptions(Record):
 class Built(Record):
     """The request, as it will be shown (secrets resolved only when they will be sent)."""
 
-    __slots__ = ("curl", "dry_run", "masker", "request")
+    __slots__ = ("curl_request", "curl_shows_secrets", "dry_run", "masker", "request")
     request: Final[Request]
     masker: Final[Masker]
-    curl: Final[str]
+    curl_request: Final[Request]  # the request --curl shows: references kept, unless...
+    curl_shows_secrets: Final[bool]  # ...--show-secrets
     dry_run: Final[bool]
 
-    def __init__(self, request: Request, masker: Masker, curl: str, dry_run: bool) -> None:
+    def __init__(
+        self,
+        request: Request,
+        masker: Masker,
+        curl_request: Request,
+        curl_shows_secrets: bool,
+        dry_run: bool,
+    ) -> None:
         self.request = request
         self.masker = masker
-        self.curl = curl
+        self.curl_request = curl_request
+        self.curl_shows_secrets = curl_shows_secrets
         self.dry_run = dry_run
+
+    @property
+    def curl(self) -> str:
+        """The request as a curl command; made when a renderer asks (--curl, --json), since
+        most sends never show it (and kctl.render.curl imports shlex)."""
+        from kctl.render.curl import curl_command
+
+        return curl_command(self.curl_request, show_secrets=self.curl_shows_secrets)
 
 
 class Composed(Record):
@@ -242,20 +259,18 @@ def build(
     provider: Provider, message: Message, options: SendOptions, callback_url: str | None = None
 ) -> tuple[Built, Request | None]:
     """The Built event, and the request to send (None on a dry run)."""
-    from kctl.render.curl import curl_command
     from kctl.send.resolve import literal_secrets, resolve_request
 
     request = build_request(provider, message, options.via, options.message_id, callback_url)
     # the curl export keeps references, so it runs without printing any secret
-    curl = curl_command(request, show_secrets=options.show_secrets)
+    shown = options.show_secrets
     if options.dry_run:  # needs no secrets: references are shown as written
-        masker = Masker() if options.show_secrets else Masker(literal_secrets(request))
-        return Built(request, masker, curl, dry_run=True), None
+        masker = Masker() if shown else Masker(literal_secrets(request))
+        return Built(request, masker, request, shown, dry_run=True), None
     resolved, masker = resolve_request(request)
-    if options.show_secrets:
-        shown_curl = curl_command(resolved, show_secrets=True)
-        return Built(resolved, Masker(), shown_curl, dry_run=False), resolved
-    return Built(resolved, masker, curl, dry_run=False), resolved
+    if shown:
+        return Built(resolved, Masker(), resolved, True, dry_run=False), resolved
+    return Built(resolved, masker, request, False, dry_run=False), resolved
 
 
 def compose(provider: Provider, message: Message) -> Composed | None:
