@@ -7,7 +7,6 @@ and listen accept every variant and kctl sends the one named canonical.
 
 from __future__ import annotations
 
-import csv
 import re
 
 from kctl.contract import channels
@@ -87,6 +86,8 @@ def split_params(text: str) -> list[str] | None:
     """The values of a params field, or None when its quoting is broken."""
     if not text:
         return []
+    import csv  # here: every send imports this module, few read a params field
+
     try:
         rows = list(csv.reader([text], strict=True))
     except csv.Error:

@@ -29,7 +29,6 @@ import os
 import re
 import socket
 import sys
-import zlib
 from collections.abc import Callable, Iterator
 from urllib.parse import urljoin
 
@@ -207,10 +206,14 @@ def _header_encoding(raw: list[tuple[bytes, bytes]]) -> str:
 
 class _Decoder:
     def __init__(self, name: str) -> None:
+        import zlib  # here: most replies are not compressed, and a send imports this module
+
         self.first = name == "deflate"
         self.zlib = zlib.decompressobj(zlib.MAX_WBITS | 16 if name == "gzip" else zlib.MAX_WBITS)
 
     def decode(self, data: bytes) -> bytes:
+        import zlib
+
         first, self.first = self.first, False
         try:
             return self.zlib.decompress(data)
@@ -221,6 +224,8 @@ class _Decoder:
             raise _Failed("decode", e) from e
 
     def flush(self) -> bytes:
+        import zlib
+
         try:
             return self.zlib.flush()
         except zlib.error as e:
