@@ -10,7 +10,6 @@ one merge takes. ruamel.yaml is not a kctl dependency; without it only kctl's si
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import difflib
 import importlib
 import io
@@ -55,7 +54,7 @@ def kctl_merge(text: str) -> str:
     assert providers is not None
     provider = provider_from_node(providers.items()[0])
     assert isinstance(provider, WhatsAppProvider)
-    changed = dataclasses.replace(provider.templates[0], body=NEW_BODY)
+    changed = provider.templates[0].replace(body=NEW_BODY)
     return merge_templates(text, provider.nickname, [changed])
 
 

@@ -12,6 +12,7 @@ from urllib.parse import parse_qsl, quote, urlsplit
 
 from kctl.contract.numbers import DEFAULT_PAYLOAD_VERSION
 from kctl.errors import UsageError
+from kctl.lean import lazy_pattern
 
 INBOUND_PARAM = "inbound_message_callback_url"
 PAYLOAD_VERSION_PARAM = "payload_version"
@@ -28,7 +29,7 @@ HOST_NAME_RULE = (
 )
 _PORT = re.compile(r"[0-9]{1,5}")
 # a URL up to its path: scheme "://" authority
-ORIGIN = re.compile(r"[A-Za-z][A-Za-z0-9+.\-]*://[^/?#]*")
+ORIGIN = lazy_pattern(r"[A-Za-z][A-Za-z0-9+.\-]*://[^/?#]*")
 
 HTTPS_HINT = "use an absolute https:// URL (http:// is accepted only for 127.0.0.1, ::1, localhost)"
 

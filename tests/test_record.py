@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+from typing import Final
+
 import pytest
 
 from kctl.config.findings import Finding, Severity
+from kctl.config.model import SmsProvider, WhatsAppProvider
 from kctl.config.selection import Selection
 from kctl.contract.dlt import Mismatch
 from kctl.errors import UsageError
+from kctl.lean import Record
 
 
 def _finding(**changes: object) -> Finding:
@@ -43,3 +47,62 @@ def test_construction_checks_still_run() -> None:
     with pytest.raises(UsageError, match="cannot be ignored"):
         Selection(ignore=frozenset({"KC001"}))
     assert Selection(select=frozenset({"KC1"})).keeps("KC108")
+
+
+class _Base(Record):
+    __slots__ = ("name", "size")
+    name: Final[str]
+    size: Final[int]
+
+    def __init__(self, name: str, size: int = 0) -> None:
+        self.name = name
+        self.size = size
+
+
+class _Child(_Base):
+    __slots__ = ("colour",)
+    colour: Final[str]
+
+    def __init__(self, name: str, size: int = 0, colour: str = "red") -> None:
+        super().__init__(name, size)
+        self.colour = colour
+
+
+def test_a_subclass_has_its_bases_fields_first() -> None:
+    assert _Child._fields == ("name", "size", "colour")
+    child = _Child("a", 2, "blue")
+    assert repr(child) == "_Child(name='a', size=2, colour='blue')"
+    # equality, hashing and replace see the base's fields too
+    assert child != _Child("b", 2, "blue")
+    assert child == _Child("a", 2, "blue")
+    assert len({child, _Child("a", 3, "blue"), _Child("a", 2, "blue")}) == 2
+    bigger = child.replace(size=5)
+    assert (bigger.name, bigger.size, bigger.colour) == ("a", 5, "blue")
+    assert child.replace(name="b") == _Child("b", 2, "blue")
+    # a base value with the same fields is another class: never equal
+    assert _Base("a", 2) != _Child("a", 2)
+
+
+def test_a_subclass_is_frozen_in_its_bases_fields_too() -> None:
+    child = _Child("a")
+    with pytest.raises(AttributeError, match="frozen"):
+        child.name = "b"  # type: ignore[misc]
+    with pytest.raises(AttributeError, match="frozen"):
+        del child.colour
+
+
+def test_providers_compare_and_replace_on_every_field() -> None:
+    base = SmsProvider(nickname="S", endpoint="http://h/sms", headers=(), parameters=())
+    assert base.replace(nickname="T").nickname == "T"
+    assert base.replace(nickname="T") != base
+    assert base.replace(line=3) != base  # a base-class field
+    assert base.replace(sender="ACME") != base  # the channel's own
+    assert base.replace(nickname="T", sender="ACME").parameters == ()
+    assert "nickname='S'" in repr(base)
+    assert "sender=None" in repr(base)
+    whatsapp = WhatsAppProvider(
+        nickname="S", endpoint="http://h/sms", headers=(), business_number="1"
+    )
+    assert whatsapp.replace(headers=(("a", "b"),)).header("a") == "b"
+    with pytest.raises(TypeError, match="no field 'sender'"):
+        whatsapp.replace(sender="ACME")

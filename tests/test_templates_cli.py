@@ -3,7 +3,6 @@ loopback: pull into an empty config, diff clean, change the approved set, diff n
 
 from __future__ import annotations
 
-import dataclasses
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -126,7 +125,7 @@ def test_pull_into_an_empty_config_then_diff_is_clean(kctl: Kctl, kaleyra: Kaley
 
 def test_a_changed_body_in_the_approved_set_is_drift(kctl: Kctl, kaleyra: Kaleyra) -> None:
     assert kctl("templates", "pull", "-c", str(kaleyra.config), env=ENV).exit_code == 0
-    changed = dataclasses.replace(APPROVED[0], body="Hi {{1}}, order {{2}} is on its way, {{3}}.")
+    changed = APPROVED[0].replace(body="Hi {{1}}, order {{2}} is on its way, {{3}}.")
     kaleyra.api.store.put(changed)
     diffed = kctl("templates", "diff", "-c", str(kaleyra.config), env=ENV)
     assert diffed.exit_code == 1, diffed
@@ -148,8 +147,8 @@ def test_paused_and_missing_templates_and_every_format(kctl: Kctl, kaleyra: Kale
     kaleyra.api.store.set_status("festive_offer", "en_US", "PAUSED")
     kaleyra.api.store.remove("notice_03", "en")
     kaleyra.api.store.put(WhatsAppTemplate(name="welcome", language="hi", body="Namaste"))
-    moved = dataclasses.replace(
-        APPROVED[0], buttons=(*APPROVED[0].buttons[:1], Button(type="quick_reply", text="Stop"))
+    moved = APPROVED[0].replace(
+        buttons=(*APPROVED[0].buttons[:1], Button(type="quick_reply", text="Stop"))
     )
     kaleyra.api.store.put(moved)
     args = ("templates", "diff", "-c", str(kaleyra.config))
@@ -216,7 +215,7 @@ def test_v1_status_api_gives_the_same_verdicts(kctl: Kctl, kaleyra: Kaleyra) -> 
 
 def test_pull_keeps_a_differing_template_unless_forced(kctl: Kctl, kaleyra: Kaleyra) -> None:
     assert kctl("templates", "pull", "-c", str(kaleyra.config), env=ENV).exit_code == 0
-    kaleyra.api.store.put(dataclasses.replace(APPROVED[0], footer="Reply STOP to leave"))
+    kaleyra.api.store.put(APPROVED[0].replace(footer="Reply STOP to leave"))
     kaleyra.api.store.set_status("notice_00", "en", "PENDING")
     kaleyra.api.store.put(WhatsAppTemplate(name="welcome", language="hi", body="Namaste"))
     before = kaleyra.config.read_text("utf-8")

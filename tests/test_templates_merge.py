@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import difflib
 
 import pytest
@@ -70,7 +69,7 @@ def templates_of(text: str, nickname: str = "wa") -> list[WhatsAppTemplate]:
         p = provider_from_node(node)
         if p.nickname == nickname:
             assert isinstance(p, WhatsAppProvider)
-            return [dataclasses.replace(t, line=0) for t in p.templates]
+            return [t.replace(line=0) for t in p.templates]
     raise AssertionError(nickname)
 
 
@@ -84,7 +83,7 @@ def changed_lines(before: str, after: str) -> list[str]:
 
 def test_a_changed_body_rewrites_only_its_line() -> None:
     old = templates_of(CONFIG)[0]
-    new = dataclasses.replace(old, body="Hi {{1}}, order {{2}} is on its way.")
+    new = old.replace(body="Hi {{1}}, order {{2}} is on its way.")
     merged = merge_templates(CONFIG, "wa", [new])
     assert changed_lines(CONFIG, merged) == [
         "-        body: 'Hi {{1}}, your order {{2}} has shipped.'   # single-quoted on purpose",
@@ -95,8 +94,7 @@ def test_a_changed_body_rewrites_only_its_line() -> None:
 
 def test_added_removed_and_changed_fields_touch_nothing_else() -> None:
     old = templates_of(CONFIG)[0]
-    new = dataclasses.replace(
-        old,
+    new = old.replace(
         category="marketing",  # not written before: added after language
         footer=None,  # removed
         buttons=(*old.buttons[:1], Button(type="phone", text="Call", phone_number="+919812345678")),
@@ -161,7 +159,7 @@ def test_an_empty_list_becomes_a_block_list_keeping_its_comment(empty: str) -> N
 
 def test_a_flow_style_template_is_rewritten_whole_in_block_style() -> None:
     old = templates_of(CONFIG)[1]
-    new = dataclasses.replace(old, body="Flow {{1}} changed")
+    new = old.replace(body="Flow {{1}} changed")
     merged = merge_templates(CONFIG, "wa", [new])
     assert changed_lines(CONFIG, merged) == [
         '-      - {name: flowing, language: en, body: "Flow {{1}}", examples: ["x"]}',
@@ -178,7 +176,7 @@ def test_windows_line_breaks_stay_windows_line_breaks() -> None:
     text = CONFIG.replace("\n", "\r\n")
     t = WhatsAppTemplate(name="hello", language="en", body="Hello")
     old = templates_of(text)[0]
-    merged = merge_templates(text, "wa", [dataclasses.replace(old, footer="New"), t])
+    merged = merge_templates(text, "wa", [old.replace(footer="New"), t])
     assert "\n" not in merged.replace("\r\n", "")
     assert templates_of(merged)[-1] == t
     assert templates_of(merged)[0].footer == "New"
@@ -191,7 +189,7 @@ def test_unchanged_templates_leave_the_text_identical() -> None:
 def test_example_config_merges_in_place() -> None:
     text = (REPO / "configs" / "whatsapp.yaml").read_text("utf-8")
     ts = templates_of(text, "Kaleyra")
-    changed = [dataclasses.replace(t, body=t.body + " (v2)") for t in ts]
+    changed = [t.replace(body=t.body + " (v2)") for t in ts]
     merged = merge_templates(text, "Kaleyra", changed)
     assert templates_of(merged, "Kaleyra") == changed
     # one changed line per template, nothing else
@@ -230,7 +228,7 @@ def _parsed(text: str) -> list[WhatsAppTemplate]:
     assert providers is not None
     p = provider_from_node(providers.items()[0])
     assert isinstance(p, WhatsAppProvider)
-    return [dataclasses.replace(t, line=0) for t in p.templates]
+    return [t.replace(line=0) for t in p.templates]
 
 
 @settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -243,7 +241,7 @@ def test_merge_yields_exactly_the_intended_templates(data: st.DataObject) -> Non
         if data.draw(st.booleans()):
             other = data.draw(templates())
             fields = data.draw(st.sets(st.sampled_from(_MUTABLE), min_size=1))
-            wanted.append(dataclasses.replace(t, **{f: getattr(other, f) for f in fields}))
+            wanted.append(t.replace(**{f: getattr(other, f) for f in fields}))
     taken = {template_key(t) for t in base}
     extra = data.draw(st.lists(templates(), max_size=2, unique_by=template_key))
     added = [t for t in extra if template_key(t) not in taken]

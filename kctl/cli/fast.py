@@ -137,7 +137,9 @@ def _page_sources() -> list[str]:
 
 def sources_digest() -> int:
     """A checksum of the page sources: a page made from other sources is never shown."""
-    from zlib import crc32
+    from binascii import (
+        crc32,
+    )  # zlib's crc32, from the module base64 imports: a send needs it anyway
 
     digest = 0
     for name in _page_sources():

@@ -11,8 +11,6 @@ validates first and raises ``ConfigInvalid`` (exit 1) with the report when there
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, ClassVar, assert_never
 
 from kctl.config.findings import Report
 from kctl.config.loader import Node
@@ -21,96 +19,242 @@ from kctl.contract.channels import Channel
 from kctl.contract.dlt import Registration
 from kctl.contract.numbers import DEFAULT_PAYLOAD_VERSION
 from kctl.errors import ConfigInvalid, UsageError
+from kctl.lean import Record, assert_never
 
+TYPE_CHECKING = False  # not typing's: kctl.lean says why
 if TYPE_CHECKING:
+    from typing import Any, ClassVar, Final
+
     from kctl.config.dlt import Registry
 
+# The classes are kctl.lean Records, not dataclasses: send-test loads a config before its
+# first request, and the decorator cost about 0.7 ms a class on top of importing dataclasses.
+# Their __init__ takes keyword arguments only, as the dataclasses did (kw_only).
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Header:
-    type: str  # text, image, video, document, location
-    text: str | None = None
-    url: str | None = None  # the sample media (image, video, document)
-    filename: str | None = None
-    latitude: float | None = None
-    longitude: float | None = None
-    name: str | None = None
-    address: str | None = None
+
+class Header(Record):
+    __slots__ = ("address", "filename", "latitude", "longitude", "name", "text", "type", "url")
+    type: Final[str]  # text, image, video, document, location
+    text: Final[str | None]
+    url: Final[str | None]  # the sample media (image, video, document)
+    filename: Final[str | None]
+    latitude: Final[float | None]
+    longitude: Final[float | None]
+    name: Final[str | None]
+    address: Final[str | None]
+
+    def __init__(
+        self,
+        *,
+        type: str,
+        text: str | None = None,
+        url: str | None = None,
+        filename: str | None = None,
+        latitude: float | None = None,
+        longitude: float | None = None,
+        name: str | None = None,
+        address: str | None = None,
+    ) -> None:
+        self.type = type
+        self.text = text
+        self.url = url
+        self.filename = filename
+        self.latitude = latitude
+        self.longitude = longitude
+        self.name = name
+        self.address = address
 
     @property
     def placeholders(self) -> int:
         return whatsapp.placeholder_count(self.text or "")
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Button:
-    type: str  # quick_reply, url, phone, copy_code
-    text: str
-    url: str | None = None
-    phone_number: str | None = None
-    example: str | None = None
+class Button(Record):
+    __slots__ = ("example", "phone_number", "text", "type", "url")
+    type: Final[str]  # quick_reply, url, phone, copy_code
+    text: Final[str]
+    url: Final[str | None]
+    phone_number: Final[str | None]
+    example: Final[str | None]
+
+    def __init__(
+        self,
+        *,
+        type: str,
+        text: str,
+        url: str | None = None,
+        phone_number: str | None = None,
+        example: str | None = None,
+    ) -> None:
+        self.type = type
+        self.text = text
+        self.url = url
+        self.phone_number = phone_number
+        self.example = example
 
     @property
     def is_dynamic(self) -> bool:
         return self.type == "url" and whatsapp.is_dynamic_url(self.url or "")
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Offer:
-    title: str
-    expires: bool = False
+class Offer(Record):
+    __slots__ = ("expires", "title")
+    title: Final[str]
+    expires: Final[bool]
+
+    def __init__(self, *, title: str, expires: bool = False) -> None:
+        self.title = title
+        self.expires = expires
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Card:
-    header: Header
-    body: str
-    examples: tuple[str, ...] = ()
-    buttons: tuple[Button, ...] = ()
+class Card(Record):
+    __slots__ = ("body", "buttons", "examples", "header")
+    header: Final[Header]
+    body: Final[str]
+    examples: Final[tuple[str, ...]]
+    buttons: Final[tuple[Button, ...]]
+
+    def __init__(
+        self,
+        *,
+        header: Header,
+        body: str,
+        examples: tuple[str, ...] = (),
+        buttons: tuple[Button, ...] = (),
+    ) -> None:
+        self.header = header
+        self.body = body
+        self.examples = examples
+        self.buttons = buttons
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class WhatsAppTemplate:
-    name: str
-    language: str
-    body: str
-    category: str = whatsapp.DEFAULT_CATEGORY
-    header: Header | None = None
-    footer: str | None = None
-    buttons: tuple[Button, ...] = ()
-    offer: Offer | None = None
-    carousel: tuple[Card, ...] = ()
-    examples: tuple[str, ...] = ()  # sample values for the body's placeholders
-    line: int = 0  # where the template starts in its file
+class WhatsAppTemplate(Record):
+    __slots__ = (
+        "body",
+        "buttons",
+        "carousel",
+        "category",
+        "examples",
+        "footer",
+        "header",
+        "language",
+        "line",
+        "name",
+        "offer",
+    )
+    name: Final[str]
+    language: Final[str]
+    body: Final[str]
+    category: Final[str]
+    header: Final[Header | None]
+    footer: Final[str | None]
+    buttons: Final[tuple[Button, ...]]
+    offer: Final[Offer | None]
+    carousel: Final[tuple[Card, ...]]
+    examples: Final[tuple[str, ...]]  # sample values for the body's placeholders
+    line: Final[int]  # where the template starts in its file
+
+    def __init__(
+        self,
+        *,
+        name: str,
+        language: str,
+        body: str,
+        category: str = whatsapp.DEFAULT_CATEGORY,
+        header: Header | None = None,
+        footer: str | None = None,
+        buttons: tuple[Button, ...] = (),
+        offer: Offer | None = None,
+        carousel: tuple[Card, ...] = (),
+        examples: tuple[str, ...] = (),
+        line: int = 0,
+    ) -> None:
+        self.name = name
+        self.language = language
+        self.body = body
+        self.category = category
+        self.header = header
+        self.footer = footer
+        self.buttons = buttons
+        self.offer = offer
+        self.carousel = carousel
+        self.examples = examples
+        self.line = line
 
     @property
     def label(self) -> str:
         return f"{self.name} ({self.language})"
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class SmsTemplate:
-    name: str
-    body: str
-    dlt_template_id: str | None = None
-    dlt_text: str | None = None  # the text as registered on the DLT platform
-    type: str | None = None  # message type
-    line: int = 0  # where the template starts in its file
+class SmsTemplate(Record):
+    __slots__ = ("body", "dlt_template_id", "dlt_text", "line", "name", "type")
+    name: Final[str]
+    body: Final[str]
+    dlt_template_id: Final[str | None]
+    dlt_text: Final[str | None]  # the text as registered on the DLT platform
+    type: Final[str | None]  # message type
+    line: Final[int]  # where the template starts in its file
+
+    def __init__(
+        self,
+        *,
+        name: str,
+        body: str,
+        dlt_template_id: str | None = None,
+        dlt_text: str | None = None,
+        type: str | None = None,
+        line: int = 0,
+    ) -> None:
+        self.name = name
+        self.body = body
+        self.dlt_template_id = dlt_template_id
+        self.dlt_text = dlt_text
+        self.type = type
+        self.line = line
 
     @property
     def label(self) -> str:
         return self.name
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class _ProviderBase:
-    nickname: str
-    endpoint: str
-    headers: tuple[tuple[str, str], ...]
-    default: bool = False
-    max_concurrency: int | None = None
-    test_recipients: tuple[str, ...] = ()
-    line: int = 0  # where the provider starts in its file (SARIF, verify)
+class _ProviderBase(Record):
+    """The fields every channel's provider has; a subclass's ``__init__`` sets them here."""
+
+    __slots__ = (
+        "default",
+        "endpoint",
+        "headers",
+        "line",
+        "max_concurrency",
+        "nickname",
+        "test_recipients",
+    )
+    nickname: Final[str]
+    endpoint: Final[str]
+    headers: Final[tuple[tuple[str, str], ...]]
+    default: Final[bool]
+    max_concurrency: Final[int | None]
+    test_recipients: Final[tuple[str, ...]]
+    line: Final[int]  # where the provider starts in its file (SARIF, verify)
+
+    def __init__(
+        self,
+        *,
+        nickname: str,
+        endpoint: str,
+        headers: tuple[tuple[str, str], ...],
+        default: bool = False,
+        max_concurrency: int | None = None,
+        test_recipients: tuple[str, ...] = (),
+        line: int = 0,
+    ) -> None:
+        self.nickname = nickname
+        self.endpoint = endpoint
+        self.headers = headers
+        self.default = default
+        self.max_concurrency = max_concurrency
+        self.test_recipients = test_recipients
+        self.line = line
 
     def header(self, name: str) -> str | None:
         return next((v for k, v in self.headers if k == name), None)
@@ -123,15 +267,55 @@ def _no_template(nickname: str, name: str, labels: list[str], detail: str = "") 
     )
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
 class WhatsAppProvider(_ProviderBase):
+    __slots__ = (
+        "auto_reply_untracked",
+        "business_number",
+        "incoming_url",
+        "payload_version",
+        "templates",
+        "waba_id",
+    )
     channel: ClassVar[Channel] = Channel.WHATSAPP
-    business_number: str
-    payload_version: str = DEFAULT_PAYLOAD_VERSION
-    incoming_url: str | None = None
-    auto_reply_untracked: bool = False
-    waba_id: str | None = None  # Kaleyra API v2's WhatsApp Business Account id (templates)
-    templates: tuple[WhatsAppTemplate, ...] = ()
+    business_number: Final[str]
+    payload_version: Final[str]
+    incoming_url: Final[str | None]
+    auto_reply_untracked: Final[bool]
+    waba_id: Final[str | None]  # Kaleyra API v2's WhatsApp Business Account id (templates)
+    templates: Final[tuple[WhatsAppTemplate, ...]]
+
+    def __init__(
+        self,
+        *,
+        nickname: str,
+        endpoint: str,
+        headers: tuple[tuple[str, str], ...],
+        default: bool = False,
+        max_concurrency: int | None = None,
+        test_recipients: tuple[str, ...] = (),
+        line: int = 0,
+        business_number: str,
+        payload_version: str = DEFAULT_PAYLOAD_VERSION,
+        incoming_url: str | None = None,
+        auto_reply_untracked: bool = False,
+        waba_id: str | None = None,
+        templates: tuple[WhatsAppTemplate, ...] = (),
+    ) -> None:
+        super().__init__(
+            nickname=nickname,
+            endpoint=endpoint,
+            headers=headers,
+            default=default,
+            max_concurrency=max_concurrency,
+            test_recipients=test_recipients,
+            line=line,
+        )
+        self.business_number = business_number
+        self.payload_version = payload_version
+        self.incoming_url = incoming_url
+        self.auto_reply_untracked = auto_reply_untracked
+        self.waba_id = waba_id
+        self.templates = templates
 
     def find_template(self, name: str, language: str | None = None) -> WhatsAppTemplate:
         matches = [t for t in self.templates if t.name == name]
@@ -149,21 +333,73 @@ class WhatsAppProvider(_ProviderBase):
         return matches[0]
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
 class SmsProvider(_ProviderBase):
+    __slots__ = (
+        "auth_type",
+        "dlt_entity_id",
+        "dlt_registrations",
+        "dlt_registry",
+        "message_type",
+        "parameters",
+        "password",
+        "sender",
+        "templates",
+        "username",
+    )
     channel: ClassVar[Channel] = Channel.SMS
-    parameters: tuple[tuple[str, str], ...]
-    auth_type: str = "none"
-    username: str | None = None
-    password: str | None = None
-    sender: str | None = None
-    message_type: str | None = None
-    dlt_entity_id: str | None = None
-    templates: tuple[SmsTemplate, ...] = ()
+    parameters: Final[tuple[tuple[str, str], ...]]
+    auth_type: Final[str]
+    username: Final[str | None]
+    password: Final[str | None]
+    sender: Final[str | None]
+    message_type: Final[str | None]
+    dlt_entity_id: Final[str | None]
+    templates: Final[tuple[SmsTemplate, ...]]
     # the DLT templates known to be registered: the --dlt-registry rows, then the templates'
     # own dlt_text for ids the registry does not list
-    dlt_registrations: tuple[Registration, ...] = ()
-    dlt_registry: str | None = None  # the registry file they come from, when one was given
+    dlt_registrations: Final[tuple[Registration, ...]]
+    dlt_registry: Final[str | None]  # the registry file they come from, when one was given
+
+    def __init__(
+        self,
+        *,
+        nickname: str,
+        endpoint: str,
+        headers: tuple[tuple[str, str], ...],
+        default: bool = False,
+        max_concurrency: int | None = None,
+        test_recipients: tuple[str, ...] = (),
+        line: int = 0,
+        parameters: tuple[tuple[str, str], ...],
+        auth_type: str = "none",
+        username: str | None = None,
+        password: str | None = None,
+        sender: str | None = None,
+        message_type: str | None = None,
+        dlt_entity_id: str | None = None,
+        templates: tuple[SmsTemplate, ...] = (),
+        dlt_registrations: tuple[Registration, ...] = (),
+        dlt_registry: str | None = None,
+    ) -> None:
+        super().__init__(
+            nickname=nickname,
+            endpoint=endpoint,
+            headers=headers,
+            default=default,
+            max_concurrency=max_concurrency,
+            test_recipients=test_recipients,
+            line=line,
+        )
+        self.parameters = parameters
+        self.auth_type = auth_type
+        self.username = username
+        self.password = password
+        self.sender = sender
+        self.message_type = message_type
+        self.dlt_entity_id = dlt_entity_id
+        self.templates = templates
+        self.dlt_registrations = dlt_registrations
+        self.dlt_registry = dlt_registry
 
     def find_template(self, name: str) -> SmsTemplate:
         for template in self.templates:
@@ -194,10 +430,14 @@ class SmsProvider(_ProviderBase):
 Provider = WhatsAppProvider | SmsProvider
 
 
-@dataclass(frozen=True, slots=True)
-class Account:
-    file: str
-    providers: tuple[Provider, ...] = field(default=())
+class Account(Record):
+    __slots__ = ("file", "providers")
+    file: Final[str]
+    providers: Final[tuple[Provider, ...]]
+
+    def __init__(self, file: str, providers: tuple[Provider, ...] = ()) -> None:
+        self.file = file
+        self.providers = providers
 
     def with_providers(self, providers: Iterable[Provider]) -> Account:
         return Account(self.file, tuple(providers))

@@ -16,7 +16,7 @@ from collections.abc import Iterable
 from functools import cache
 
 from kctl.contract import sms
-from kctl.lean import Record
+from kctl.lean import Record, lazy_pattern
 
 VARIABLE = sms.VARIABLE
 # what one {#var#} may be replaced by, in characters
@@ -35,7 +35,7 @@ REGISTRY_COLUMNS = ("template_id", "entity_id", "header", "template_text")
 # What people write when they mean {#var#}: another name ({#otp#}, {#var1#}), another case
 # ({#Var#}), or a brace or hash missing (#VAR#, {var}). Only {#var#} itself is a variable to the
 # DLT platforms; the others are static text that the filled message will never contain.
-_LOOKALIKE = re.compile(
+_LOOKALIKE = lazy_pattern(
     r"\{\s*#[^{}#\n]{0,30}#\s*\}"  # {#anything#}
     r"|\{#?\s*var\w*\s*#?\}"  # {var}, {#var}, {var1#}
     r"|#\s*var\w*\s*#",  # #var#, #VAR#

@@ -7,12 +7,11 @@ and listen accept every variant and kctl sends the one named canonical.
 
 from __future__ import annotations
 
-import csv
 import re
 
 from kctl.contract import channels
 from kctl.contract.channels import Channel
-from kctl.lean import assert_never
+from kctl.lean import assert_never, lazy_pattern
 
 # Kaleyra's API domains, one per pod (KC204 warns about any other kaleyra-host). SG is written
 # api.ap.kaleyra.io on some pages and api.kaleyra.io on others; NA is api.na.kaleyra.ai on most
@@ -27,7 +26,7 @@ HOSTS = (
 )
 
 # POST {kaleyra-host}/v1/{sid}/messages
-MESSAGES_PATH = re.compile(r"/v1/([^/]+)/messages/?")
+MESSAGES_PATH = lazy_pattern(r"/v1/([^/]+)/messages/?")
 
 
 def messages_url(host: str, sid: str) -> str:
@@ -87,6 +86,8 @@ def split_params(text: str) -> list[str] | None:
     """The values of a params field, or None when its quoting is broken."""
     if not text:
         return []
+    import csv  # here: every send imports this module, few read a params field
+
     try:
         rows = list(csv.reader([text], strict=True))
     except csv.Error:
@@ -167,9 +168,9 @@ def reported_status(channel: Channel, status: str) -> str:
 # Template APIs (SPEC 4.8; KAL whatsapp-api-get-whatsapp-template-status and
 # whatsapp-message-api-v2-get-templates). Both are GETs with the api-key header.
 # v1: GET {kaleyra-host}/v1/{sid}/whatsapp/templates/status[?name=NAME]
-TEMPLATE_STATUS_PATH = re.compile(r"/v1/([^/]+)/whatsapp/templates/status/?")
+TEMPLATE_STATUS_PATH = lazy_pattern(r"/v1/([^/]+)/whatsapp/templates/status/?")
 # v2: GET {kaleyra-host}/v2/{sid}/whatsapp/{waba-id}/message_templates (a WABA on API v2)
-MESSAGE_TEMPLATES_PATH = re.compile(r"/v2/([^/]+)/whatsapp/([^/]+)/message_templates/?")
+MESSAGE_TEMPLATES_PATH = lazy_pattern(r"/v2/([^/]+)/whatsapp/([^/]+)/message_templates/?")
 # v1 spells statuses as words ("Submission Rejected"); kctl keeps Meta's upper-case names
 V1_STATUS_WORDS = {
     "APPROVED": "Approved",

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import re
 
+from kctl.lean import lazy_pattern
+
 # --- the provider form (1.2, 4.2) ---------------------------------------------------------------
 
 # Form parameters every configuration has (KC301), by the names Kaleyra's set-up gives them.
@@ -100,7 +102,7 @@ def encode_template_variables(values: tuple[str, ...]) -> str:
 MESSAGE_ID_PATTERN = r"^[0-9]+\.[0-9]+\.[0-9]+\.[0-9]{8}\.[0-9]+\.[A-Za-z0-9_]+\.-?[0-9]+\.$"
 MESSAGE_ID_EXAMPLE = "9999999999.1200000000.1654002362.20220531.0.wzrk_default.-1."
 DEFAULT_VARIANT = "wzrk_default"
-_MESSAGE_ID = re.compile(MESSAGE_ID_PATTERN)
+_MESSAGE_ID = lazy_pattern(MESSAGE_ID_PATTERN)
 
 
 def message_id(account: int, campaign: int, epoch: int, day: str, variant: int = -1) -> str:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import re
+from kctl.lean import lazy_pattern
 
 # --- templates ----------------------------------------------------------------------------------
 
@@ -47,9 +47,9 @@ def is_dynamic_url(url: str) -> bool:
 
 
 # a body or header placeholder: {{1}}, {{2}}, ... (the rules report other contents of {{...}})
-PLACEHOLDER = re.compile(r"\{\{\s*([0-9]+)\s*\}\}")
+PLACEHOLDER = lazy_pattern(r"\{\{\s*([0-9]+)\s*\}\}")
 # anything between double braces, for reporting malformed placeholders
-ANY_PLACEHOLDER = re.compile(r"\{\{(.*?)\}\}")
+ANY_PLACEHOLDER = lazy_pattern(r"\{\{(.*?)\}\}")
 
 
 def placeholder_count(text: str) -> int:
@@ -131,7 +131,7 @@ FILENAME_KEY = "filename"
 # takes. The sandbox, standing in for the adapter that hands a media header to Kaleyra to fetch,
 # asks for an absolute http(s) URL, the only kind that can be fetched ("example.com/image.png"
 # in the media template sample is a placeholder); kctl sends the config's URL unchanged.
-_SCHEMELESS_WEB_URL = re.compile(r"[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+(:[0-9]+)?(/\S*)?")
+_SCHEMELESS_WEB_URL = lazy_pattern(r"[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+(:[0-9]+)?(/\S*)?")
 
 
 def is_http_url(value: object) -> bool:

@@ -45,6 +45,8 @@ def escape_untrusted(text: str) -> str:
     Use it on each piece of network text, or on a whole line that kctl built around such
     pieces; a line break that the output format itself needs goes outside the call.
     """
+    if text.isprintable():  # the usual case, told without the regex: every unsafe character
+        return text  # is unprintable to str.isprintable (tests/test_escape.py checks)
     if _UNSAFE.search(text) is None:
         return text
     return _UNSAFE.sub(_shown, text)

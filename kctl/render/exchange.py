@@ -10,7 +10,6 @@ forget a secret.
 from __future__ import annotations
 
 import json
-from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl
 
 from kctl.render.escape import escape_untrusted
@@ -18,7 +17,10 @@ from kctl.render.term import BOLD, CYAN, DIM, GREEN, RED, YELLOW, paint
 from kctl.secrets import Masker
 from kctl.send.wire import Request, Response
 
+TYPE_CHECKING = False  # not typing's: kctl.lean says why
 if TYPE_CHECKING:
+    from typing import Any
+
     from kctl.send.outcome import Outcome
 
 JSON_DOC_VERSION = 1

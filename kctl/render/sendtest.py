@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import json
 import time
-from typing import IO, Any, assert_never
 
+from kctl.lean import assert_never
 from kctl.render.escape import escape_untrusted
 from kctl.render.exchange import exchange_document, format_reply, format_request
 from kctl.render.smsinfo import dlt_data, size_data, size_text
@@ -28,6 +28,10 @@ from kctl.send.run import (
     Waiting,
 )
 from kctl.send.wire import Retrying
+
+TYPE_CHECKING = False  # not typing's: kctl.lean says why
+if TYPE_CHECKING:
+    from typing import IO, Any
 
 
 class TextRenderer:

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from kctl.contract.encoding import SmsSize
 from kctl.send.dlt import DltVerdict
+
+TYPE_CHECKING = False  # not typing's: kctl.lean says why
+if TYPE_CHECKING:
+    from typing import Any
 
 _FORCING_SHOWN = 5  # characters named as the reason for UCS-2; the rest are "..."
 

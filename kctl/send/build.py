@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import time
-from typing import Any, Final, assert_never
 from urllib.parse import quote, urlencode
 
 from kctl.config.model import (
@@ -23,7 +22,7 @@ from kctl.contract import whatsapp as wa
 from kctl.contract.channels import FORM_TYPE, JSON_TYPE
 from kctl.contract.numbers import phone_problem, wire_number
 from kctl.errors import UsageError
-from kctl.lean import Record
+from kctl.lean import Record, assert_never
 from kctl.secrets import parse_reference
 from kctl.send import direct
 from kctl.send.dlt import DltVerdict, dlt_verdict, refuse_unmatched
@@ -36,6 +35,10 @@ from kctl.send.whatsapp import (
     template_payload,
 )
 from kctl.send.wire import Request, Via
+
+TYPE_CHECKING = False  # not typing's: kctl.lean says why
+if TYPE_CHECKING:
+    from typing import Any, Final
 
 
 class Message(Record):

@@ -33,7 +33,6 @@ from __future__ import annotations
 import ipaddress
 import os
 import re
-from pathlib import Path
 from urllib.parse import urlsplit
 
 from kctl.lean import Record
@@ -252,7 +251,7 @@ def ca_source(ca_bundle: str | None = None) -> CaSource | None:
     """The trust store for TLS to the endpoint; None when it would be certifi's and certifi is
     not installed (then httpx cannot run either)."""
     if ca_bundle is not None:
-        return CaSource("--ca-bundle", ca_bundle, Path(ca_bundle).is_dir())
+        return CaSource("--ca-bundle", ca_bundle, os.path.isdir(ca_bundle))
     cert_file = os.environ.get("SSL_CERT_FILE")
     if cert_file:
         return CaSource("SSL_CERT_FILE", cert_file, False)
@@ -278,7 +277,7 @@ def load_ca(source: CaSource | None) -> ssl.SSLContext:
     if source is None:
         return ssl.create_default_context()
     if source.is_dir:
-        if not Path(source.path).is_dir():
+        if not os.path.isdir(source.path):
             raise NotADirectoryError(0, "not a directory", source.path)
         return ssl.create_default_context(capath=source.path)
     return ssl.create_default_context(cafile=source.path)

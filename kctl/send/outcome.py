@@ -22,13 +22,16 @@ without raising.
 from __future__ import annotations
 
 import json
-from typing import Any, Final
 
 from kctl.contract.replies import DEADLINE_S
 from kctl.contract.replies import FAILURE_CODES as ADAPTER_CODES
 from kctl.errors import KctlError, NetworkFailure, ProviderFailed, ProviderRejected
 from kctl.lean import Record
 from kctl.send.wire import Response, Via
+
+TYPE_CHECKING = False  # not typing's: kctl.lean says why
+if TYPE_CHECKING:
+    from typing import Any, Final
 
 MODES = tuple(Via)
 

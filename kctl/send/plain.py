@@ -29,9 +29,7 @@ import os
 import re
 import socket
 import sys
-import zlib
 from collections.abc import Callable, Iterator
-from typing import TYPE_CHECKING, Final
 from urllib.parse import urljoin
 
 from kctl.errors import NetworkFailure
@@ -42,7 +40,10 @@ from kctl.send.transport import AttemptFailed
 from kctl.send.wire import Request
 from kctl.urls import is_host
 
+TYPE_CHECKING = False  # not typing's: kctl.lean says why
 if TYPE_CHECKING:
+    from typing import Final
+
     from kctl.send.transport import _Deadline
 
 _SIMPLE = re.compile(
@@ -205,10 +206,14 @@ def _header_encoding(raw: list[tuple[bytes, bytes]]) -> str:
 
 class _Decoder:
     def __init__(self, name: str) -> None:
+        import zlib  # here: most replies are not compressed, and a send imports this module
+
         self.first = name == "deflate"
         self.zlib = zlib.decompressobj(zlib.MAX_WBITS | 16 if name == "gzip" else zlib.MAX_WBITS)
 
     def decode(self, data: bytes) -> bytes:
+        import zlib
+
         first, self.first = self.first, False
         try:
             return self.zlib.decompress(data)
@@ -219,6 +224,8 @@ class _Decoder:
             raise _Failed("decode", e) from e
 
     def flush(self) -> bytes:
+        import zlib
+
         try:
             return self.zlib.flush()
         except zlib.error as e:

@@ -10,20 +10,22 @@ from __future__ import annotations
 import contextlib
 import time
 from collections.abc import Generator, Iterator
-from typing import TYPE_CHECKING, Final, assert_never
 
 from kctl.config.model import Provider, SmsProvider, WhatsAppProvider
 from kctl.contract.channels import CHANNELS, INBOUND_HEADER
 from kctl.contract.encoding import SmsSize, sms_size
 from kctl.errors import DeliveryNotConfirmed, NetworkFailure
-from kctl.lean import Record
+from kctl.lean import Record, assert_never
 from kctl.secrets import Masker, parse_reference
 from kctl.send.build import Message, build_request, sms_dlt, sms_text
 from kctl.send.dlt import DltVerdict
 from kctl.send.outcome import Outcome
 from kctl.send.wire import Request, Response, Retrying, Via
 
+TYPE_CHECKING = False  # not typing's: kctl.lean says why
 if TYPE_CHECKING:
+    from typing import Final
+
     from kctl.servers.listener import Delivery, Listener, Report
 
 
@@ -62,17 +64,34 @@ class SendOptions(Record):
 class Built(Record):
     """The request, as it will be shown (secrets resolved only when they will be sent)."""
 
-    __slots__ = ("curl", "dry_run", "masker", "request")
+    __slots__ = ("curl_request", "curl_shows_secrets", "dry_run", "masker", "request")
     request: Final[Request]
     masker: Final[Masker]
-    curl: Final[str]
+    curl_request: Final[Request]  # the request --curl shows: references kept, unless...
+    curl_shows_secrets: Final[bool]  # ...--show-secrets
     dry_run: Final[bool]
 
-    def __init__(self, request: Request, masker: Masker, curl: str, dry_run: bool) -> None:
+    def __init__(
+        self,
+        request: Request,
+        masker: Masker,
+        curl_request: Request,
+        curl_shows_secrets: bool,
+        dry_run: bool,
+    ) -> None:
         self.request = request
         self.masker = masker
-        self.curl = curl
+        self.curl_request = curl_request
+        self.curl_shows_secrets = curl_shows_secrets
         self.dry_run = dry_run
+
+    @property
+    def curl(self) -> str:
+        """The request as a curl command; made when a renderer asks (--curl, --json), since
+        most sends never show it (and kctl.render.curl imports shlex)."""
+        from kctl.render.curl import curl_command
+
+        return curl_command(self.curl_request, show_secrets=self.curl_shows_secrets)
 
 
 class Composed(Record):
@@ -202,10 +221,8 @@ def with_callback(provider: Provider, listener_url: str) -> Provider:
             pass
         case _:
             assert_never(provider)
-    from dataclasses import replace  # the config's providers are dataclasses
-
     headers = tuple((key, pointed.get(key, value)) for key, value in provider.headers)
-    return replace(provider, headers=headers)
+    return provider.replace(headers=headers)
 
 
 def sandboxed(provider: Provider, sandbox_url: str, listener_url: str) -> Provider:
@@ -220,17 +237,14 @@ def sandboxed(provider: Provider, sandbox_url: str, listener_url: str) -> Provid
             return SANDBOX_SID if key == "sid" else "sandbox"
         return value
 
-    from dataclasses import replace  # the config's providers are dataclasses
-
     endpoint = sandbox_url.rstrip("/") + CHANNELS[provider.channel].adapter_path
     headers = tuple((key, sandbox_value(key, value)) for key, value in provider.headers)
     pointed: Provider
     match provider:
         case WhatsAppProvider():
-            pointed = replace(provider, endpoint=endpoint, headers=headers)
+            pointed = provider.replace(endpoint=endpoint, headers=headers)
         case SmsProvider():
-            pointed = replace(
-                provider,
+            pointed = provider.replace(
                 endpoint=endpoint,
                 headers=headers,
                 username="sandbox" if provider.username is not None else None,
@@ -245,20 +259,18 @@ def build(
     provider: Provider, message: Message, options: SendOptions, callback_url: str | None = None
 ) -> tuple[Built, Request | None]:
     """The Built event, and the request to send (None on a dry run)."""
-    from kctl.render.curl import curl_command
     from kctl.send.resolve import literal_secrets, resolve_request
 
     request = build_request(provider, message, options.via, options.message_id, callback_url)
     # the curl export keeps references, so it runs without printing any secret
-    curl = curl_command(request, show_secrets=options.show_secrets)
+    shown = options.show_secrets
     if options.dry_run:  # needs no secrets: references are shown as written
-        masker = Masker() if options.show_secrets else Masker(literal_secrets(request))
-        return Built(request, masker, curl, dry_run=True), None
+        masker = Masker() if shown else Masker(literal_secrets(request))
+        return Built(request, masker, request, shown, dry_run=True), None
     resolved, masker = resolve_request(request)
-    if options.show_secrets:
-        shown_curl = curl_command(resolved, show_secrets=True)
-        return Built(resolved, Masker(), shown_curl, dry_run=False), resolved
-    return Built(resolved, masker, curl, dry_run=False), resolved
+    if shown:
+        return Built(resolved, Masker(), resolved, True, dry_run=False), resolved
+    return Built(resolved, masker, request, False, dry_run=False), resolved
 
 
 def compose(provider: Provider, message: Message) -> Composed | None:

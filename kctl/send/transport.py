@@ -30,7 +30,6 @@ import threading
 import time
 from collections.abc import Callable, Generator, Iterable, Iterator, Sequence
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any, Final, Protocol, TypeVar
 
 from kctl import __version__
 from kctl.errors import KctlError, NetworkFailure, UsageError
@@ -41,8 +40,10 @@ from kctl.urls import HOST_NAME_RULE, is_host
 
 # ssl and email.utils are imported where they are used: a plain http:// send shares this
 # module's loop (kctl.send.plain) and would otherwise pay ~15 ms for them at start-up
+TYPE_CHECKING = False  # not typing's: kctl.lean says why
 if TYPE_CHECKING:
     import ssl
+    from typing import Any, Final, Protocol, TypeVar
 
     import httpx
 
@@ -52,8 +53,6 @@ MAX_REDIRECTS = 5
 MAX_RETRY_WAIT = 10.0  # seconds; a longer Retry-After is reported instead of waited out
 BACKOFF = (0.5, 1.0, 2.0, 4.0, 8.0)  # waits when the server gives no Retry-After
 USER_AGENT = f"kctl/{__version__}"
-
-U = TypeVar("U")  # a wire's URL
 
 _CA_HINT = (
     "if the endpoint uses a private or self-signed CA, pass --ca-bundle FILE "
@@ -185,44 +184,46 @@ class AttemptFailed(Exception):
         self.retry_cause = retry_cause
 
 
-class Reply(Protocol):
-    """A reply whose head has been read, its body still to come."""
+if TYPE_CHECKING:  # what a wire is, for the type checker only: typing's import costs start-up
+    U = TypeVar("U")  # a wire's URL
 
-    @property
-    def status(self) -> int: ...
-    @property
-    def reason(self) -> str: ...
-    @property
-    def http_version(self) -> str: ...
-    @property
-    def headers(self) -> tuple[tuple[str, str], ...]: ...
-    def header(self, name: str) -> str | None: ...
-    def chunks(self) -> Iterator[bytes]:
-        """The body, decoded as httpx decodes it; raises ``AttemptFailed``."""
-        ...
+    class Reply(Protocol):
+        """A reply whose head has been read, its body still to come."""
 
-    def close(self) -> None: ...
+        @property
+        def status(self) -> int: ...
+        @property
+        def reason(self) -> str: ...
+        @property
+        def http_version(self) -> str: ...
+        @property
+        def headers(self) -> tuple[tuple[str, str], ...]: ...
+        def header(self, name: str) -> str | None: ...
+        def chunks(self) -> Iterator[bytes]:
+            """The body, decoded as httpx decodes it; raises ``AttemptFailed``."""
+            ...
 
+        def close(self) -> None: ...
 
-class Wire(Protocol[U]):
-    """One way of making an attempt: httpx (``_HttpxWire``) or a socket (``plain.Wire``)."""
+    class Wire(Protocol[U]):
+        """One way of making an attempt: httpx (``_HttpxWire``) or a socket (``plain.Wire``)."""
 
-    @property
-    def timeout(self) -> float:
-        """Of each step of an attempt, and of each attempt as a whole."""
-        ...
+        @property
+        def timeout(self) -> float:
+            """Of each step of an attempt, and of each attempt as a whole."""
+            ...
 
-    def attempt(self, url: U, deadline: _Deadline) -> Reply:
-        """Send the request to ``url`` and read the reply's head; raises ``AttemptFailed``."""
-        ...
+        def attempt(self, url: U, deadline: _Deadline) -> Reply:
+            """Send the request to ``url`` and read the reply's head; raises ``AttemptFailed``."""
+            ...
 
-    def redirect(
-        self, status: int, location: str | None, url: U, hops: int
-    ) -> tuple[U | None, str]:
-        """Where to go next (None: stop here) and the note that tells the user."""
-        ...
+        def redirect(
+            self, status: int, location: str | None, url: U, hops: int
+        ) -> tuple[U | None, str]:
+            """Where to go next (None: stop here) and the note that tells the user."""
+            ...
 
-    def past_deadline(self, url: U, step: str) -> NetworkFailure: ...
+        def past_deadline(self, url: U, step: str) -> NetworkFailure: ...
 
 
 def _exchange(

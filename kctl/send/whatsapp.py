@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import time
 from random import SystemRandom
-from typing import Any, Final
 
 from kctl.config.model import Button, Card, Header, WhatsAppProvider, WhatsAppTemplate
 from kctl.contract import whatsapp as wa
@@ -17,7 +16,11 @@ from kctl.contract.numbers import wire_number
 from kctl.errors import UsageError
 from kctl.lean import Record
 
-Component = dict[str, Any]
+TYPE_CHECKING = False  # not typing's: kctl.lean says why
+if TYPE_CHECKING:
+    from typing import Any, Final
+
+    Component = dict[str, Any]
 
 
 class Location(Record):

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Mapping
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from typing import Any
 
 from kctl.config.model import Button, Card, Header, Offer, WhatsAppTemplate
@@ -31,8 +31,10 @@ COPY_CODE_LABEL = "Copy offer code"
 _FORMAT_TO_HEADER = {v: k for k, v in meta.HEADER_FORMATS.items()}
 _META_TO_BUTTON = {v: k for k, v in meta.BUTTON_TYPES.items()}
 _META_TO_CATEGORY = {v: k for k, v in meta.CATEGORIES.items()}
-_HEADER_FIELDS = tuple(f.name for f in fields(Header) if f.name != "type")
-_BUTTON_FIELDS = tuple(f.name for f in fields(Button) if f.name != "type")
+# the sample fields of a header and a button (all but "type"), in the order the document
+# lists them
+_HEADER_FIELDS = ("text", "url", "filename", "latitude", "longitude", "name", "address")
+_BUTTON_FIELDS = ("text", "url", "phone_number", "example")
 
 
 class MetaFormatError(ValueError):

@@ -12,7 +12,6 @@ written, atomically, keeping the file's mode, byte-order mark and line breaks.
 from __future__ import annotations
 
 import codecs
-import dataclasses
 import difflib
 import stat
 from collections.abc import Sequence
@@ -267,4 +266,4 @@ def _check_merge(
 
 
 def _bare(t: WhatsAppTemplate) -> WhatsAppTemplate:
-    return dataclasses.replace(t, line=0)
+    return t.replace(line=0)
