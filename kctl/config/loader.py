@@ -8,7 +8,6 @@ aliases, and stop on absurd input with a finding instead of a hang or a tracebac
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from typing import Any
 
 import yaml
@@ -64,18 +63,32 @@ _resolver = Resolver()
 _constructor = SafeConstructor()
 
 
-@dataclass(slots=True, eq=False)
 class Node:
-    kind: str  # MAP, SEQ or SCALAR
-    line: int  # 1-based
-    col: int  # 1-based
-    # SCALAR: the resolved value (str, int, float, bool or None)
-    # SEQ: list[Node]; MAP: dict[str, Entry] in document order
-    value: Any
-    raw: str = ""  # SCALAR: the text as written (for hints such as "quote it")
-    # Reachable along more than one path (an alias, or an entry a merge key copied): walkers
-    # check such a node once, so its findings appear once, at the first path (the anchor's).
-    shared: bool = False
+    """One node of a loaded document, where it is written and what it holds.
+
+    A plain class with slots and a hand-written ``__init__`` rather than a dataclass: the
+    composer makes one per YAML node (about 300 for a config), and importing ``dataclasses``
+    alone would cost the one-file run more than composing does.
+    """
+
+    __slots__ = ("col", "kind", "line", "raw", "shared", "value")
+
+    def __init__(self, kind: str, line: int, col: int, value: Any, raw: str = "") -> None:
+        self.kind = kind  # MAP, SEQ or SCALAR
+        self.line = line  # 1-based
+        self.col = col  # 1-based
+        # SCALAR: the resolved value (str, int, float, bool or None)
+        # SEQ: list[Node]; MAP: dict[str, Entry] in document order
+        self.value = value
+        self.raw = raw  # SCALAR: the text as written (for hints such as "quote it")
+        # Reachable along more than one path (an alias, or an entry a merge key copied):
+        # walkers check such a node once, so its findings appear once, at the first path
+        # (the anchor's).
+        self.shared = False
+
+    def __repr__(self) -> str:
+        shown = self.raw if self.kind == SCALAR else f"{len(self.value)} items"
+        return f"Node({self.kind} at {self.line}:{self.col}, {shown!r})"
 
     @property
     def is_map(self) -> bool:
@@ -176,35 +189,68 @@ def _literal_position(lines: list[str], node: Node, value: str, index: int) -> t
     return node.line, node.col
 
 
-@dataclass(slots=True, eq=False)
 class Entry:
-    key: str
-    key_node: Node
-    value: Node
+    """A mapping's entry: its key as written, the key's node (for findings about the key)
+    and the value's node."""
+
+    __slots__ = ("key", "key_node", "value")
+
+    def __init__(self, key: str, key_node: Node, value: Node) -> None:
+        self.key = key
+        self.key_node = key_node
+        self.value = value
 
 
-@dataclass(slots=True)
 class Document:
     """One loaded file: its root (None when it could not be read) and the loader's findings."""
 
-    file: str
-    text: str
-    root: Node | None
-    findings: list[Finding] = field(default_factory=list)
+    __slots__ = ("file", "findings", "root", "text")
+
+    def __init__(
+        self, file: str, text: str, root: Node | None, findings: list[Finding] | None = None
+    ) -> None:
+        self.file = file
+        self.text = text
+        self.root = root
+        self.findings: list[Finding] = [] if findings is None else findings
 
 
 class _Open:
-    """A collection being composed, and what it weighs with its aliases expanded so far."""
+    """A collection being composed (or the document, around the root).
 
-    __slots__ = ("anchored", "chars", "key", "levels", "merges", "node", "nodes")
+    What the collection weighs with its aliases expanded is not added up here node by node:
+    the composer keeps running totals for the whole document, and a collection's weight is
+    the difference between the totals when it closes and when it opened.
+    """
 
-    def __init__(self, node: Node, anchored: bool) -> None:
+    __slots__ = (
+        "anchored",
+        "container",
+        "is_seq",
+        "key",
+        "levels",
+        "merges",
+        "node",
+        "start_chars",
+        "start_nodes",
+    )
+
+    def __init__(
+        self,
+        node: Node | None,
+        container: Any,
+        anchored: bool,
+        start_nodes: int,
+        start_chars: int,
+    ) -> None:
         self.node = node
+        self.container = container  # node.value: the dict or list being filled
+        self.is_seq = type(container) is list
         self.key: Node | None = None  # a mapping's key still waiting for its value
-        self.merges: list[Node] = []  # values of merge keys ('<<'), applied at the end
+        self.merges: list[Node] | None = None  # values of merge keys ('<<'), applied at the end
         self.anchored = anchored
-        self.nodes = 1
-        self.chars = 0
+        self.start_nodes = start_nodes  # the running totals before it opened
+        self.start_chars = start_chars
         self.levels = 1  # levels of nesting, this one included
 
 
@@ -283,17 +329,11 @@ def _syntax(file: str, line: int, col: int, message: str, hint: str | None = Non
     return Finding("KC001", Severity.ERROR, file, line, col, "", message, hint)
 
 
-def _node_at(event: Any, kind: str, value: Any) -> Node:
-    mark = event.start_mark
-    return Node(kind, mark.line + 1, mark.column + 1, value)
-
-
 class _Composer:
     def __init__(self, file: str, findings: list[Finding]) -> None:
         self.file = file
         self.findings = findings
         self.anchors: dict[str, Node] = {}
-        self.nodes = 0
         self.aliases = 0
         # expanded (nodes, characters, levels of nesting) of each finished anchored
         # collection; one not in here yet is still open, and an alias to it is a cycle
@@ -310,101 +350,126 @@ class _Composer:
         return _Stop()
 
     def compose(self, text: str) -> Node | None:
-        stack: list[_Open] = []
-        root: Node | None = None
-        documents = 0
         self.text_chars = len(text)  # bounds the characters of the scalars as written
         get_event: Any = _Parser(text).get_event
-        attach = self.attach
         scalar_event, alias_event = yaml.ScalarEvent, yaml.AliasEvent
         map_start, seq_start = yaml.MappingStartEvent, yaml.SequenceStartEvent
         map_end, seq_end = yaml.MappingEndEvent, yaml.SequenceEndEvent
-        allowed, cache, missing = _ALLOWED_TAGS, _PLAIN_CACHE, _MISSING
-        # The loop below runs once per event (about 300,000 for 1,000 configs): the common
-        # cases, a plain scalar and a new key or list item, are written out inline rather than
-        # as method calls, which took about a third of validate-config's time on many files.
-        top: _Open | None = None
+        allowed, cache, missing, merge_key = _ALLOWED_TAGS, _PLAIN_CACHE, _MISSING, _MERGE_KEY
+        anchors, node_class, entry_class = self.anchors, Node, Entry
+        roots: list[Node] = []
+        documents = 0
+        # Running totals: nodes as written (collections, scalars, aliases) and characters of
+        # the scalars as written. A collection's expanded weight is their difference between
+        # its end and its start, plus what the aliases inside it added (self.extra_*).
+        count = chars = 0
+        # The loop below runs once per event (about 300,000 for 1,000 configs), so the state
+        # of the innermost open collection lives in locals (its frame is ``top``; the frames
+        # around it are on ``stack``) and the common cases, a scalar that is a list item, a
+        # key or a value, are written out inline rather than as method calls.
+        top = _Open(None, roots, False, 0, 0)  # the document: its one item is the root
+        stack: list[_Open] = []
+        container: Any = roots  # top's dict or list
+        is_seq = True  # top is a list (or the document)
+        key: Node | None = None  # top is a mapping whose key waits for its value
         while (event := get_event()) is not None:
             etype = type(event)  # ordered by how often each kind occurs
             if etype is scalar_event:
-                tag = event.tag
                 raw: str = event.value
-                if tag is None and event.implicit[0]:
-                    value = cache.get(raw, missing)
-                    if value is missing:
-                        value = self.resolve_plain(event, raw)
-                elif tag is None or tag in ("!", _STR):
+                tag = event.tag
+                if tag is None:
+                    if event.implicit[0]:  # plain: resolved once per spelling
+                        value = cache.get(raw, missing)
+                        if value is missing:
+                            value = self.resolve_plain(event, raw)
+                    else:  # quoted or a block: text
+                        value = raw
+                elif tag in ("!", _STR):
                     value = raw
-                else:
+                else:  # an explicit standard tag such as !!int "12", or one we refuse
                     if tag not in allowed:
                         self.check_tag(event)
                     value = self.construct(event, tag, raw)
                 mark = event.start_mark
-                node = Node(SCALAR, mark.line + 1, mark.column + 1, value, raw)
-                if event.anchor:
-                    self.anchors[event.anchor] = node
-                self.nodes += 1
-                if self.nodes > MAX_NODES:
+                node = node_class(SCALAR, mark.line + 1, mark.column + 1, value, raw)
+                if event.anchor is not None:
+                    anchors[event.anchor] = node
+                count += 1
+                chars += len(raw)
+                if count > MAX_NODES:
                     raise self.stop(event, f"the document has more than {MAX_NODES} nodes")
-                if top is None:
-                    root = node
-                    continue
-                top.nodes += 1
-                top.chars += len(raw)
-                parent = top.node
-                if parent.kind == SEQ:
-                    parent.value.append(node)
-                elif top.key is None:
-                    top.key = node
+                if is_seq:
+                    container.append(node)
+                elif key is None:
+                    key = node
                 else:
-                    key = top.key
                     name = key.raw
-                    if (
-                        key.kind == SCALAR
-                        and key.value is not _MERGE_KEY
-                        and name not in parent.value
-                    ):
-                        top.key = None
-                        parent.value[name] = Entry(name, key, node)
+                    if key.kind == SCALAR and key.value is not merge_key and name not in container:
+                        container[name] = entry_class(name, key, node)
                     else:
-                        attach(top, node)
+                        self.attach_odd(top, key, node)
+                    key = None
                 continue
             if etype is map_end or etype is seq_end:
-                done = stack.pop()
-                if done.merges:
-                    self.merge(done.node, done.merges)
+                done = top
+                if done.merges is not None:
+                    self.merge(done.container, done.merges)
                 if done.anchored:
-                    self.weights[id(done.node)] = (done.nodes, done.chars, done.levels)
-                if stack:
-                    top = stack[-1]
-                    top.nodes += done.nodes
-                    top.chars += done.chars
-                    if done.levels >= top.levels:
-                        top.levels = done.levels + 1
-                else:
-                    top = None
-                    root = done.node
+                    self.weights[id(done.node)] = (
+                        count + self.extra_nodes - done.start_nodes,
+                        chars + self.extra_chars - done.start_chars,
+                        done.levels,
+                    )
+                top = stack.pop()
+                if done.levels >= top.levels:
+                    top.levels = done.levels + 1
+                container, is_seq, key = top.container, top.is_seq, top.key
                 continue
             if etype is map_start or etype is seq_start:
-                self.check_tag(event)
-                kind = MAP if etype is map_start else SEQ
-                node = _node_at(event, kind, {} if kind == MAP else [])
+                tag = event.tag
+                if tag is not None and tag not in allowed:
+                    self.check_tag(event)
+                mark = event.start_mark
+                items: Any = {} if etype is map_start else []
+                node = node_class(
+                    MAP if etype is map_start else SEQ, mark.line + 1, mark.column + 1, items
+                )
                 anchor = event.anchor
-                if anchor:
-                    self.anchors[anchor] = node
+                if anchor is not None:
+                    anchors[anchor] = node
                 if len(stack) >= MAX_DEPTH:
                     raise self.stop(event, f"the document nests deeper than {MAX_DEPTH} levels")
-                self.count(event)
+                start_nodes = count + self.extra_nodes
+                count += 1
+                if count > MAX_NODES:
+                    raise self.stop(event, f"the document has more than {MAX_NODES} nodes")
                 # attached when opened, so keys and values pair up in document order
-                if top is not None:
-                    attach(top, node)
-                top = _Open(node, bool(anchor))
+                if is_seq:
+                    container.append(node)
+                elif key is None:
+                    key = node
+                else:
+                    self.attach(top, key, node)
+                    key = None
+                top.key = key
                 stack.append(top)
+                top = _Open(node, items, anchor is not None, start_nodes, chars + self.extra_chars)
+                container, is_seq, key = items, etype is seq_start, None
                 continue
             if etype is alias_event:
-                node, nodes, chars, levels = self.alias(event, len(stack))
-                if top is not None and levels >= top.levels:
+                node, levels = self.alias(event, len(stack), count)
+                if levels >= top.levels:
                     top.levels = levels + 1
+                count += 1
+                if count > MAX_NODES:
+                    raise self.stop(event, f"the document has more than {MAX_NODES} nodes")
+                if is_seq:
+                    container.append(node)
+                elif key is None:
+                    key = node
+                else:
+                    self.attach(top, key, node)
+                    key = None
             elif etype is yaml.DocumentStartEvent:
                 documents += 1
                 if documents > 1:
@@ -413,34 +478,19 @@ class _Composer:
                         "the file holds more than one YAML document",
                         "kctl reads one document per file; remove the extra '---'",
                     )
-                continue
-            else:  # stream start/end, document end
-                continue
-            self.count(event)
-            if top is not None:
-                top.nodes += nodes
-                top.chars += chars
-                attach(top, node)
-            else:
-                root = node
-        return root
+            # anything else: stream start and end, document end
+        return roots[0] if roots else None
 
-    def count(self, event: Any) -> None:
-        self.nodes += 1
-        if self.nodes > MAX_NODES:
-            raise self.stop(event, f"the document has more than {MAX_NODES} nodes")
+    def attach(self, frame: _Open, key: Node, node: Node) -> None:
+        """Hang ``node`` on the mapping being composed as the value of ``key``."""
+        name = key.raw
+        if key.kind == SCALAR and key.value is not _MERGE_KEY and name not in frame.container:
+            frame.container[name] = Entry(name, key, node)
+        else:
+            self.attach_odd(frame, key, node)
 
-    def attach(self, frame: _Open, node: Node) -> None:
-        """Hang a finished (or just opened) node on the collection being composed."""
-        parent = frame.node
-        if parent.kind == SEQ:
-            parent.value.append(node)
-            return
-        key = frame.key
-        if key is None:
-            frame.key = node
-            return
-        frame.key = None
+    def attach_odd(self, frame: _Open, key: Node, node: Node) -> None:
+        """A value whose key is not a new plain name: a collection, a merge key or a duplicate."""
         if key.kind != SCALAR:
             self.findings.append(
                 Finding(
@@ -455,28 +505,28 @@ class _Composer:
             )
             return
         if key.value is _MERGE_KEY:
+            if frame.merges is None:
+                frame.merges = []
             frame.merges.append(node)
             return
         name = key.raw
-        seen = parent.value.get(name)
-        if seen is not None:
-            self.findings.append(
-                Finding(
-                    "KC002",
-                    Severity.ERROR,
-                    self.file,
-                    key.line,
-                    key.col,
-                    name,
-                    f"duplicate key '{name}' (first at line {seen.key_node.line})",
-                    "YAML keeps only one of them; remove or rename the other",
-                )
+        seen = frame.container[name]
+        self.findings.append(
+            Finding(
+                "KC002",
+                Severity.ERROR,
+                self.file,
+                key.line,
+                key.col,
+                name,
+                f"duplicate key '{name}' (first at line {seen.key_node.line})",
+                "YAML keeps only one of them; remove or rename the other",
             )
-            return
-        parent.value[name] = Entry(name, key, node)
+        )
 
-    def alias(self, event: Any, depth: int) -> tuple[Node, int, int, int]:
-        """The anchored node, and the nodes, characters and levels this reference adds."""
+    def alias(self, event: Any, depth: int, written: int) -> tuple[Node, int]:
+        """The anchored node, and the levels of nesting it adds; ``written`` is the count of
+        nodes as written so far, ``depth`` how many collections are open."""
         self.aliases += 1
         if self.aliases > MAX_ALIASES:
             raise self.stop(event, f"the document uses more than {MAX_ALIASES} aliases")
@@ -497,7 +547,7 @@ class _Composer:
         node.shared = True
         self.extra_nodes += nodes - 1
         self.extra_chars += chars
-        if self.nodes + self.extra_nodes > MAX_EXPANDED_NODES:
+        if written + self.extra_nodes > MAX_EXPANDED_NODES:
             raise self.stop(
                 event,
                 f"with its aliases expanded the document has more than {MAX_EXPANDED_NODES} nodes",
@@ -516,7 +566,7 @@ class _Composer:
                 f"with its aliases expanded the document nests deeper than {MAX_DEPTH} levels",
                 _EXPANSION_HINT,
             )
-        return node, nodes, chars, levels
+        return node, levels
 
     def check_tag(self, event: Any) -> None:
         tag = event.tag
@@ -526,26 +576,6 @@ class _Composer:
                 f"YAML tag {_short_tag(tag)} is not allowed in a config",
                 "remove the tag; kctl reads plain strings, numbers, lists and mappings",
             )
-
-    def scalar(self, event: Any) -> Node:
-        tag = event.tag
-        if tag is not None and tag not in _ALLOWED_TAGS:
-            self.check_tag(event)
-        raw: str = event.value
-        plain = event.implicit[0]
-        if plain and tag is None:
-            value = _PLAIN_CACHE.get(raw, _MISSING)
-            if value is _MISSING:
-                value = self.resolve_plain(event, raw)
-        elif tag is None or tag in ("!", _STR):
-            value = raw
-        else:  # an explicit standard tag such as !!int "12"
-            value = self.construct(event, tag, raw)
-        mark = event.start_mark
-        node = Node(SCALAR, mark.line + 1, mark.column + 1, value, raw)
-        if event.anchor:
-            self.anchors[event.anchor] = node
-        return node
 
     def resolve_plain(self, event: Any, raw: str) -> Any:
         tag = _resolver.resolve(ScalarNode, raw, (True, False))  # type: ignore[no-untyped-call]
@@ -579,7 +609,7 @@ class _Composer:
             ) from e
         return raw
 
-    def merge(self, node: Node, merges: list[Node]) -> None:
+    def merge(self, own: dict[str, Entry], merges: list[Node]) -> None:
         """``<<: *defaults`` copies the keys a mapping does not set itself (YAML merge key)."""
         sources: list[Node] = []
         for merge in merges:
@@ -601,7 +631,6 @@ class _Composer:
                     )
                 )
                 continue
-            own = node.value
             for name, entry in source.value.items():
                 if name not in own:
                     own[name] = entry
