@@ -215,45 +215,6 @@ class Document:
         self.findings: list[Finding] = [] if findings is None else findings
 
 
-class _Open:
-    """A collection being composed (or the document, around the root).
-
-    What the collection weighs with its aliases expanded is not added up here node by node:
-    the composer keeps running totals for the whole document, and a collection's weight is
-    the difference between the totals when it closes and when it opened.
-    """
-
-    __slots__ = (
-        "anchored",
-        "container",
-        "is_seq",
-        "key",
-        "levels",
-        "merges",
-        "node",
-        "start_chars",
-        "start_nodes",
-    )
-
-    def __init__(
-        self,
-        node: Node | None,
-        container: Any,
-        anchored: bool,
-        start_nodes: int,
-        start_chars: int,
-    ) -> None:
-        self.node = node
-        self.container = container  # node.value: the dict or list being filled
-        self.is_seq = type(container) is list
-        self.key: Node | None = None  # a mapping's key still waiting for its value
-        self.merges: list[Node] | None = None  # values of merge keys ('<<'), applied at the end
-        self.anchored = anchored
-        self.start_nodes = start_nodes  # the running totals before it opened
-        self.start_chars = start_chars
-        self.levels = 1  # levels of nesting, this one included
-
-
 class _Stop(Exception):
     """Raised inside the composer to end loading with a finding already recorded."""
 
@@ -363,15 +324,20 @@ class _Composer:
         # the scalars as written. A collection's expanded weight is their difference between
         # its end and its start, plus what the aliases inside it added (self.extra_*).
         count = chars = 0
-        # The loop below runs once per event (about 300,000 for 1,000 configs), so the state
-        # of the innermost open collection lives in locals (its frame is ``top``; the frames
-        # around it are on ``stack``) and the common cases, a scalar that is a list item, a
-        # key or a value, are written out inline rather than as method calls.
-        top = _Open(None, roots, False, 0, 0)  # the document: its one item is the root
-        stack: list[_Open] = []
-        container: Any = roots  # top's dict or list
-        is_seq = True  # top is a list (or the document)
-        key: Node | None = None  # top is a mapping whose key waits for its value
+        # The loop below runs once per event (about 300,000 for 1,000 configs). The state of
+        # the innermost open collection lives in locals, and opening a collection pushes them
+        # as one tuple (an object per collection cost more); the common cases, a scalar that
+        # is a list item, a key or a value, are written out inline rather than as calls.
+        # The document itself is the outermost "collection": a list whose one item is the root.
+        node_open: Node | None = None  # the innermost open collection
+        container: Any = roots  # its dict or list
+        is_seq = True  # it is a list (or the document)
+        key: Node | None = None  # it is a mapping whose key waits for its value
+        merges: list[Node] | None = None  # values of its merge keys ('<<'), applied at its end
+        anchored = False
+        start_nodes = start_chars = 0  # the running totals (with aliases) when it opened
+        levels = 1  # levels of nesting below and with it, aliases expanded
+        stack: list[tuple[Any, ...]] = []  # the same state of each collection around it
         while (event := get_event()) is not None:
             etype = type(event)  # ordered by how often each kind occurs
             if etype is scalar_event:
@@ -407,23 +373,32 @@ class _Composer:
                     if key.kind == SCALAR and key.value is not merge_key and name not in container:
                         container[name] = entry_class(name, key, node)
                     else:
-                        self.attach_odd(top, key, node)
+                        merges = self.attach_odd(container, key, node, merges)
                     key = None
                 continue
             if etype is map_end or etype is seq_end:
-                done = top
-                if done.merges is not None:
-                    self.merge(done.container, done.merges)
-                if done.anchored:
-                    self.weights[id(done.node)] = (
-                        count + self.extra_nodes - done.start_nodes,
-                        chars + self.extra_chars - done.start_chars,
-                        done.levels,
+                if merges is not None:
+                    self.merge(container, merges)
+                if anchored:
+                    self.weights[id(node_open)] = (
+                        count + self.extra_nodes - start_nodes,
+                        chars + self.extra_chars - start_chars,
+                        levels,
                     )
-                top = stack.pop()
-                if done.levels >= top.levels:
-                    top.levels = done.levels + 1
-                container, is_seq, key = top.container, top.is_seq, top.key
+                inner = levels
+                (
+                    node_open,
+                    container,
+                    is_seq,
+                    key,
+                    merges,
+                    anchored,
+                    start_nodes,
+                    start_chars,
+                    levels,
+                ) = stack.pop()
+                if inner >= levels:
+                    levels = inner + 1
                 continue
             if etype is map_start or etype is seq_start:
                 tag = event.tag
@@ -439,7 +414,7 @@ class _Composer:
                     anchors[anchor] = node
                 if len(stack) >= MAX_DEPTH:
                     raise self.stop(event, f"the document nests deeper than {MAX_DEPTH} levels")
-                start_nodes = count + self.extra_nodes
+                opened_at = count + self.extra_nodes
                 count += 1
                 if count > MAX_NODES:
                     raise self.stop(event, f"the document has more than {MAX_NODES} nodes")
@@ -449,17 +424,39 @@ class _Composer:
                 elif key is None:
                     key = node
                 else:
-                    self.attach(top, key, node)
+                    merges = self.attach(container, key, node, merges)
                     key = None
-                top.key = key
-                stack.append(top)
-                top = _Open(node, items, anchor is not None, start_nodes, chars + self.extra_chars)
-                container, is_seq, key = items, etype is seq_start, None
+                stack.append(
+                    (
+                        node_open,
+                        container,
+                        is_seq,
+                        key,
+                        merges,
+                        anchored,
+                        start_nodes,
+                        start_chars,
+                        levels,
+                    )
+                )
+                node_open, container, is_seq, key, merges = (
+                    node,
+                    items,
+                    etype is seq_start,
+                    None,
+                    None,
+                )
+                anchored, start_nodes, start_chars = (
+                    anchor is not None,
+                    opened_at,
+                    chars + self.extra_chars,
+                )
+                levels = 1
                 continue
             if etype is alias_event:
-                node, levels = self.alias(event, len(stack), count)
-                if levels >= top.levels:
-                    top.levels = levels + 1
+                node, reach = self.alias(event, len(stack), count)
+                if reach >= levels:
+                    levels = reach + 1
                 count += 1
                 if count > MAX_NODES:
                     raise self.stop(event, f"the document has more than {MAX_NODES} nodes")
@@ -468,7 +465,7 @@ class _Composer:
                 elif key is None:
                     key = node
                 else:
-                    self.attach(top, key, node)
+                    merges = self.attach(container, key, node, merges)
                     key = None
             elif etype is yaml.DocumentStartEvent:
                 documents += 1
@@ -481,15 +478,20 @@ class _Composer:
             # anything else: stream start and end, document end
         return roots[0] if roots else None
 
-    def attach(self, frame: _Open, key: Node, node: Node) -> None:
-        """Hang ``node`` on the mapping being composed as the value of ``key``."""
+    def attach(
+        self, mapping: dict[str, Entry], key: Node, node: Node, merges: list[Node] | None
+    ) -> list[Node] | None:
+        """Hang ``node`` on ``mapping`` as the value of ``key``; the mapping's merge values
+        (``merges``), with ``node`` added when ``key`` is the merge key."""
         name = key.raw
-        if key.kind == SCALAR and key.value is not _MERGE_KEY and name not in frame.container:
-            frame.container[name] = Entry(name, key, node)
-        else:
-            self.attach_odd(frame, key, node)
+        if key.kind == SCALAR and key.value is not _MERGE_KEY and name not in mapping:
+            mapping[name] = Entry(name, key, node)
+            return merges
+        return self.attach_odd(mapping, key, node, merges)
 
-    def attach_odd(self, frame: _Open, key: Node, node: Node) -> None:
+    def attach_odd(
+        self, mapping: dict[str, Entry], key: Node, node: Node, merges: list[Node] | None
+    ) -> list[Node] | None:
         """A value whose key is not a new plain name: a collection, a merge key or a duplicate."""
         if key.kind != SCALAR:
             self.findings.append(
@@ -503,14 +505,11 @@ class _Composer:
                     f"a {key.kind} cannot be a key; keys are plain names",
                 )
             )
-            return
+            return merges
         if key.value is _MERGE_KEY:
-            if frame.merges is None:
-                frame.merges = []
-            frame.merges.append(node)
-            return
+            return [*(merges or ()), node]
         name = key.raw
-        seen = frame.container[name]
+        seen = mapping[name]
         self.findings.append(
             Finding(
                 "KC002",
@@ -523,6 +522,7 @@ class _Composer:
                 "YAML keeps only one of them; remove or rename the other",
             )
         )
+        return merges
 
     def alias(self, event: Any, depth: int, written: int) -> tuple[Node, int]:
         """The anchored node, and the levels of nesting it adds; ``written`` is the count of
