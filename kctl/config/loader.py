@@ -117,9 +117,8 @@ class Node:
 
     def text(self) -> str | None:
         """The value when it is a string scalar, else None."""
-        if self.kind == SCALAR and isinstance(self.value, str):
-            return self.value
-        return None
+        value = self.value
+        return value if type(value) is str else None  # a collection holds a dict or a list
 
 
 # a double-quoted escape's length in the source, by the letter after the backslash
