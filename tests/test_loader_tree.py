@@ -109,6 +109,13 @@ def test_flow_collections_tags_merge_keys_and_complex_keys() -> None:
     assert merged.value["b"].value.shared  # copied by the merge key: checked once
 
 
+def test_each_merge_value_that_is_no_mapping_is_reported() -> None:
+    # Once freed, a merge value's id could be reused by the next one, which then passed for a
+    # value already reported: the composer remembers nodes, not ids.
+    doc = load_text("x.yaml", "version:\n  <<: 0\nproviders:\n  <<: None\n")
+    assert [(f.code, f.line, f.col) for f in doc.findings] == [("KC005", 2, 7), ("KC005", 4, 7)]
+
+
 @settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(TREES)
 def test_config_shaped_trees_compose_as_pyyaml_does(tree: object) -> None:

@@ -189,15 +189,39 @@ def _literal_position(lines: list[str], node: Node, value: str, index: int) -> t
 
 
 class Entry:
-    """A mapping's entry: its key as written, the key's node (for findings about the key)
-    and the value's node."""
+    """A mapping's entry: its key as written, where the key is, and the value's node.
 
-    __slots__ = ("key", "key_node", "value")
+    The key's own node is made only when something asks for it (a finding about the key):
+    a config has as many keys as values, and most keys are never reported on.
+    """
 
-    def __init__(self, key: str, key_node: Node, value: Node) -> None:
+    __slots__ = ("_key_node", "col", "key", "key_value", "line", "value")
+
+    def __init__(
+        self,
+        key: str,
+        line: int,
+        col: int,
+        key_value: Any,
+        value: Node | None = None,
+        *,
+        key_node: Node | None = None,
+    ) -> None:
         self.key = key
-        self.key_node = key_node
-        self.value = value
+        self.line = line  # the key's, 1-based
+        self.col = col
+        self.key_value = key_value  # the key resolved as a scalar ("1" is 1)
+        # None only while the composer waits for the value
+        self.value: Node = value  # type: ignore[assignment]
+        self._key_node = key_node
+
+    @property
+    def key_node(self) -> Node:
+        """The key as a node (the same one each time)."""
+        node = self._key_node
+        if node is None:
+            node = self._key_node = Node(SCALAR, self.line, self.col, self.key_value, self.key)
+        return node
 
 
 class Document:
@@ -296,13 +320,16 @@ class _Composer:
         self.anchors: dict[str, Node] = {}
         self.aliases = 0
         # expanded (nodes, characters, levels of nesting) of each finished anchored
-        # collection; one not in here yet is still open, and an alias to it is a cycle
-        self.weights: dict[int, tuple[int, int, int]] = {}
+        # collection; one not in here yet is still open, and an alias to it is a cycle.
+        # Keyed by the node itself (nodes hash by identity), not by id(): that keeps it alive,
+        # and a node the tree does not hold (a merge value, a refused key) could otherwise
+        # be freed and its id reused by a new node.
+        self.weights: dict[Node, tuple[int, int, int]] = {}
         # what the aliases add on top of the document as written
         self.extra_nodes = 0
         self.extra_chars = 0
         self.text_chars = 0
-        self.bad_merges: set[int] = set()
+        self.bad_merges: set[Node] = set()  # merge values reported (by identity, as above)
 
     def stop(self, event: Any, message: str, hint: str | None = None) -> _Stop:
         mark = event.start_mark
@@ -331,7 +358,9 @@ class _Composer:
         node_open: Node | None = None  # the innermost open collection
         container: Any = roots  # its dict or list
         is_seq = True  # it is a list (or the document)
-        key: Node | None = None  # it is a mapping whose key waits for its value
+        # it is a mapping whose key waits for its value: the entry of a plain key, or the
+        # node of any other (an anchored or aliased scalar, a collection, the merge key)
+        key: Entry | Node | None = None
         merges: list[Node] | None = None  # values of its merge keys ('<<'), applied at its end
         anchored = False
         start_nodes = start_chars = 0  # the running totals (with aliases) when it opened
@@ -355,31 +384,36 @@ class _Composer:
                     if tag not in allowed:
                         self.check_tag(event)
                     value = self.construct(event, tag, raw)
-                mark = event.start_mark
-                node = node_class(SCALAR, mark.line + 1, mark.column + 1, value, raw)
-                if event.anchor is not None:
-                    anchors[event.anchor] = node
                 count += 1
                 chars += len(raw)
                 if count > MAX_NODES:
                     raise self.stop(event, f"the document has more than {MAX_NODES} nodes")
+                mark = event.start_mark
+                anchor = event.anchor
+                if not is_seq and key is None and anchor is None and value is not merge_key:
+                    # a mapping's key, as nearly every one is: its entry, waiting for the value
+                    key = entry_class(raw, mark.line + 1, mark.column + 1, value)
+                    continue
+                node = node_class(SCALAR, mark.line + 1, mark.column + 1, value, raw)
+                if anchor is not None:
+                    anchors[anchor] = node
                 if is_seq:
                     container.append(node)
-                elif key is None:
+                elif key is None:  # a key with an anchor, or the merge key
                     key = node
+                elif type(key) is entry_class and key.key not in container:
+                    key.value = node
+                    container[key.key] = key
+                    key = None
                 else:
-                    name = key.raw
-                    if key.kind == SCALAR and key.value is not merge_key and name not in container:
-                        container[name] = entry_class(name, key, node)
-                    else:
-                        merges = self.attach_odd(container, key, node, merges)
+                    merges = self.attach(container, key, node, merges)
                     key = None
                 continue
             if etype is map_end or etype is seq_end:
                 if merges is not None:
                     self.merge(container, merges)
-                if anchored:
-                    self.weights[id(node_open)] = (
+                if anchored and node_open is not None:  # (the document is never anchored)
+                    self.weights[node_open] = (
                         count + self.extra_nodes - start_nodes,
                         chars + self.extra_chars - start_chars,
                         levels,
@@ -478,20 +512,22 @@ class _Composer:
         return roots[0] if roots else None
 
     def attach(
-        self, mapping: dict[str, Entry], key: Node, node: Node, merges: list[Node] | None
+        self,
+        mapping: dict[str, Entry],
+        key: Entry | Node,
+        node: Node,
+        merges: list[Node] | None,
     ) -> list[Node] | None:
-        """Hang ``node`` on ``mapping`` as the value of ``key``; the mapping's merge values
-        (``merges``), with ``node`` added when ``key`` is the merge key."""
-        name = key.raw
-        if key.kind == SCALAR and key.value is not _MERGE_KEY and name not in mapping:
-            mapping[name] = Entry(name, key, node)
+        """Hang ``node`` on ``mapping`` as the value of ``key``; returns the mapping's merge
+        values (``merges``), with ``node`` added when ``key`` is the merge key."""
+        if isinstance(key, Entry):  # a plain key
+            name = key.key
+            if name not in mapping:
+                key.value = node
+                mapping[name] = key
+                return merges
+            self.duplicate(name, key.line, key.col, mapping[name])
             return merges
-        return self.attach_odd(mapping, key, node, merges)
-
-    def attach_odd(
-        self, mapping: dict[str, Entry], key: Node, node: Node, merges: list[Node] | None
-    ) -> list[Node] | None:
-        """A value whose key is not a new plain name: a collection, a merge key or a duplicate."""
         if key.kind != SCALAR:
             self.findings.append(
                 Finding(
@@ -508,20 +544,25 @@ class _Composer:
         if key.value is _MERGE_KEY:
             return [*(merges or ()), node]
         name = key.raw
-        seen = mapping[name]
+        if name not in mapping:
+            mapping[name] = Entry(name, key.line, key.col, key.value, node, key_node=key)
+        else:
+            self.duplicate(name, key.line, key.col, mapping[name])
+        return merges
+
+    def duplicate(self, name: str, line: int, col: int, seen: Entry) -> None:
         self.findings.append(
             Finding(
                 "KC002",
                 Severity.ERROR,
                 self.file,
-                key.line,
-                key.col,
+                line,
+                col,
                 name,
-                f"duplicate key '{name}' (first at line {seen.key_node.line})",
+                f"duplicate key '{name}' (first at line {seen.line})",
                 "YAML keeps only one of them; remove or rename the other",
             )
         )
-        return merges
 
     def alias(self, event: Any, depth: int, written: int) -> tuple[Node, int]:
         """The anchored node, and the levels of nesting it adds; ``written`` is the count of
@@ -535,7 +576,7 @@ class _Composer:
         if node.kind == SCALAR:
             nodes, chars, levels = 1, len(node.raw), 0
         else:
-            weight = self.weights.get(id(node))
+            weight = self.weights.get(node)
             if weight is None:
                 raise self.stop(
                     event,
@@ -615,9 +656,9 @@ class _Composer:
             sources.extend(merge.value if merge.kind == SEQ else [merge])
         for source in sources:
             if source.kind != MAP:
-                if id(source) in self.bad_merges:
+                if source in self.bad_merges:
                     continue  # one alias merged into many mappings is one mistake
-                self.bad_merges.add(id(source))
+                self.bad_merges.add(source)
                 self.findings.append(
                     Finding(
                         "KC005",
