@@ -7,7 +7,6 @@ prints, so the two cannot drift apart.
 
 from __future__ import annotations
 
-import difflib
 import math
 from collections.abc import Iterable
 from typing import Any
@@ -433,6 +432,8 @@ def did_you_mean(word: str, choices: list[str]) -> str | None:
     folded = word.lower().replace("_", "-")
     if folded in lowered:
         return lowered[folded]
+    import difflib  # only for a finding's hint: most runs have none to make
+
     close = difflib.get_close_matches(word, choices, n=1, cutoff=0.6)
     return close[0] if close else None
 
