@@ -134,11 +134,15 @@ def check_offer(reporter: Reporter, t: Node, offer: Node, path: str) -> None:
         )
 
 
+# {{1}}, {{2}}, ... as written in order: the usual placeholders, right with nothing to count
+_IN_ORDER = [str(n) for n in range(1, 101)]
+
+
 def check_placeholders(reporter: Reporter, node: Node, path: str) -> None:
     if "{{" not in node.value:
-        return  # most text has no placeholder: no regex to run
+        return  # no placeholder: no regex to run
     found = wa.ANY_PLACEHOLDER.findall(node.value)
-    if not found:
+    if not found or found == _IN_ORDER[: len(found)]:
         return
     # ASCII digits only: str.isdigit() also accepts superscripts and other scripts
     bad = [f"{{{{{p}}}}}" for p in found if not (p.isascii() and p.isdigit())]
