@@ -110,8 +110,9 @@ def test_flow_collections_tags_merge_keys_and_complex_keys() -> None:
 
 
 def test_each_merge_value_that_is_no_mapping_is_reported() -> None:
-    # Once freed, a merge value's id could be reused by the next one, which then passed for a
-    # value already reported: the composer remembers nodes, not ids.
+    # Reported values are remembered as nodes, not as id()s: a merge value is held by no
+    # tree, and once it was freed the next one could get its id and pass for one already
+    # reported, depending on what the allocator had done before (found by comparing runs).
     doc = load_text("x.yaml", "version:\n  <<: 0\nproviders:\n  <<: None\n")
     assert [(f.code, f.line, f.col) for f in doc.findings] == [("KC005", 2, 7), ("KC005", 4, 7)]
 

@@ -4,6 +4,12 @@ We compose our own tree from libyaml's event stream instead of calling ``yaml.co
 iterating keeps deep nesting from touching the Python stack, and composing ourselves lets us
 catch duplicate keys (which every stock loader silently overwrites), refuse tags, count
 aliases, and stop on absurd input with a finding instead of a hang or a traceback.
+
+libyaml's own composer (``CParser.get_single_node``) is no way round the event stream: it
+builds PyYAML nodes that would still have to become ours (together slower than composing
+from events), it recurses in C however deep the input nests, it refuses an anchor that is
+defined twice, and an alias comes back as its anchor's node with no trace of where the alias
+is written, which the alias limits report.
 """
 
 from __future__ import annotations
@@ -391,7 +397,8 @@ class _Composer:
                 mark = event.start_mark
                 anchor = event.anchor
                 if not is_seq and key is None and anchor is None and value is not merge_key:
-                    # a mapping's key, as nearly every one is: its entry, waiting for the value
+                    # a mapping's plain key (nearly every key is one): its entry, which waits
+                    # for the value; the key's node is made only if a finding needs it
                     key = entry_class(raw, mark.line + 1, mark.column + 1, value)
                     continue
                 node = node_class(SCALAR, mark.line + 1, mark.column + 1, value, raw)
@@ -472,19 +479,10 @@ class _Composer:
                         levels,
                     )
                 )
-                node_open, container, is_seq, key, merges = (
-                    node,
-                    items,
-                    etype is seq_start,
-                    None,
-                    None,
-                )
-                anchored, start_nodes, start_chars = (
-                    anchor is not None,
-                    opened_at,
-                    chars + self.extra_chars,
-                )
-                levels = 1
+                node_open, container, is_seq = node, items, etype is seq_start
+                key = merges = None
+                anchored, levels = anchor is not None, 1
+                start_nodes, start_chars = opened_at, chars + self.extra_chars
                 continue
             if etype is alias_event:
                 node, reach = self.alias(event, len(stack), count)
