@@ -77,6 +77,8 @@ def _same_tree(ours: Node, theirs: yaml.Node, pairs: dict[int, Node]) -> None:
         for name, (key, value) in firsts.items():
             entry = ours.value[name]
             assert entry.key == name
+            # made on demand, but one node: findings about a key are told apart by its node
+            assert entry.key_node is entry.key_node
             _same_tree(entry.key_node, key, {})
             _same_tree(entry.value, value, pairs)
 
