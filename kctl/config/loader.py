@@ -4,11 +4,16 @@ We compose our own tree from libyaml's event stream instead of calling ``yaml.co
 iterating keeps deep nesting from touching the Python stack, and composing ourselves lets us
 catch duplicate keys (which every stock loader silently overwrites), refuse tags, count
 aliases, and stop on absurd input with a finding instead of a hang or a traceback.
+
+libyaml's own composer (``CParser.get_single_node``) is no way round the event stream: it
+builds PyYAML nodes that would still have to become ours (together slower than composing
+from events), it recurses in C however deep the input nests, it refuses an anchor that is
+defined twice, and an alias comes back as its anchor's node with no trace of where the alias
+is written, which the alias limits report.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from typing import Any
 
 import yaml
@@ -64,18 +69,32 @@ _resolver = Resolver()
 _constructor = SafeConstructor()
 
 
-@dataclass(slots=True, eq=False)
 class Node:
-    kind: str  # MAP, SEQ or SCALAR
-    line: int  # 1-based
-    col: int  # 1-based
-    # SCALAR: the resolved value (str, int, float, bool or None)
-    # SEQ: list[Node]; MAP: dict[str, Entry] in document order
-    value: Any
-    raw: str = ""  # SCALAR: the text as written (for hints such as "quote it")
-    # Reachable along more than one path (an alias, or an entry a merge key copied): walkers
-    # check such a node once, so its findings appear once, at the first path (the anchor's).
-    shared: bool = False
+    """One node of a loaded document, where it is written and what it holds.
+
+    A plain class with slots and a hand-written ``__init__`` rather than a dataclass: the
+    composer makes one per YAML node (about 300 for a config), and importing ``dataclasses``
+    alone would cost the one-file run more than composing does.
+    """
+
+    __slots__ = ("col", "kind", "line", "raw", "shared", "value")
+
+    def __init__(self, kind: str, line: int, col: int, value: Any, raw: str = "") -> None:
+        self.kind = kind  # MAP, SEQ or SCALAR
+        self.line = line  # 1-based
+        self.col = col  # 1-based
+        # SCALAR: the resolved value (str, int, float, bool or None)
+        # SEQ: list[Node]; MAP: dict[str, Entry] in document order
+        self.value = value
+        self.raw = raw  # SCALAR: the text as written (for hints such as "quote it")
+        # Reachable along more than one path (an alias, or an entry a merge key copied):
+        # walkers check such a node once, so its findings appear once, at the first path
+        # (the anchor's).
+        self.shared = False
+
+    def __repr__(self) -> str:
+        shown = self.raw if self.kind == SCALAR else f"{len(self.value)} items"
+        return f"Node({self.kind} at {self.line}:{self.col}, {shown!r})"
 
     @property
     def is_map(self) -> bool:
@@ -104,9 +123,8 @@ class Node:
 
     def text(self) -> str | None:
         """The value when it is a string scalar, else None."""
-        if self.kind == SCALAR and isinstance(self.value, str):
-            return self.value
-        return None
+        value = self.value
+        return value if type(value) is str else None  # a collection holds a dict or a list
 
 
 # a double-quoted escape's length in the source, by the letter after the backslash
@@ -176,36 +194,54 @@ def _literal_position(lines: list[str], node: Node, value: str, index: int) -> t
     return node.line, node.col
 
 
-@dataclass(slots=True, eq=False)
 class Entry:
-    key: str
-    key_node: Node
-    value: Node
+    """A mapping's entry: its key as written, where the key is, and the value's node.
+
+    The key's own node is made only when something asks for it (a finding about the key):
+    a config has as many keys as values, and most keys are never reported on.
+    """
+
+    __slots__ = ("_key_node", "col", "key", "key_value", "line", "value")
+
+    def __init__(
+        self,
+        key: str,
+        line: int,
+        col: int,
+        key_value: Any,
+        value: Node | None = None,
+        *,
+        key_node: Node | None = None,
+    ) -> None:
+        self.key = key
+        self.line = line  # the key's, 1-based
+        self.col = col
+        self.key_value = key_value  # the key resolved as a scalar ("1" is 1)
+        # None only while the composer waits for the value
+        self.value: Node = value  # type: ignore[assignment]
+        self._key_node = key_node
+
+    @property
+    def key_node(self) -> Node:
+        """The key as a node (the same one each time)."""
+        node = self._key_node
+        if node is None:
+            node = self._key_node = Node(SCALAR, self.line, self.col, self.key_value, self.key)
+        return node
 
 
-@dataclass(slots=True)
 class Document:
     """One loaded file: its root (None when it could not be read) and the loader's findings."""
 
-    file: str
-    text: str
-    root: Node | None
-    findings: list[Finding] = field(default_factory=list)
+    __slots__ = ("file", "findings", "root", "text")
 
-
-class _Open:
-    """A collection being composed, and what it weighs with its aliases expanded so far."""
-
-    __slots__ = ("anchored", "chars", "key", "levels", "merges", "node", "nodes")
-
-    def __init__(self, node: Node, anchored: bool) -> None:
-        self.node = node
-        self.key: Node | None = None  # a mapping's key still waiting for its value
-        self.merges: list[Node] = []  # values of merge keys ('<<'), applied at the end
-        self.anchored = anchored
-        self.nodes = 1
-        self.chars = 0
-        self.levels = 1  # levels of nesting, this one included
+    def __init__(
+        self, file: str, text: str, root: Node | None, findings: list[Finding] | None = None
+    ) -> None:
+        self.file = file
+        self.text = text
+        self.root = root
+        self.findings: list[Finding] = [] if findings is None else findings
 
 
 class _Stop(Exception):
@@ -283,26 +319,23 @@ def _syntax(file: str, line: int, col: int, message: str, hint: str | None = Non
     return Finding("KC001", Severity.ERROR, file, line, col, "", message, hint)
 
 
-def _node_at(event: Any, kind: str, value: Any) -> Node:
-    mark = event.start_mark
-    return Node(kind, mark.line + 1, mark.column + 1, value)
-
-
 class _Composer:
     def __init__(self, file: str, findings: list[Finding]) -> None:
         self.file = file
         self.findings = findings
         self.anchors: dict[str, Node] = {}
-        self.nodes = 0
         self.aliases = 0
         # expanded (nodes, characters, levels of nesting) of each finished anchored
-        # collection; one not in here yet is still open, and an alias to it is a cycle
-        self.weights: dict[int, tuple[int, int, int]] = {}
+        # collection; one not in here yet is still open, and an alias to it is a cycle.
+        # Keyed by the node itself (nodes hash by identity), not by id(): that keeps it alive,
+        # and a node the tree does not hold (a merge value, a refused key) could otherwise
+        # be freed and its id reused by a new node.
+        self.weights: dict[Node, tuple[int, int, int]] = {}
         # what the aliases add on top of the document as written
         self.extra_nodes = 0
         self.extra_chars = 0
         self.text_chars = 0
-        self.bad_merges: set[int] = set()
+        self.bad_merges: set[Node] = set()  # merge values reported (by identity, as above)
 
     def stop(self, event: Any, message: str, hint: str | None = None) -> _Stop:
         mark = event.start_mark
@@ -310,101 +343,161 @@ class _Composer:
         return _Stop()
 
     def compose(self, text: str) -> Node | None:
-        stack: list[_Open] = []
-        root: Node | None = None
-        documents = 0
         self.text_chars = len(text)  # bounds the characters of the scalars as written
         get_event: Any = _Parser(text).get_event
-        attach = self.attach
         scalar_event, alias_event = yaml.ScalarEvent, yaml.AliasEvent
         map_start, seq_start = yaml.MappingStartEvent, yaml.SequenceStartEvent
         map_end, seq_end = yaml.MappingEndEvent, yaml.SequenceEndEvent
-        allowed, cache, missing = _ALLOWED_TAGS, _PLAIN_CACHE, _MISSING
-        # The loop below runs once per event (about 300,000 for 1,000 configs): the common
-        # cases, a plain scalar and a new key or list item, are written out inline rather than
-        # as method calls, which took about a third of validate-config's time on many files.
-        top: _Open | None = None
+        allowed, cache, missing, merge_key = _ALLOWED_TAGS, _PLAIN_CACHE, _MISSING, _MERGE_KEY
+        anchors, node_class, entry_class = self.anchors, Node, Entry
+        roots: list[Node] = []
+        documents = 0
+        # Running totals: nodes as written (collections, scalars, aliases) and characters of
+        # the scalars as written. A collection's expanded weight is their difference between
+        # its end and its start, plus what the aliases inside it added (self.extra_*).
+        count = chars = 0
+        # The loop below runs once per event (about 300,000 for 1,000 configs). The state of
+        # the innermost open collection lives in locals, and opening a collection pushes them
+        # as one tuple (an object per collection cost more); the common cases, a scalar that
+        # is a list item, a key or a value, are written out inline rather than as calls.
+        # The document itself is the outermost "collection": a list whose one item is the root.
+        node_open: Node | None = None  # the innermost open collection
+        container: Any = roots  # its dict or list
+        is_seq = True  # it is a list (or the document)
+        # it is a mapping whose key waits for its value: the entry of a plain key, or the
+        # node of any other (an anchored or aliased scalar, a collection, the merge key)
+        key: Entry | Node | None = None
+        merges: list[Node] | None = None  # values of its merge keys ('<<'), applied at its end
+        anchored = False
+        start_nodes = start_chars = 0  # the running totals (with aliases) when it opened
+        levels = 1  # levels of nesting below and with it, aliases expanded
+        stack: list[tuple[Any, ...]] = []  # the same state of each collection around it
         while (event := get_event()) is not None:
             etype = type(event)  # ordered by how often each kind occurs
             if etype is scalar_event:
-                tag = event.tag
                 raw: str = event.value
-                if tag is None and event.implicit[0]:
-                    value = cache.get(raw, missing)
-                    if value is missing:
-                        value = self.resolve_plain(event, raw)
-                elif tag is None or tag in ("!", _STR):
+                tag = event.tag
+                if tag is None:
+                    if event.implicit[0]:  # plain: resolved once per spelling
+                        value = cache.get(raw, missing)
+                        if value is missing:
+                            value = self.resolve_plain(event, raw)
+                    else:  # quoted or a block: text
+                        value = raw
+                elif tag in ("!", _STR):
                     value = raw
-                else:
+                else:  # an explicit standard tag such as !!int "12", or one we refuse
                     if tag not in allowed:
                         self.check_tag(event)
                     value = self.construct(event, tag, raw)
-                mark = event.start_mark
-                node = Node(SCALAR, mark.line + 1, mark.column + 1, value, raw)
-                if event.anchor:
-                    self.anchors[event.anchor] = node
-                self.nodes += 1
-                if self.nodes > MAX_NODES:
+                count += 1
+                chars += len(raw)
+                if count > MAX_NODES:
                     raise self.stop(event, f"the document has more than {MAX_NODES} nodes")
-                if top is None:
-                    root = node
+                mark = event.start_mark
+                anchor = event.anchor
+                if not is_seq and key is None and anchor is None and value is not merge_key:
+                    # a mapping's plain key (nearly every key is one): its entry, which waits
+                    # for the value; the key's node is made only if a finding needs it
+                    key = entry_class(raw, mark.line + 1, mark.column + 1, value)
                     continue
-                top.nodes += 1
-                top.chars += len(raw)
-                parent = top.node
-                if parent.kind == SEQ:
-                    parent.value.append(node)
-                elif top.key is None:
-                    top.key = node
+                node = node_class(SCALAR, mark.line + 1, mark.column + 1, value, raw)
+                if anchor is not None:
+                    anchors[anchor] = node
+                if is_seq:
+                    container.append(node)
+                elif key is None:  # a key with an anchor, or the merge key
+                    key = node
+                elif type(key) is entry_class and key.key not in container:
+                    key.value = node
+                    container[key.key] = key
+                    key = None
                 else:
-                    key = top.key
-                    name = key.raw
-                    if (
-                        key.kind == SCALAR
-                        and key.value is not _MERGE_KEY
-                        and name not in parent.value
-                    ):
-                        top.key = None
-                        parent.value[name] = Entry(name, key, node)
-                    else:
-                        attach(top, node)
+                    merges = self.attach(container, key, node, merges)
+                    key = None
                 continue
             if etype is map_end or etype is seq_end:
-                done = stack.pop()
-                if done.merges:
-                    self.merge(done.node, done.merges)
-                if done.anchored:
-                    self.weights[id(done.node)] = (done.nodes, done.chars, done.levels)
-                if stack:
-                    top = stack[-1]
-                    top.nodes += done.nodes
-                    top.chars += done.chars
-                    if done.levels >= top.levels:
-                        top.levels = done.levels + 1
-                else:
-                    top = None
-                    root = done.node
+                if merges is not None:
+                    self.merge(container, merges)
+                if anchored and node_open is not None:  # (the document is never anchored)
+                    self.weights[node_open] = (
+                        count + self.extra_nodes - start_nodes,
+                        chars + self.extra_chars - start_chars,
+                        levels,
+                    )
+                inner = levels
+                (
+                    node_open,
+                    container,
+                    is_seq,
+                    key,
+                    merges,
+                    anchored,
+                    start_nodes,
+                    start_chars,
+                    levels,
+                ) = stack.pop()
+                if inner >= levels:
+                    levels = inner + 1
                 continue
             if etype is map_start or etype is seq_start:
-                self.check_tag(event)
-                kind = MAP if etype is map_start else SEQ
-                node = _node_at(event, kind, {} if kind == MAP else [])
+                tag = event.tag
+                if tag is not None and tag not in allowed:
+                    self.check_tag(event)
+                mark = event.start_mark
+                items: Any = {} if etype is map_start else []
+                node = node_class(
+                    MAP if etype is map_start else SEQ, mark.line + 1, mark.column + 1, items
+                )
                 anchor = event.anchor
-                if anchor:
-                    self.anchors[anchor] = node
+                if anchor is not None:
+                    anchors[anchor] = node
                 if len(stack) >= MAX_DEPTH:
                     raise self.stop(event, f"the document nests deeper than {MAX_DEPTH} levels")
-                self.count(event)
+                opened_at = count + self.extra_nodes
+                count += 1
+                if count > MAX_NODES:
+                    raise self.stop(event, f"the document has more than {MAX_NODES} nodes")
                 # attached when opened, so keys and values pair up in document order
-                if top is not None:
-                    attach(top, node)
-                top = _Open(node, bool(anchor))
-                stack.append(top)
+                if is_seq:
+                    container.append(node)
+                elif key is None:
+                    key = node
+                else:
+                    merges = self.attach(container, key, node, merges)
+                    key = None
+                stack.append(
+                    (
+                        node_open,
+                        container,
+                        is_seq,
+                        key,
+                        merges,
+                        anchored,
+                        start_nodes,
+                        start_chars,
+                        levels,
+                    )
+                )
+                node_open, container, is_seq = node, items, etype is seq_start
+                key = merges = None
+                anchored, levels = anchor is not None, 1
+                start_nodes, start_chars = opened_at, chars + self.extra_chars
                 continue
             if etype is alias_event:
-                node, nodes, chars, levels = self.alias(event, len(stack))
-                if top is not None and levels >= top.levels:
-                    top.levels = levels + 1
+                node, reach = self.alias(event, len(stack), count)
+                if reach >= levels:
+                    levels = reach + 1
+                count += 1
+                if count > MAX_NODES:
+                    raise self.stop(event, f"the document has more than {MAX_NODES} nodes")
+                if is_seq:
+                    container.append(node)
+                elif key is None:
+                    key = node
+                else:
+                    merges = self.attach(container, key, node, merges)
+                    key = None
             elif etype is yaml.DocumentStartEvent:
                 documents += 1
                 if documents > 1:
@@ -413,34 +506,26 @@ class _Composer:
                         "the file holds more than one YAML document",
                         "kctl reads one document per file; remove the extra '---'",
                     )
-                continue
-            else:  # stream start/end, document end
-                continue
-            self.count(event)
-            if top is not None:
-                top.nodes += nodes
-                top.chars += chars
-                attach(top, node)
-            else:
-                root = node
-        return root
+            # anything else: stream start and end, document end
+        return roots[0] if roots else None
 
-    def count(self, event: Any) -> None:
-        self.nodes += 1
-        if self.nodes > MAX_NODES:
-            raise self.stop(event, f"the document has more than {MAX_NODES} nodes")
-
-    def attach(self, frame: _Open, node: Node) -> None:
-        """Hang a finished (or just opened) node on the collection being composed."""
-        parent = frame.node
-        if parent.kind == SEQ:
-            parent.value.append(node)
-            return
-        key = frame.key
-        if key is None:
-            frame.key = node
-            return
-        frame.key = None
+    def attach(
+        self,
+        mapping: dict[str, Entry],
+        key: Entry | Node,
+        node: Node,
+        merges: list[Node] | None,
+    ) -> list[Node] | None:
+        """Hang ``node`` on ``mapping`` as the value of ``key``; returns the mapping's merge
+        values (``merges``), with ``node`` added when ``key`` is the merge key."""
+        if isinstance(key, Entry):  # a plain key
+            name = key.key
+            if name not in mapping:
+                key.value = node
+                mapping[name] = key
+                return merges
+            self.duplicate(name, key.line, key.col, mapping[name])
+            return merges
         if key.kind != SCALAR:
             self.findings.append(
                 Finding(
@@ -453,30 +538,33 @@ class _Composer:
                     f"a {key.kind} cannot be a key; keys are plain names",
                 )
             )
-            return
+            return merges
         if key.value is _MERGE_KEY:
-            frame.merges.append(node)
-            return
+            return [*(merges or ()), node]
         name = key.raw
-        seen = parent.value.get(name)
-        if seen is not None:
-            self.findings.append(
-                Finding(
-                    "KC002",
-                    Severity.ERROR,
-                    self.file,
-                    key.line,
-                    key.col,
-                    name,
-                    f"duplicate key '{name}' (first at line {seen.key_node.line})",
-                    "YAML keeps only one of them; remove or rename the other",
-                )
-            )
-            return
-        parent.value[name] = Entry(name, key, node)
+        if name not in mapping:
+            mapping[name] = Entry(name, key.line, key.col, key.value, node, key_node=key)
+        else:
+            self.duplicate(name, key.line, key.col, mapping[name])
+        return merges
 
-    def alias(self, event: Any, depth: int) -> tuple[Node, int, int, int]:
-        """The anchored node, and the nodes, characters and levels this reference adds."""
+    def duplicate(self, name: str, line: int, col: int, seen: Entry) -> None:
+        self.findings.append(
+            Finding(
+                "KC002",
+                Severity.ERROR,
+                self.file,
+                line,
+                col,
+                name,
+                f"duplicate key '{name}' (first at line {seen.line})",
+                "YAML keeps only one of them; remove or rename the other",
+            )
+        )
+
+    def alias(self, event: Any, depth: int, written: int) -> tuple[Node, int]:
+        """The anchored node, and the levels of nesting it adds; ``written`` is the count of
+        nodes as written so far, ``depth`` how many collections are open."""
         self.aliases += 1
         if self.aliases > MAX_ALIASES:
             raise self.stop(event, f"the document uses more than {MAX_ALIASES} aliases")
@@ -486,7 +574,7 @@ class _Composer:
         if node.kind == SCALAR:
             nodes, chars, levels = 1, len(node.raw), 0
         else:
-            weight = self.weights.get(id(node))
+            weight = self.weights.get(node)
             if weight is None:
                 raise self.stop(
                     event,
@@ -497,7 +585,7 @@ class _Composer:
         node.shared = True
         self.extra_nodes += nodes - 1
         self.extra_chars += chars
-        if self.nodes + self.extra_nodes > MAX_EXPANDED_NODES:
+        if written + self.extra_nodes > MAX_EXPANDED_NODES:
             raise self.stop(
                 event,
                 f"with its aliases expanded the document has more than {MAX_EXPANDED_NODES} nodes",
@@ -516,7 +604,7 @@ class _Composer:
                 f"with its aliases expanded the document nests deeper than {MAX_DEPTH} levels",
                 _EXPANSION_HINT,
             )
-        return node, nodes, chars, levels
+        return node, levels
 
     def check_tag(self, event: Any) -> None:
         tag = event.tag
@@ -526,26 +614,6 @@ class _Composer:
                 f"YAML tag {_short_tag(tag)} is not allowed in a config",
                 "remove the tag; kctl reads plain strings, numbers, lists and mappings",
             )
-
-    def scalar(self, event: Any) -> Node:
-        tag = event.tag
-        if tag is not None and tag not in _ALLOWED_TAGS:
-            self.check_tag(event)
-        raw: str = event.value
-        plain = event.implicit[0]
-        if plain and tag is None:
-            value = _PLAIN_CACHE.get(raw, _MISSING)
-            if value is _MISSING:
-                value = self.resolve_plain(event, raw)
-        elif tag is None or tag in ("!", _STR):
-            value = raw
-        else:  # an explicit standard tag such as !!int "12"
-            value = self.construct(event, tag, raw)
-        mark = event.start_mark
-        node = Node(SCALAR, mark.line + 1, mark.column + 1, value, raw)
-        if event.anchor:
-            self.anchors[event.anchor] = node
-        return node
 
     def resolve_plain(self, event: Any, raw: str) -> Any:
         tag = _resolver.resolve(ScalarNode, raw, (True, False))  # type: ignore[no-untyped-call]
@@ -579,16 +647,16 @@ class _Composer:
             ) from e
         return raw
 
-    def merge(self, node: Node, merges: list[Node]) -> None:
+    def merge(self, own: dict[str, Entry], merges: list[Node]) -> None:
         """``<<: *defaults`` copies the keys a mapping does not set itself (YAML merge key)."""
         sources: list[Node] = []
         for merge in merges:
             sources.extend(merge.value if merge.kind == SEQ else [merge])
         for source in sources:
             if source.kind != MAP:
-                if id(source) in self.bad_merges:
+                if source in self.bad_merges:
                     continue  # one alias merged into many mappings is one mistake
-                self.bad_merges.add(id(source))
+                self.bad_merges.add(source)
                 self.findings.append(
                     Finding(
                         "KC005",
@@ -601,7 +669,6 @@ class _Composer:
                     )
                 )
                 continue
-            own = node.value
             for name, entry in source.value.items():
                 if name not in own:
                     own[name] = entry

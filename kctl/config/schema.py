@@ -7,11 +7,8 @@ prints, so the two cannot drift apart.
 
 from __future__ import annotations
 
-import difflib
 import math
 from collections.abc import Iterable
-from dataclasses import dataclass, field
-from functools import cached_property
 from typing import Any
 
 from kctl.config.findings import Finding, Severity
@@ -29,49 +26,135 @@ from kctl.contract.numbers import (
 
 URL_PATTERN = r"^https?://"
 
+_PYTHON_TYPES: dict[str, tuple[type, ...]] = {
+    "string": (str,),
+    "boolean": (bool,),
+    "integer": (int,),
+    "number": (int, float),
+}
 
-@dataclass(frozen=True)
+
+# The declarations are plain classes with slots rather than dataclasses: validate-config
+# imports this module on every run, and the dataclasses module alone costs more to import
+# than checking a config does. Equality is identity: each spec is one module constant.
+
+
 class Scalar:
-    type: str  # "string" | "integer" | "boolean"
-    enum: tuple[str, ...] = ()
-    enum_code: str = "KC005"  # the rule code for a value outside ``enum``
-    phone: bool = False  # an unquoted number here gets a "quote it" hint
-    nullable: bool = False  # an empty value is left to the rules (e.g. KC202)
-    fold_case: bool = False  # ``enum`` matches in any case (SMS message types)
-    schema: dict[str, Any] = field(default_factory=dict)  # extra JSON Schema keywords
+    __slots__ = (
+        "accepted",
+        "enum",
+        "enum_code",
+        "fold_case",
+        "nullable",
+        "phone",
+        "schema",
+        "settled",
+        "type",
+        "types",
+    )
+
+    def __init__(
+        self,
+        json_type: str,  # "string" | "integer" | "boolean" | "number" | "any"
+        *,
+        enum: tuple[str, ...] = (),
+        enum_code: str = "KC005",  # the rule code for a value outside ``enum``
+        phone: bool = False,  # an unquoted number here gets a "quote it" hint
+        nullable: bool = False,  # an empty value is left to the rules (e.g. KC202)
+        fold_case: bool = False,  # ``enum`` matches in any case (SMS message types)
+        schema: dict[str, Any] | None = None,  # extra JSON Schema keywords
+    ) -> None:
+        self.type = json_type
+        self.enum = enum
+        self.enum_code = enum_code
+        self.phone = phone
+        self.nullable = nullable
+        self.fold_case = fold_case
+        self.schema: dict[str, Any] = schema or {}
+        self.types = _PYTHON_TYPES.get(json_type, ())  # the Python types of a right value
+        # What needs no further look, so the walk can pass it by without a call: values of
+        # the spec's own types when there is no enum (less float: it must still be finite),
+        # and the enum's values as written.
+        self.settled: tuple[type, ...] = (
+            () if enum else tuple(t for t in self.types if t is not float)
+        )
+        # with fold_case an enum value passes only if its upper case is one too
+        self.accepted = frozenset(
+            e for e in enum if str in self.types and (not fold_case or e.upper() in enum)
+        )
 
 
-@dataclass(frozen=True)
 class ListOf:
-    item: Spec
-    schema: dict[str, Any] = field(default_factory=dict)
+    __slots__ = ("item", "schema")
+
+    def __init__(self, item: Spec, schema: dict[str, Any] | None = None) -> None:
+        self.item = item
+        self.schema: dict[str, Any] = schema or {}
 
 
-@dataclass(frozen=True)
 class Field:
-    spec: Spec
-    description: str
-    required: bool = False
-    default: Any = None
-    code: str = "KC005"  # rule code for a wrong type (and, when required, a missing key)
-    missing_code: str = "KC004"
+    __slots__ = (
+        "accepted",
+        "code",
+        "default",
+        "description",
+        "missing_code",
+        "required",
+        "settled",
+        "spec",
+    )
+
+    def __init__(
+        self,
+        spec: Spec,
+        description: str,
+        required: bool = False,
+        *,
+        default: Any = None,
+        code: str = "KC005",  # rule code for a wrong type (and, when required, a missing key)
+        missing_code: str = "KC004",
+    ) -> None:
+        self.spec = spec
+        self.description = description
+        self.required = required
+        self.default = default
+        self.code = code
+        self.missing_code = missing_code
+        # the spec's fast pass (see Scalar); nothing passes a list or mapping spec by
+        self.settled, self.accepted = _fast_pass(spec)
 
 
-@dataclass(frozen=True)
 class Obj:
-    name: str  # definition name in the JSON Schema
-    fields: dict[str, Field]
-    # free-form mappings (headers, parameters): the spec of any key not in ``fields``
-    extra: Scalar | None = None
-    noun: str = "key"  # what a missing entry is called in messages: key, header, parameter
-    schema: dict[str, Any] = field(default_factory=dict)  # extra JSON Schema keywords
+    __slots__ = ("extra", "extra_field", "fields", "name", "noun", "required", "schema")
 
-    @cached_property
-    def required(self) -> tuple[str, ...]:
-        return tuple(name for name, f in self.fields.items() if f.required)
+    def __init__(
+        self,
+        name: str,  # definition name in the JSON Schema
+        fields: dict[str, Field],
+        # free-form mappings (headers, parameters): the spec of any key not in ``fields``
+        extra: Scalar | None = None,
+        noun: str = "key",  # what a missing entry is called in messages: key, header, parameter
+        schema: dict[str, Any] | None = None,  # extra JSON Schema keywords
+    ) -> None:
+        self.name = name
+        self.fields = fields
+        self.extra = extra
+        # what the walk checks a key not in ``fields`` against; its code is that of no field
+        self.extra_field = Field(extra, "") if extra is not None else None
+        self.noun = noun
+        self.schema: dict[str, Any] = schema or {}
+        self.required = tuple(name for name, f in fields.items() if f.required)
 
 
 Spec = Scalar | ListOf | Obj
+
+
+def _fast_pass(spec: Spec) -> tuple[tuple[type, ...], frozenset[str]]:
+    """What under ``spec`` needs no further check (see Scalar): types, and values as written."""
+    if isinstance(spec, Scalar):
+        return spec.settled, spec.accepted
+    return (), frozenset()
+
 
 ANYTHING = Scalar("any")  # not checked (JSON Schema: true)
 STRING = Scalar("string")
@@ -349,30 +432,10 @@ def did_you_mean(word: str, choices: list[str]) -> str | None:
     folded = word.lower().replace("_", "-")
     if folded in lowered:
         return lowered[folded]
+    import difflib  # only for a finding's hint: most runs have none to make
+
     close = difflib.get_close_matches(word, choices, n=1, cutoff=0.6)
     return close[0] if close else None
-
-
-_PYTHON_TYPES: dict[str, tuple[type, ...]] = {
-    "string": (str,),
-    "boolean": (bool,),
-    "integer": (int,),
-    "number": (int, float),
-}
-
-
-# Field spec (by id: specs are module constants) -> the scalar types that need no further check
-_SETTLED_TYPES: dict[int, tuple[type, ...]] = {}
-
-
-def _settled_types(spec: Spec) -> tuple[type, ...]:
-    """Types a scalar under ``spec`` may have with nothing left to check: the spec's own, for a
-    scalar spec without an enum, less float (it must still be finite)."""
-    types: tuple[type, ...] = ()
-    if isinstance(spec, Scalar) and not spec.enum:
-        types = tuple(t for t in _PYTHON_TYPES.get(spec.type, ()) if t is not float)
-    _SETTLED_TYPES[id(spec)] = types
-    return types
 
 
 def suggestion(word: str, choices: Iterable[str]) -> str | None:
@@ -430,43 +493,43 @@ class StructureChecker:
         elif node.kind != SEQ:
             self.wrong_type(node, "a list", f, path)
         else:
-            for i, item in enumerate(node.value):
-                self.check_node(item, spec.item, None, f"{path}[{i}]")
+            item = spec.item
+            settled, accepted = _fast_pass(item)
+            for i, child in enumerate(node.value):
+                value = child.value
+                # as in check_obj: a right item (a phone number, an example) needs no call
+                if not child.shared and (
+                    type(value) in settled or (type(value) is str and value in accepted)
+                ):
+                    continue
+                self.check_node(child, item, None, f"{path}[{i}]")
 
     def check_obj(self, node: Node, spec: Obj, path: str) -> None:
         if spec is ANY_PROVIDER:
             channel = node.get("channel")
             spec = PROVIDERS.get(channel.text() or "", spec) if channel else spec
         fields = spec.fields
+        extra = spec.extra_field
         present = node.value
         for key, entry in present.items():
+            child = entry.value
             f = fields.get(key)
-            if f is not None:
-                value = entry.value
-                # Most values are scalars of the right type with nothing more to check: done here
-                # without building their key path or calling down (a third of the checks' time
-                # on many files went to that).
-                if value.kind == SCALAR and not value.shared:
-                    settled = _SETTLED_TYPES.get(id(f.spec))
-                    if settled is None:
-                        settled = _settled_types(f.spec)
-                    if type(value.value) in settled:
-                        continue
-                self.check_node(value, f.spec, f, f"{path}.{key}" if path else key)
-                continue
-            sub = f"{path}.{key}" if path else key
-            extra = spec.extra
-            if extra is None:
-                self.unknown_key(entry.key_node, key, spec, sub)
-                continue
-            value = entry.value
-            if value.kind == SCALAR and not value.shared:
-                settled = _SETTLED_TYPES.get(id(extra))
-                if settled is None:
-                    settled = _settled_types(extra)
-                if type(value.value) in settled:
+            if f is None:
+                if extra is None:
+                    self.unknown_key(entry.key_node, key, spec, f"{path}.{key}" if path else key)
                     continue
-            self.check_node(value, extra, None, sub)
+                f = extra
+            value = child.value
+            # Most values are scalars of the right type with nothing more to check (the
+            # field's fast pass, see Scalar): they pass here, without a call and without
+            # building their key path, which took most of the walk's time on many files.
+            if not child.shared and (
+                type(value) in f.settled or (type(value) is str and value in f.accepted)
+            ):
+                continue
+            self.check_node(
+                child, f.spec, f if f is not extra else None, f"{path}.{key}" if path else key
+            )
         for name in spec.required:
             if name not in present:
                 self.add(

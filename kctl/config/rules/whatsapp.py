@@ -134,9 +134,15 @@ def check_offer(reporter: Reporter, t: Node, offer: Node, path: str) -> None:
         )
 
 
+# {{1}}, {{2}}, ... as written in order: the usual placeholders, right with nothing to count
+_IN_ORDER = [str(n) for n in range(1, 101)]
+
+
 def check_placeholders(reporter: Reporter, node: Node, path: str) -> None:
+    if "{{" not in node.value:
+        return  # no placeholder: no regex to run
     found = wa.ANY_PLACEHOLDER.findall(node.value)
-    if not found:
+    if not found or found == _IN_ORDER[: len(found)]:
         return
     # ASCII digits only: str.isdigit() also accepts superscripts and other scripts
     bad = [f"{{{{{p}}}}}" for p in found if not (p.isascii() and p.isdigit())]
@@ -163,21 +169,26 @@ def check_placeholders(reporter: Reporter, node: Node, path: str) -> None:
         )
 
 
+# what a button of each kind needs besides its type and text
+_BUTTON_NEEDS = {"url": "url", "phone": "phone_number"}
+
+
 def check_buttons(reporter: Reporter, buttons: Node, path: str) -> None:
-    items = [b for b in buttons.items() if b.is_map]
-    if len(buttons.items()) > wa.MAX_BUTTONS:
+    listed = buttons.items()
+    items = [b for b in listed if b.is_map]
+    if len(listed) > wa.MAX_BUTTONS:
         reporter.add(
             "KC406",
             buttons,
             path,
-            f"{len(buttons.items())} buttons; a template has at most {wa.MAX_BUTTONS}",
+            f"{len(listed)} buttons; a template has at most {wa.MAX_BUTTONS}",
         )
     counts: dict[str, int] = {}
     for j, button in enumerate(items):
         kind = _kind(button)
         if isinstance(kind, str):
             counts[kind] = counts.get(kind, 0) + 1
-        needs = {"url": "url", "phone": "phone_number"}.get(kind or "")
+        needs = _BUTTON_NEEDS.get(kind or "")
         if needs is not None and button.get(needs) is None:
             reporter.add(
                 "KC004", button, f"{path}[{j}].{needs}", f"a {kind} button needs '{needs}'"
@@ -199,6 +210,8 @@ def check_buttons(reporter: Reporter, buttons: Node, path: str) -> None:
 
 
 def check_header_placeholders(reporter: Reporter, text: Node, path: str) -> None:
+    if "{{" not in text.value:
+        return
     numbers = {int(n) for n in wa.PLACEHOLDER.findall(text.value)}
     if len(numbers) > wa.HEADER_PLACEHOLDER_LIMIT:
         reporter.add(
@@ -230,7 +243,7 @@ def check_examples(reporter: Reporter, holder: Node, body: Node, path: str) -> N
     examples = holder.get("examples")
     if examples is None or not examples.is_seq:
         return
-    wanted = wa.placeholder_count(body.value)
+    wanted = wa.placeholder_count(body.value) if "{{" in body.value else 0
     given = len(examples.items())
     if given != wanted:
         reporter.add(
