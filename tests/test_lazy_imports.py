@@ -162,12 +162,8 @@ sys.stderr.write("\\n" + json.dumps([code, modules, {k: sorted(v) for k, v in im
     lane_never = {"httpx", "httpcore", "h11", "pydantic", "typer", "click", "rich"}
     assert lane_never.isdisjoint(loaded), sorted(lane_never & set(loaded))
     # typing and dataclasses cost the lane about 3 and 12 ms (kctl.lean): no module on it
-    # imports them, but for the config's loader, schema and rules, whose own rewrite is under
-    # way; when that lands, these sets empty and so must the allowance
-    config = {"kctl.config.loader", "kctl.config.schema"}
-    rules = {"kctl.config.rules", "kctl.config.rules.base", "kctl.config.rules.provider"}
-    assert set(importers["dataclasses"]) <= config, importers
-    assert set(importers["typing"]) <= config | rules, importers
+    # imports them
+    assert importers == {"typing": [], "dataclasses": []}, importers
 
 
 MODULES_PROBE = """
@@ -197,6 +193,9 @@ def test_the_validate_lane_imports_only_what_it_uses() -> None:
     unused = {
         "typer",
         "click",
+        "typing",
+        "dataclasses",
+        "difflib",
         "pathlib",
         "textwrap",
         "phonenumbers.asyoutypeformatter",

@@ -14,14 +14,16 @@ is written, which the alias limits report.
 
 from __future__ import annotations
 
-from typing import Any
-
 import yaml
 from yaml.constructor import ConstructorError, SafeConstructor
 from yaml.nodes import ScalarNode
 from yaml.resolver import Resolver
 
 from kctl.config.findings import Finding, Severity
+
+TYPE_CHECKING = False  # not typing's: kctl.lean says why
+if TYPE_CHECKING:
+    from typing import Any
 
 MAX_DEPTH = 64  # a config is about 6 levels deep; anything near this is not a config
 MAX_NODES = 200_000

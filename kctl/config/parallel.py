@@ -13,7 +13,6 @@ unreadable file then raises here, in file order, exactly as a serial run would.
 from __future__ import annotations
 
 import os
-import threading
 from collections.abc import Callable, Sequence
 
 from kctl.config.findings import Report
@@ -32,6 +31,8 @@ def worker_count(files: Sequence[str], *, stdin: str) -> int:
     if wanted.isdigit() and int(wanted) >= 1:
         return min(int(wanted), MAX_WORKERS)
     # fork copies only the calling thread; a lock another thread holds would stay held forever
+    import threading  # only where many files could be forked over
+
     if threading.active_count() > 1:
         return 1
     try:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable
-from typing import Any
 
 from kctl.config.findings import Finding, Severity
 from kctl.config.loader import MAP, SCALAR, SEQ, Node
@@ -23,6 +22,10 @@ from kctl.contract.numbers import (
     PHONE_PATTERN,
     TEMPLATE_NAME_PATTERN,
 )
+
+TYPE_CHECKING = False  # not typing's: kctl.lean says why
+if TYPE_CHECKING:
+    from typing import Any
 
 URL_PATTERN = r"^https?://"
 

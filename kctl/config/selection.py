@@ -8,7 +8,6 @@ and every later step (the typed model, send-test) depends on reading it.
 
 from __future__ import annotations
 
-import difflib
 import re
 from collections.abc import Iterable
 
@@ -31,6 +30,8 @@ def parse_codes(values: Iterable[str], flag: str) -> frozenset[str]:
             if not code:
                 continue
             if not _CODE.fullmatch(code) or not any(c.startswith(code) for c in RULES):
+                import difflib  # only for a code nobody knows
+
                 close = difflib.get_close_matches(code, RULES, n=1)
                 raise UsageError(
                     f"{flag}: no rule {raw.strip()!r}",

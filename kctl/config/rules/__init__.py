@@ -8,13 +8,12 @@ mistake is reported once. Each finding's severity comes from the rule catalog
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from kctl.config.findings import Finding
 from kctl.config.loader import Node
 from kctl.config.rules.base import Reporter
 from kctl.config.rules.provider import check_account
 
+TYPE_CHECKING = False  # not typing's: kctl.lean says why
 if TYPE_CHECKING:
     from kctl.config.dlt import Registry
 

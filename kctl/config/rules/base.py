@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
-
 from kctl.config.findings import Finding
 from kctl.config.loader import Node, scalar_position
 from kctl.contract.rules import rule
 
+TYPE_CHECKING = False  # not typing's: kctl.lean says why
 if TYPE_CHECKING:
+    from typing import Any
+
     from kctl.config.dlt import Registry
 
 

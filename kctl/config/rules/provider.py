@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from typing import assert_never
-
 from kctl.config.loader import Node
 from kctl.config.rules import headers, sms, whatsapp
 from kctl.config.rules.base import Claims, Reporter, first_at, shown
 from kctl.config.rules.phones import check_phone
 from kctl.contract.channels import Channel, channel_of
 from kctl.contract.forms import CONCURRENCY_MAX, CONCURRENCY_MIN
+from kctl.lean import assert_never
 from kctl.urls import HOST_NAME_RULE, has_invalid_host, https_url_problem
 
 
