@@ -6,6 +6,7 @@ import json
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -72,6 +73,25 @@ CASES = [
     ["validate-config", "configs/whatsapp.yaml", "no-such-file.yaml"],
     ["validate-config", "configs/whatsapp.yaml", "-"],
     ["validate-config", "--strict", "configs/whatsapp.yaml"],
+    ["validate-config", "tests/cases/invalid", "--format", "json"],
+    ["validate-config", "-f", "github", "tests/cases/invalid"],
+    ["validate-config", "--format=SARIF", "configs", "tests/cases/invalid"],
+    ["validate-config", "--format", "junit", "--strict", "configs"],
+    ["validate-config", "--format", "yaml", "configs"],
+    ["validate-config", "-fjson", "configs"],
+    ["validate-config", "--select", "KC1,KC205", "tests/cases/invalid"],
+    ["validate-config", "--ignore", "KC204", "--ignore=KC205", "tests/cases/invalid"],
+    ["validate-config", "--select", "KC999", "configs"],
+    ["validate-config", "--ignore", "KC001", "configs"],
+    ["validate-config", "--format", "json", "--select", "KC99x", "configs"],
+    ["validate-config", "--dlt-registry", "configs/sms-india.csv", "configs/sms-india.yaml"],
+    ["validate-config", "--dlt-registry", "no-such.csv", "configs/sms-india.yaml"],
+    ["validate-config", "--strict"],
+    ["validate-config", "--strict", "--strict", "configs"],
+    ["validate-config", "configs", "--format"],
+    ["validate-config", "configs", "--"],
+    ["validate-config", "configs", "--color", "never"],
+    ["validate-config", "no-such-file.yaml", "--format", "json"],
 ]
 
 
@@ -99,14 +119,98 @@ def test_the_fast_lane_colours_as_typer_does(env: dict[str, str]) -> None:
 
 
 def test_validate_config_takes_the_fast_lane_only_while_kctl_cli_is_unchanged(
-    monkeypatch: pytest.MonkeyPatch,
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     from kctl.cli import fast
 
-    assert fast.answer(["validate-config", "configs/whatsapp.yaml"]) is not None
+    with pytest.raises(SystemExit) as done:  # the lane runs it and exits
+        fast.answer(["validate-config", str(REPO / "configs" / "whatsapp.yaml")])
+    assert (done.value.code, capsys.readouterr().out) == (0, "no problems found in 1 file\n")
     monkeypatch.setattr(help_pages, "DIGEST", help_pages.DIGEST + 1)
-    assert fast.answer(["validate-config", "configs/whatsapp.yaml"]) is None
+    assert fast.answer(["validate-config", "configs/whatsapp.yaml"]) is None  # typer's turn
+    assert capsys.readouterr().out == ""
     assert fast.answer(["--help"]) is None
+
+
+def test_the_output_file_is_written_alike(tmp_path: Path) -> None:
+    outputs = []
+    for code, name in ((FAST, "fast.sarif"), (TYPER, "typer.sarif")):
+        target = tmp_path / name
+        args = ["validate-config", "-o", str(target), "--format", "sarif", "tests/cases/invalid"]
+        done = run(code, args)
+        outputs.append((done.returncode, done.stdout, done.stderr, target.read_text()))
+    assert outputs[0] == outputs[1]
+    assert outputs[0][0] == 1
+    assert outputs[0][2].startswith("kctl: ")
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["configs", "--color", "never"],
+        ["configs", "-fjson"],
+        ["configs", "--format"],
+        ["configs", "--format", "--strict"],
+        ["configs", "--format", "yaml"],
+        ["configs", "--strict", "--strict"],
+        ["configs", "-o", "a", "-o", "b"],
+        ["configs", "--"],
+        ["configs", "-h"],
+        ["--strict"],
+    ],
+    ids=" ".join,
+)
+def test_the_validate_lane_leaves_other_command_lines_to_typer(args: list[str]) -> None:
+    from kctl.cli import fast
+
+    assert fast.validate_config_options(args) is None
+
+
+def test_the_validate_lane_reads_its_options_as_typer_does() -> None:
+    from kctl.cli import fast
+
+    options = fast.validate_config_options(
+        ["a.yaml", "-", "--format=GitHub", "--select", "KC1", "--select=KC2", "--strict", "b"]
+    )
+    assert options == {
+        "paths": ["a.yaml", "-", "b"],
+        "fmt": "github",
+        "select": ["KC1", "KC2"],
+        "strict": True,
+    }
+
+
+def test_the_validate_lane_options_are_the_typer_commands() -> None:
+    """Each option the lane takes is the typer command's, under the same name; values the
+    lane passes as strings are strings there too, but --format's choice and --output-file's
+    path, which the lane converts as click does."""
+    import typer
+    from typer._click.types import StringParamType
+
+    from kctl.cli import fast
+    from kctl.cli.app import app
+    from kctl.render.findings import FORMATS
+
+    command = typer.main.get_command(app).commands["validate-config"]  # type: ignore[attr-defined]
+    by_flag = {opt: param for param in command.params for opt in param.opts}
+    for flag, name in fast.VALIDATE_VALUES.items():
+        param = by_flag[flag]
+        assert (param.name, param.multiple) == (name, False), flag
+    assert tuple(by_flag["--format"].type.choices) == FORMATS
+    assert type(by_flag["--dlt-registry"].type) is StringParamType
+    for flag, name in fast.VALIDATE_LISTS.items():
+        param = by_flag[flag]
+        assert (param.name, type(param.type), param.multiple) == (name, StringParamType, True)
+    for flag, name in fast.VALIDATE_FLAGS.items():
+        param = by_flag[flag]
+        assert (param.name, param.is_flag, param.secondary_opts, param.default) == (
+            name,
+            True,
+            [],
+            False,
+        )
+    for param in command.params:
+        assert (param.callback, param.envvar) == (None, None), param.name
 
 
 @pytest.mark.parametrize(

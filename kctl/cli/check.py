@@ -12,7 +12,6 @@ import typer
 
 from kctl.cli.base import JsonFlag, OutputFile, app, command, write_output
 from kctl.cli.dlt import DltRegistryOption
-from kctl.cli.exits import stderr
 from kctl.cli.help import CHECK
 from kctl.errors import UsageError
 from kctl.render.term import wants_color
@@ -78,23 +77,19 @@ def validate_config(
     dlt_registry: DltRegistryOption = None,
 ) -> None:
     """Check provider configs: every finding with its code at file:line:col."""
-    from kctl.config.selection import Selection, parse_codes
-    from kctl.config.validate import validate_paths
-    from kctl.render.findings import render_report
+    from kctl.cli.validateconfig import validate_config as run
 
-    selection = Selection(
-        parse_codes(select or (), "--select"), parse_codes(ignore or (), "--ignore")
+    code = run(
+        paths,
+        fmt=fmt.value,
+        strict=strict,
+        output_file=output_file,
+        select=select or (),
+        ignore=ignore or (),
+        dlt_registry=dlt_registry,
     )
-    report = validate_paths(paths, strict=strict, dlt_registry=dlt_registry, selection=selection)
-    color = fmt is Format.text and output_file is None and wants_color(sys.stdout)
-    write_output(render_report(report, fmt.value, color=color), output_file)
-    if fmt is not Format.text or output_file is not None:
-        stderr(
-            f"kctl: {report.error_count} error(s), {report.warning_count} warning(s)"
-            f" in {len(report.files)} file(s)"
-        )
-    if report.failed:
-        raise typer.Exit(1)
+    if code:
+        raise typer.Exit(code)
 
 
 @command(

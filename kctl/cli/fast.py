@@ -12,17 +12,19 @@ few command lines it can answer exactly:
   as the page (80 columns, or no terminal at all);
 * ``kctl render-callback-url`` with the URL flags only: the same core call the typer command
   makes, printed the same way;
-* ``kctl validate-config PATH...`` with no option at all (CI's usual call): the same calls the
-  typer command makes, only while the help pages are current, that is while kctl/cli is as it
-  was when they were generated, so a changed command body is never skipped over (a test runs
-  both lanes over every case file);
+* ``kctl validate-config PATH...`` with CI's usual options (``VALIDATE_VALUES``,
+  ``VALIDATE_LISTS``, ``VALIDATE_FLAGS``): it calls ``kctl.cli.validateconfig.validate_config``
+  as the typer command does, only while the help pages are current, that is while kctl/cli is
+  as it was when they were generated, so a changed command body is never skipped over (a test
+  runs both lanes over every case file), and ends its errors as the typer app does;
 * ``kctl send-test`` with the usual options only (``SEND_VALUES``, ``SEND_LISTS``,
   ``SEND_FLAGS``: strings and flags, nothing click converts), under the same condition: it calls
   ``kctl.cli.sendtest.send_test`` as the typer command does, and ends every error as
   ``kctl.cli.app.main`` does (``kctl.cli.exits``), since a send cannot be handed over half done.
 
-Everything else, and any of these that goes wrong (a usage error, a bad URL), runs through
-the typer app in ``kctl.cli.app`` from the start, so errors, completion and tests stay typer's.
+Everything else, and a --help page or a callback URL that goes wrong (a usage error, a bad
+URL), runs through the typer app in ``kctl.cli.app`` from the start, so usage errors,
+completion and tests stay typer's.
 """
 
 from __future__ import annotations
@@ -32,7 +34,7 @@ import sys
 
 TYPE_CHECKING = False  # not typing's: importing typing would cost --help a few ms
 if TYPE_CHECKING:
-    from collections.abc import Sequence
+    from collections.abc import Callable, Sequence
     from typing import Any, NoReturn
 
 COMPLETE_VAR = "_KCTL_COMPLETE"
@@ -49,9 +51,6 @@ def main(argv: Sequence[str] | None = None) -> NoReturn:
         except KeyboardInterrupt:
             sys.stderr.write("kctl: interrupted\n")
             sys.exit(130)
-        except _Terminated:
-            sys.stderr.write("kctl: terminated\n")
-            sys.exit(143)
         if answered is not None:
             text, code = answered
             _write(text)
@@ -74,7 +73,7 @@ def answer(args: list[str]) -> tuple[str, int] | None:
     elif args[:1] == ["render-callback-url"]:
         text = render_callback_url(args[1:])
     elif args[:1] == ["validate-config"]:
-        return validate_config(args[1:])
+        validate_config(args[1:])  # exits, unless the typer app is to run it
     elif args[:1] == ["send-test"]:
         send_test(args[1:])  # exits, unless the typer app is to run it
     return None if text is None else (text, 0)
@@ -253,43 +252,21 @@ def render_callback_url(args: list[str]) -> str | None:
     return str(result["url"]) + "\n"
 
 
-# --- validate-config PATH... --------------------------------------------------------------------
+# --- the command lanes: validate-config and send-test, their usual calls -----------------------
 
+# The options each lane takes, by their names in the typer-free function it calls (strings as
+# given, lists of them, flags); tests/test_fast_cli.py and test_fast_send.py check each against
+# the typer command's own declaration.
+VALIDATE_VALUES = {
+    "--format": "fmt",
+    "-f": "fmt",
+    "--output-file": "output_file",
+    "-o": "output_file",
+    "--dlt-registry": "dlt_registry",
+}
+VALIDATE_LISTS = {"--select": "select", "--ignore": "ignore"}
+VALIDATE_FLAGS = {"--strict": "strict"}
 
-class _Terminated(BaseException):
-    """SIGTERM while the fast lane validates: exit 143 as the typer app would."""
-
-
-def validate_config(paths: list[str]) -> tuple[str, int] | None:
-    """The typer command's output and exit code for plain paths and defaults, else None."""
-    # any option, and "-" (stdin, read once only), go to typer; so does a changed kctl/cli
-    if not paths or any(p.startswith("-") for p in paths) or not pages_current():
-        return None
-    import signal
-
-    def terminate(_signum: int, _frame: object) -> None:
-        raise _Terminated
-
-    if signal.getsignal(signal.SIGTERM) is not signal.SIG_IGN:
-        signal.signal(signal.SIGTERM, terminate)
-    from kctl.config.validate import validate_paths
-    from kctl.errors import KctlError
-    from kctl.render.findings import render_report
-    from kctl.render.term import wants_color
-
-    try:
-        report = validate_paths(paths)
-    except KctlError:
-        return None  # a missing or unreadable file: typer's path says so, as every error
-    text = render_report(report, "text", color=wants_color(sys.stdout))
-    return text, 1 if report.failed else 0
-
-
-# --- send-test, the usual calls -----------------------------------------------------------------
-
-# the options the lane takes, by their names in kctl.cli.sendtest.send_test: strings given as
-# they are (no conversion for click to differ on), flags; tests/test_fast_cli.py checks each
-# against the typer command's own declaration
 SEND_VALUES = {
     "--config": "config",
     "-c": "config",
@@ -314,49 +291,101 @@ SEND_FLAGS = {
 }
 
 
-def send_test_options(args: list[str]) -> dict[str, Any] | None:
-    """The arguments of ``kctl.cli.sendtest.send_test`` for a command line made only of the
-    lane's options, each given once (--param and --var repeat); None for anything else."""
+def _read_options(
+    args: list[str],
+    values: dict[str, str],
+    lists: dict[str, str],
+    flags: dict[str, str],
+    paths: list[str] | None = None,
+) -> dict[str, Any] | None:
+    """``args`` as keyword arguments, when made only of these options, each given once (lists
+    repeat), and of paths when ``paths`` collects them; None for anything else, typer's to
+    read: another option, "--", an attached short value (-cFILE), a value that looks like an
+    option (click would take it as one and say what is missing)."""
     given: dict[str, Any] = {}
     rest = iter(args)
     for arg in rest:
-        flag, equals, value = arg.partition("=") if arg.startswith("--") else (arg, "", "")
-        if flag in SEND_FLAGS and not equals:
-            if SEND_FLAGS[flag] in given:
-                return None
-            given[SEND_FLAGS[flag]] = True
+        if paths is not None and (arg == "-" or not arg.startswith("-")):
+            paths.append(arg)
             continue
-        name = SEND_VALUES.get(flag) or SEND_LISTS.get(flag)
+        flag, equals, value = arg.partition("=") if arg.startswith("--") else (arg, "", "")
+        if flag in flags and not equals:
+            if flags[flag] in given:
+                return None
+            given[flags[flag]] = True
+            continue
+        name = values.get(flag) or lists.get(flag)
         if name is None:
-            return None  # another option, an argument, "--", -cFILE: typer's to read
+            return None
         if not equals:
             value = next(rest, "-")
-            if value.startswith("-"):  # missing, or taken for an option: typer says which
+            if value.startswith("-"):
                 return None
-        if flag in SEND_LISTS:
+        if flag in lists:
             given.setdefault(name, []).append(value)
         elif name in given:
             return None
         else:
             given[name] = value
-    if "config" not in given or "to" not in given:
+    return given
+
+
+def validate_config_options(args: list[str]) -> dict[str, Any] | None:
+    """The arguments of ``kctl.cli.validateconfig.validate_config`` for paths and the lane's
+    options, else None."""
+    paths: list[str] = []
+    given = _read_options(args, VALIDATE_VALUES, VALIDATE_LISTS, VALIDATE_FLAGS, paths)
+    if given is None or not paths:
+        return None  # typer reports a missing path
+    if "fmt" in given:
+        from kctl.render.findings import FORMATS
+
+        given["fmt"] = given["fmt"].lower()  # click compares choices without case, as typer
+        if given["fmt"] not in FORMATS:
+            return None  # typer lists the choices
+    if "output_file" in given:
+        from pathlib import Path  # only here: pathlib costs the usual call 7 ms
+
+        given["output_file"] = Path(given["output_file"])
+    return {"paths": paths, **given}
+
+
+def send_test_options(args: list[str]) -> dict[str, Any] | None:
+    """The arguments of ``kctl.cli.sendtest.send_test`` for the lane's options, else None."""
+    given = _read_options(args, SEND_VALUES, SEND_LISTS, SEND_FLAGS)
+    if given is None or "config" not in given or "to" not in given:
         return None  # typer reports the missing option
     return given
+
+
+def validate_config(args: list[str]) -> None:
+    """Run validate-config as the typer command does, and exit; return (having read and
+    printed nothing) when the command line is not one the lane takes, or kctl/cli changed."""
+    options = validate_config_options(args)
+    if options is not None and pages_current():
+        from kctl.cli.validateconfig import validate_config as run
+
+        # stdin, once read, could not be read again by typer's path
+        _run_to_the_end(run, options, as_json=options.get("fmt") == "json")
 
 
 def send_test(args: list[str]) -> None:
     """Run send-test as the typer command does, and exit; return (having printed and sent
     nothing) when the command line is not one the lane takes, or kctl/cli has changed."""
     options = send_test_options(args)
-    if options is None or not pages_current():
-        return
+    if options is not None and pages_current():
+        from kctl.cli.sendtest import send_test as run
+
+        # handing a failure to typer could send the message twice
+        _run_to_the_end(run, options, as_json=bool(options.get("as_json")))
+
+
+def _run_to_the_end(run: Callable[..., int], options: dict[str, Any], as_json: bool) -> NoReturn:
+    """Call ``run`` and exit with its code, ending every failure as kctl.cli.app.main does:
+    once a lane has started a command, it never hands it to typer."""
     from kctl.cli import exits
-    from kctl.cli.sendtest import send_test as run
     from kctl.errors import Interrupted, KctlError
 
-    # From here on the lane ends the run itself, as kctl.cli.app.main would: handing a failure
-    # to typer could send the message twice.
-    as_json = bool(options.get("as_json"))
     try:
         with exits.signals_raise_interrupted():
             code = run(**options)
