@@ -97,7 +97,8 @@ def assert_never(value: NoReturn) -> NoReturn:
 
 
 class _LazyPattern:
-    """Stands in for a compiled pattern and compiles it on first use."""
+    """Stands in for a compiled pattern and compiles it on first use. Only a pattern's methods
+    and attributes are there: it is no ``re.Pattern`` to ``isinstance``, nor to ``re.sub``."""
 
     def __init__(self, pattern: str, flags: int) -> None:
         self._args = (pattern, flags)
@@ -105,11 +106,16 @@ class _LazyPattern:
     def __getattr__(self, name: str) -> Any:
         # called only for what the instance does not hold yet: compile once, then keep each
         # method asked for on the instance, so later calls cost a plain attribute lookup
+        if name.startswith("__") or name == "_args":  # copy and pickle probing, half-made
+            raise AttributeError(name)
         import re
 
         value = getattr(re.compile(*self._args), name)
         setattr(self, name, value)
         return value
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return lazy_pattern, self._args
 
 
 def lazy_pattern(pattern: str, flags: int = 0) -> re.Pattern[str]:

@@ -92,6 +92,9 @@ CASES = [
     ["validate-config", "configs", "--"],
     ["validate-config", "configs", "--color", "never"],
     ["validate-config", "no-such-file.yaml", "--format", "json"],
+    ["validate-config", "--format=JSON", "no-such-file.yaml"],
+    ["validate-config", "-f", "Json", "no-such-file.yaml"],
+    ["validate-config", "./configs", "configs/", "configs/./whatsapp.yaml"],
 ]
 
 

@@ -376,3 +376,27 @@ def test_configs_in_the_repository_dry_run_alike(tmp_path: Path) -> None:
     args += ["-t", "order_update", "--param", "Asha", "--param", "1234", "--dry-run"]
     lane, typer = run(FAST, args), run(TYPER, args)
     assert lane == typer
+
+
+@pytest.mark.parametrize("code", [FAST, TYPER], ids=["lane", "typer"])
+def test_a_failure_while_reporting_a_failure_never_sends_twice(
+    configs: dict[str, str], server: TestServer, code: str
+) -> None:
+    """The reply never comes (reset) and stderr is a pipe nobody reads any more: writing the
+    error fails too. The lane must end there, as the typer app does, and not hand the command
+    to typer, which would send the message a second time."""
+    args = command_line(configs, "reset", ("--to", TO, *BODY))
+    before = len(server.requests)
+    process = subprocess.Popen(
+        [sys.executable, "-c", code, *args],
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        cwd=REPO,
+        env=environment(),
+    )
+    assert process.stderr is not None
+    process.stderr.close()  # the read end: every write to stderr now fails
+    process.communicate(timeout=20)
+    assert process.returncode != 0
+    assert len(server.requests) - before == 1

@@ -205,21 +205,38 @@ def test_the_validate_lane_imports_only_what_it_uses() -> None:
 
 
 def test_phonenumbers_imported_whole_after_kctl_used_part_of_it() -> None:
-    # kctl imports phonenumberutil under a stand-in for the package and removes the stand-in:
-    # whoever imports phonenumbers later gets the whole package, sharing that submodule
+    # kctl loads phonenumberutil under the package with its __init__ put off; the first name
+    # anyone else asks of the package runs it: the package is then whole, that submodule in it
     code = """
 import sys
 from kctl.contract.numbers import numbering_plan_problem
 assert numbering_plan_problem("+919812345678") is None
-assert "phonenumbers" not in sys.modules
+assert "phonenumbers.asyoutypeformatter" not in sys.modules
 util = sys.modules["phonenumbers.phonenumberutil"]
-import phonenumbers
+import phonenumbers.phonenumberutil
+assert phonenumbers.phonenumberutil is util
 assert phonenumbers.parse is util.parse
+from phonenumbers import AsYouTypeFormatter
+assert not hasattr(phonenumbers, "no_such_name")
 number = phonenumbers.parse("+14155550123")
 print(phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.INTERNATIONAL))
+assert numbering_plan_problem("+447911123456") is None  # and kctl's checks go on working
 """
     done = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, check=False, cwd=REPO
     )
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "+1 415-555-0123"
+
+
+def test_kctl_uses_phonenumbers_imported_whole_before_it() -> None:
+    code = """
+import phonenumbers
+from kctl.contract.numbers import numbering_plan_problem
+assert numbering_plan_problem("+919812345678") is None
+assert numbering_plan_problem("+91981234567") is not None
+"""
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=False, cwd=REPO
+    )
+    assert done.returncode == 0, done.stderr

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Final
 
 import pytest
@@ -106,3 +107,16 @@ def test_providers_compare_and_replace_on_every_field() -> None:
     assert whatsapp.replace(headers=(("a", "b"),)).header("a") == "b"
     with pytest.raises(TypeError, match="no field 'sender'"):
         whatsapp.replace(sender="ACME")
+
+
+def test_a_lazy_pattern_copies_and_pickles_as_the_pattern_it_stands_for() -> None:
+    import copy
+    import pickle
+
+    from kctl.lean import lazy_pattern
+
+    pattern = lazy_pattern(r"a+b", re.IGNORECASE)
+    for twin in (pickle.loads(pickle.dumps(pattern)), copy.copy(pattern), copy.deepcopy(pattern)):
+        assert twin.fullmatch("AaB") is not None
+        assert (twin.pattern, twin.flags & re.IGNORECASE) == ("a+b", re.IGNORECASE)
+    assert pattern.sub("-", "xaab") == "x-"

@@ -265,3 +265,14 @@ def test_inline_comments_silence_the_codes_they_name(
 ) -> None:
     path = str(_warned(tmp_path, comment, above))
     assert _codes(kctl("validate-config", "-f", "json", path)) == left
+
+
+@pytest.mark.parametrize("spelling", ["configs", "./configs", "configs/", "configs//", "configs/."])
+def test_a_folder_names_its_files_alike_however_it_is_written(
+    kctl: Kctl, monkeypatch: pytest.MonkeyPatch, spelling: str
+) -> None:
+    monkeypatch.chdir(REPO)
+    done = kctl("validate-config", "--format", "json", spelling, "./configs")
+    names = json.loads(done.stdout)["files"]
+    expected = sorted(str(p.relative_to(REPO)) for p in (REPO / "configs").glob("*.yaml"))
+    assert names == expected  # named as the folder's files, each checked once

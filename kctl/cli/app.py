@@ -127,7 +127,8 @@ def _wants_json(args: list[str]) -> bool:
     for i, arg in enumerate(args):
         if arg == "--":
             break
-        if arg == "--json" or arg in ("--format=json", "-fjson"):
+        # click takes a choice in any case (--format=JSON), and so does this
+        if arg == "--json" or arg.lower() in ("--format=json", "-fjson"):
             return True
         if arg in _FORMAT_FLAGS and i + 1 < len(args) and args[i + 1].lower() == "json":
             return True

@@ -39,6 +39,8 @@ if TYPE_CHECKING:
 
 COMPLETE_VAR = "_KCTL_COMPLETE"
 PAGE_WIDTH = 80  # click's widest help: shutil columns capped at 80
+# set once a lane has begun a command: whatever happens next, typer must not run it again
+_lane = {"started": False}
 
 
 def main(argv: Sequence[str] | None = None) -> NoReturn:
@@ -46,8 +48,10 @@ def main(argv: Sequence[str] | None = None) -> NoReturn:
     if COMPLETE_VAR not in os.environ:
         try:
             answered = answer(args)
-        except Exception:  # a bug: typer's path runs it again and reports it as every error
-            answered = None
+        except Exception:
+            if _lane["started"]:  # a command the lane began never runs twice (a send, stdin)
+                raise
+            answered = None  # a bug before anything ran: typer's path reports it, as any
         except KeyboardInterrupt:
             sys.stderr.write("kctl: interrupted\n")
             sys.exit(130)
@@ -386,6 +390,7 @@ def _run_to_the_end(run: Callable[..., int], options: dict[str, Any], as_json: b
     from kctl.cli import exits
     from kctl.errors import Interrupted, KctlError
 
+    _lane["started"] = True
     try:
         with exits.signals_raise_interrupted():
             code = run(**options)

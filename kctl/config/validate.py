@@ -51,7 +51,7 @@ def collect_files(paths: Iterable[str]) -> list[str]:
         except ValueError as e:  # a NUL byte in the name
             raise UsageError(f"{raw!r}: not a file name") from e
         if is_dir:
-            found = sorted(_yaml_below(raw.rstrip(os.sep) or os.sep))
+            found = sorted(_yaml_below(_folder_name(raw)))
             if not found:
                 raise UsageError(f"no *.yaml or *.yml files under {raw}")
             for name in found:
@@ -61,6 +61,17 @@ def collect_files(paths: Iterable[str]) -> list[str]:
     if not files:
         raise UsageError("no config files given", "kctl validate-config PATH... (or - for stdin)")
     return files
+
+
+def _folder_name(raw: str) -> str:
+    """``raw`` as ``str(pathlib.Path(raw))`` spells it (``./configs/`` is ``configs``), so the
+    files found below are named alike however the folder was written, and found once."""
+    if os.sep != "/":
+        return os.path.normpath(raw)
+    parts = [p for p in raw.split("/") if p not in ("", ".")]
+    # POSIX leaves a path that starts with exactly two slashes to the system; pathlib keeps them
+    root = "//" if raw[:2] == "//" and raw[2:3] != "/" else "/" if raw[:1] == "/" else ""
+    return root + "/".join(parts) or "."
 
 
 def _yaml_below(root: str) -> Iterable[str]:

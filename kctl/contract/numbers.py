@@ -5,6 +5,7 @@ The patterns are plain strings so that the JSON Schema, the rules and the server
 
 from __future__ import annotations
 
+import _thread
 import re
 import sys
 from functools import lru_cache
@@ -103,34 +104,54 @@ def _is_valid(number: str) -> bool:
     return is_e164(number) and numbering_plan_problem(number) is None
 
 
+_loading = _thread.RLock()
+
+
 def _phonenumberutil() -> ModuleType:
     """phonenumbers' parse and validity checks, without the rest of the package.
 
     ``import phonenumbers`` runs the package's ``__init__``, which also loads the as-you-type
     formatter, the number matcher and their regexes: about a third of its 34 ms import, none
-    of it needed here. The submodule is imported under a bare stand-in for the package, which
-    is removed again at once, so a later ``import phonenumbers`` (anyone's) runs the real
-    ``__init__``, which finds this same submodule already loaded.
+    of it needed here. So the package goes into ``sys.modules`` with its ``__init__`` not yet
+    run, and only ``phonenumbers.phonenumberutil`` is imported under it. The first time anyone
+    asks the package for a name it does not hold yet (``import phonenumbers`` then
+    ``phonenumbers.parse``, or ``from phonenumbers import ...``), its ``__init__`` runs, in the
+    same module, and the package is whole, the submodule loaded here part of it.
     """
-    package = sys.modules.get("phonenumbers")
-    if package is None:
-        from importlib.machinery import PathFinder  # already loaded: the import system's own
+    with _loading:
+        util = sys.modules.get("phonenumbers.phonenumberutil")
+        if util is not None:
+            return util
+        if "phonenumbers" not in sys.modules:
+            _defer_package_init()
+        import phonenumbers.phonenumberutil
 
-        spec = PathFinder.find_spec("phonenumbers")
-        if spec is None or spec.submodule_search_locations is None:
-            import phonenumbers  # not an ordinary package here: let the import system decide
+        return phonenumbers.phonenumberutil
 
-            return phonenumbers
-        stand_in = type(sys)("phonenumbers")
-        stand_in.__path__ = list(spec.submodule_search_locations)
-        stand_in.__spec__ = spec
-        sys.modules["phonenumbers"] = stand_in
-        try:
-            import phonenumbers.phonenumberutil
-        finally:
-            if sys.modules.get("phonenumbers") is stand_in:
-                del sys.modules["phonenumbers"]
-    return sys.modules["phonenumbers.phonenumberutil"]
+
+def _defer_package_init() -> None:
+    from importlib.machinery import PathFinder  # already loaded: the import system's own
+
+    spec = PathFinder.find_spec("phonenumbers")
+    if spec is None or spec.loader is None or spec.submodule_search_locations is None:
+        return  # not an ordinary package here: the import system loads it as usual
+    package = type(sys)("phonenumbers")
+    package.__spec__, package.__loader__ = spec, spec.loader
+    package.__path__ = list(spec.submodule_search_locations)
+    package.__file__ = spec.origin
+    package.__dict__["__cached__"] = spec.cached
+    package.__package__ = "phonenumbers"
+    init = spec.loader
+
+    def complete(name: str) -> object:
+        # PEP 562: called for a name the package does not hold; runs __init__ once, then looks
+        with _loading:
+            if package.__dict__.pop("__getattr__", None) is not None:
+                init.exec_module(package)
+        return getattr(package, name)
+
+    package.__dict__["__getattr__"] = complete  # PEP 562: the module's hook for missing names
+    sys.modules["phonenumbers"] = package
 
 
 @lru_cache(maxsize=4096)
