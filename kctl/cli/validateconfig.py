@@ -31,20 +31,22 @@ def validate_config(
     from kctl.cli.exits import stderr
     from kctl.config.selection import Selection, parse_codes
     from kctl.config.validate import validate_paths
-    from kctl.render.findings import render_report
+    from kctl.render.findings import render_report, text_lines
     from kctl.render.term import wants_color
 
     selection = Selection(parse_codes(select, "--select"), parse_codes(ignore, "--ignore"))
     report = validate_paths(paths, strict=strict, dlt_registry=dlt_registry, selection=selection)
     color = fmt == "text" and output_file is None and wants_color(sys.stdout)
-    text = render_report(report, fmt, color=color)
-    if output_file is None:
-        sys.stdout.write(text)
+    if fmt == "text" and output_file is None:  # written as it is made, not held whole
+        sys.stdout.writelines(text_lines(report, color))
+        sys.stdout.flush()
+    elif output_file is None:
+        sys.stdout.write(render_report(report, fmt, color=color))
         sys.stdout.flush()
     else:
         from kctl.files import write_atomic
 
-        write_atomic(output_file, text)
+        write_atomic(output_file, render_report(report, fmt, color=color))
     if fmt != "text" or output_file is not None:
         stderr(
             f"kctl: {report.error_count} error(s), {report.warning_count} warning(s)"

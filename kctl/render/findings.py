@@ -7,7 +7,7 @@ goes. Findings always come out in the same order: files as given, then line, col
 from __future__ import annotations
 
 import unicodedata
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
 from kctl import __version__
 from kctl.config.findings import Finding, Report
@@ -117,29 +117,33 @@ def _plural(n: int, word: str) -> str:
 
 
 def _render_text(report: Report, color: bool) -> str:
-    lines_of: dict[str, list[str] | None] = {}
-    out: list[str] = []
+    return "".join(text_lines(report, color))
+
+
+def text_lines(report: Report, color: bool) -> Iterator[str]:
+    """The text format, line by line (each with its newline), so that a long report can be
+    written as it is made instead of held whole: 10,000 files with 2,000 findings make 0.5 MB."""
+    current: str | None = None  # findings come file by file: only this file's lines are kept
+    source_lines: list[str] | None = None
     for f in ordered_findings(report):
         style = RED if f.is_error else YELLOW
         head = f"{f.file}:{f.line}:{f.col}: {paint(f.code, BOLD + style, color)} "
         if not f.is_error:
             head += paint("warning:", style, color) + " "
-        out.append(head + _visible(f.message))
+        yield head + _visible(f.message) + "\n"
 
-        if f.file not in lines_of:
-            source = report.sources.get(f.file)
-            lines_of[f.file] = None if source is None else LINE_BREAK.split(source)
-        source_lines = lines_of[f.file]
+        if f.file != current:
+            current, source = f.file, report.sources.get(f.file)
+            source_lines = None if source is None else LINE_BREAK.split(source)
         if source_lines is not None and 1 <= f.line <= len(source_lines) and f.col >= 1:
             line, col = _window(source_lines[f.line - 1], f.col)
-            out.append(_INDENT + _visible(line))
-            out.append(_INDENT + _caret_pad(line, col) + paint("^", BOLD + style, color))
+            yield _INDENT + _visible(line) + "\n"
+            yield _INDENT + _caret_pad(line, col) + paint("^", BOLD + style, color) + "\n"
 
         if f.hint is not None:
-            out.append(f"{_INDENT}{paint('hint:', CYAN, color)} {_visible(f.hint)}")
+            yield f"{_INDENT}{paint('hint:', CYAN, color)} {_visible(f.hint)}\n"
 
-    out.append(_summary(report, color))
-    return "\n".join(out) + "\n"
+    yield _summary(report, color) + "\n"
 
 
 def _summary(report: Report, color: bool) -> str:
