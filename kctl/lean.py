@@ -80,14 +80,12 @@ class Record:
         raise AttributeError(f"cannot delete field {name!r}: {type(self).__qualname__} is frozen")
 
     def replace(self, **changes: Any) -> Self:
-        """A copy with ``changes`` (as ``dataclasses.replace``)."""
+        """A copy with ``changes``, made by ``__init__`` (whose parameters are the fields) as
+        ``dataclasses.replace`` made it, so its checks and defaults apply to the copy too."""
         unknown = changes.keys() - set(self._fields)
         if unknown:
             raise TypeError(f"{type(self).__qualname__} has no field {sorted(unknown)[0]!r}")
-        copy = object.__new__(type(self))
-        for name in self._fields:
-            object.__setattr__(copy, name, changes.get(name, getattr(self, name)))
-        return copy
+        return type(self)(**{name: changes.get(name, getattr(self, name)) for name in self._fields})
 
 
 def assert_never(value: NoReturn) -> NoReturn:

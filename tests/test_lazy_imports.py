@@ -240,3 +240,63 @@ assert numbering_plan_problem("+91981234567") is not None
         [sys.executable, "-c", code], capture_output=True, text=True, check=False, cwd=REPO
     )
     assert done.returncode == 0, done.stderr
+
+
+def _python(code: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=False, cwd=REPO
+    )
+
+
+def test_threads_asking_phonenumbers_while_its_init_runs_wait_for_it() -> None:
+    done = _python("""
+import threading
+from kctl.contract.numbers import numbering_plan_problem
+numbering_plan_problem("+919812345678")
+import phonenumbers
+names = ["AsYouTypeFormatter", "PhoneNumberMatcher", "format_number", "is_valid_number",
+         "Leniency", "SUPPORTED_SHORT_REGIONS", "__version__", "parse"]
+start, found = threading.Barrier(len(names)), []
+def ask(name):
+    start.wait()
+    try:
+        getattr(phonenumbers, name)
+        found.append("ok")
+    except Exception as e:
+        found.append(repr(e))
+threads = [threading.Thread(target=ask, args=(n,)) for n in names]
+for t in threads:
+    t.start()
+for t in threads:
+    t.join()
+print(found)
+""")
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == str(["ok"] * 8)
+
+
+def test_a_phonenumbers_init_that_fails_halfway_is_run_again_on_the_next_name() -> None:
+    # Ctrl-C (or any import error) while the deferred __init__ runs: the next name asked of
+    # the package runs it again, as a failed ordinary import would be retried
+    done = _python("""
+import sys
+from kctl.contract.numbers import numbering_plan_problem
+numbering_plan_problem("+919812345678")
+import phonenumbers
+class FailOnce:
+    failed = False
+    def find_spec(self, name, path=None, target=None):
+        if name == "phonenumbers.phonenumbermatcher" and not FailOnce.failed:
+            FailOnce.failed = True
+            raise KeyboardInterrupt
+        return None
+sys.meta_path.insert(0, FailOnce())
+try:
+    phonenumbers.format_number
+except KeyboardInterrupt:
+    print("interrupted")
+from phonenumbers import PhoneNumberMatcher
+print(phonenumbers.__version__ is not None, "format_number" in dir(phonenumbers))
+""")
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["interrupted", "True", "True"]

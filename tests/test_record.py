@@ -120,3 +120,35 @@ def test_a_lazy_pattern_copies_and_pickles_as_the_pattern_it_stands_for() -> Non
         assert twin.fullmatch("AaB") is not None
         assert (twin.pattern, twin.flags & re.IGNORECASE) == ("a+b", re.IGNORECASE)
     assert pattern.sub("-", "xaab") == "x-"
+
+
+def _records() -> list[type[Record]]:
+    import importlib
+    import pkgutil
+
+    import kctl
+
+    for module in pkgutil.walk_packages(kctl.__path__, "kctl."):
+        if not module.name.startswith("kctl.testing") and not module.name.endswith("__main__"):
+            importlib.import_module(module.name)
+    found, pending = [], [Record]
+    while pending:
+        for sub in pending.pop().__subclasses__():
+            found.append(sub)
+            pending.append(sub)
+    return found
+
+
+def test_every_record_takes_its_fields_in_init_so_replace_can_rebuild_it() -> None:
+    import inspect
+
+    records = [r for r in _records() if r.__module__.startswith("kctl.")]
+    assert len(records) > 40
+    for record in records:
+        params = set(inspect.signature(record.__init__).parameters) - {"self"}
+        assert params == set(record._fields), record.__qualname__
+
+
+def test_replace_runs_the_checks_init_runs() -> None:
+    with pytest.raises(UsageError, match="cannot be ignored"):
+        Selection().replace(ignore=frozenset({"KC001"}))

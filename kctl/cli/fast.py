@@ -45,6 +45,7 @@ _lane = {"started": False}
 
 def main(argv: Sequence[str] | None = None) -> NoReturn:
     args = list(sys.argv[1:] if argv is None else argv)
+    _lane["started"] = False  # main may run more than once in a process (tests, embedding)
     if COMPLETE_VAR not in os.environ:
         try:
             answered = answer(args)

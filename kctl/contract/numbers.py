@@ -119,9 +119,6 @@ def _phonenumberutil() -> ModuleType:
     same module, and the package is whole, the submodule loaded here part of it.
     """
     with _loading:
-        util = sys.modules.get("phonenumbers.phonenumberutil")
-        if util is not None:
-            return util
         if "phonenumbers" not in sys.modules:
             _defer_package_init()
         import phonenumbers.phonenumberutil
@@ -143,14 +140,36 @@ def _defer_package_init() -> None:
     package.__package__ = "phonenumbers"
     init = spec.loader
 
+    state = {"running": False}
+
     def complete(name: str) -> object:
-        # PEP 562: called for a name the package does not hold; runs __init__ once, then looks
+        # PEP 562: called for a name the package does not hold. The hook stays in place until
+        # __init__ has run to its end: another thread waits on the lock rather than seeing a
+        # package without the hook and half its names; __init__ itself (same thread, running)
+        # gets a plain AttributeError; a failed __init__ leaves the hook to try again.
         with _loading:
-            if package.__dict__.pop("__getattr__", None) is not None:
-                init.exec_module(package)
-        return getattr(package, name)
+            hooks = package.__dict__
+            if hooks.get("__getattr__") is complete:
+                if state["running"]:
+                    raise AttributeError(f"partly initialised module 'phonenumbers': no {name!r}")
+                state["running"] = True
+                try:
+                    init.exec_module(package)
+                finally:
+                    state["running"] = False
+                hooks.pop("__getattr__", None)
+                hooks.pop("__dir__", None)
+        try:
+            return package.__dict__[name]
+        except KeyError:
+            raise AttributeError(f"module 'phonenumbers' has no attribute {name!r}") from None
+
+    def listing() -> list[str]:
+        complete("__name__")
+        return sorted(package.__dict__)
 
     package.__dict__["__getattr__"] = complete  # PEP 562: the module's hook for missing names
+    package.__dict__["__dir__"] = listing
     sys.modules["phonenumbers"] = package
 
 
