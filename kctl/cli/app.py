@@ -18,7 +18,7 @@ from kctl import __version__
 
 # each module registers its commands on the app as it is imported
 from kctl.cli import check, send, servers, setup  # noqa: F401
-from kctl.cli.base import app, command, write_output
+from kctl.cli.base import app, command
 from kctl.cli.exits import (
     broken_pipe,
     fail,
@@ -27,6 +27,8 @@ from kctl.cli.exits import (
     print_traceback,
     signals_raise_interrupted,
     stderr,
+    wants_json,
+    write_output,
 )
 from kctl.cli.fast import COMPLETE_VAR
 from kctl.cli.help import SET_UP, TEST
@@ -118,23 +120,6 @@ def _global_options(args: list[str]) -> tuple[list[str], bool, str]:
     return rest, traceback_on, color
 
 
-_FORMAT_FLAGS = ("--format", "-f")
-
-
-def _wants_json(args: list[str]) -> bool:
-    """Whether the command line asks for a JSON document (--json, or --format/-f json), so an
-    error is one too."""
-    for i, arg in enumerate(args):
-        if arg == "--":
-            break
-        # click takes a choice in any case (--format=JSON), and so does this
-        if arg == "--json" or arg.lower() in ("--format=json", "-fjson"):
-            return True
-        if arg in _FORMAT_FLAGS and i + 1 < len(args) and args[i + 1].lower() == "json":
-            return True
-    return False
-
-
 def _usage_error(e: "typer._click.exceptions.UsageError") -> UsageError:
     """click's usage errors in kctl's words, with the help to read as the hint."""
     from typer._click import exceptions as ce
@@ -172,7 +157,7 @@ def main(argv: list[str] | None = None) -> NoReturn:
         from typer._completion_classes import completion_init
 
         completion_init()
-    as_json = _wants_json(raw)
+    as_json = wants_json(raw)
     show_traceback = "--traceback" in raw
     try:
         args, show_traceback, color = _global_options(raw)

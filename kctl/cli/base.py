@@ -5,7 +5,6 @@ app.py mounts them and holds the entry point. No ``from __future__ import annota
 would then eval() every option's annotation string at start-up.
 """
 
-import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any
@@ -53,17 +52,6 @@ def command(
 ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """Register a command with its example(s), one per line, shown under Examples in --help."""
     return on.command(name, cls=KctlCommand, epilog=example, rich_help_panel=panel)
-
-
-def write_output(text: str, output_file: Path | None) -> None:
-    """Machine output goes to stdout, or atomically to ``output_file``."""
-    if output_file is None:
-        sys.stdout.write(text)
-        sys.stdout.flush()
-        return
-    from kctl.files import write_atomic
-
-    write_atomic(output_file, text)
 
 
 ConfigOption = Annotated[

@@ -10,8 +10,9 @@ from typing import Annotated
 
 import typer
 
-from kctl.cli.base import JsonFlag, OutputFile, app, command, write_output
+from kctl.cli.base import JsonFlag, OutputFile, app, command
 from kctl.cli.dlt import DltRegistryOption
+from kctl.cli.exits import write_output
 from kctl.cli.help import CHECK
 from kctl.errors import UsageError
 from kctl.render.term import wants_color

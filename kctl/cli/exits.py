@@ -17,12 +17,41 @@ from kctl.errors import Interrupted, KctlError
 TYPE_CHECKING = False  # not typing's: the fast lane would pay for importing it
 if TYPE_CHECKING:
     from collections.abc import Iterator
+    from pathlib import Path
     from typing import Any, NoReturn
 
 
 def stderr(message: str) -> None:
     sys.stderr.write(message + "\n")
     sys.stderr.flush()
+
+
+def write_output(text: str, output_file: Path | None) -> None:
+    """Machine output goes to stdout, or atomically to ``output_file``."""
+    if output_file is None:
+        sys.stdout.write(text)
+        sys.stdout.flush()
+        return
+    from kctl.files import write_atomic
+
+    write_atomic(output_file, text)
+
+
+_FORMAT_FLAGS = ("--format", "-f")
+
+
+def wants_json(args: list[str]) -> bool:
+    """Whether the command line asks for a JSON document (--json, or --format/-f json), so an
+    error is one too."""
+    for i, arg in enumerate(args):
+        if arg == "--":
+            break
+        # click takes a choice in any case (--format=JSON), and so does this
+        if arg == "--json" or arg.lower() in ("--format=json", "-fjson"):
+            return True
+        if arg in _FORMAT_FLAGS and i + 1 < len(args) and args[i + 1].lower() == "json":
+            return True
+    return False
 
 
 def fail(error: KctlError | Interrupted, *, as_json: bool = False) -> NoReturn:

@@ -371,7 +371,7 @@ def validate_config(args: list[str]) -> None:
         from kctl.cli.validateconfig import validate_config as run
 
         # stdin, once read, could not be read again by typer's path
-        _run_to_the_end(run, options, as_json=options.get("fmt") == "json")
+        _run_to_the_end(run, options, args)
 
 
 def send_test(args: list[str]) -> None:
@@ -382,10 +382,10 @@ def send_test(args: list[str]) -> None:
         from kctl.cli.sendtest import send_test as run
 
         # handing a failure to typer could send the message twice
-        _run_to_the_end(run, options, as_json=bool(options.get("as_json")))
+        _run_to_the_end(run, options, args)
 
 
-def _run_to_the_end(run: Callable[..., int], options: dict[str, Any], as_json: bool) -> NoReturn:
+def _run_to_the_end(run: Callable[..., int], options: dict[str, Any], args: list[str]) -> NoReturn:
     """Call ``run`` and exit with its code, ending every failure as kctl.cli.app.main does:
     once a lane has started a command, it never hands it to typer."""
     from kctl.cli import exits
@@ -396,7 +396,7 @@ def _run_to_the_end(run: Callable[..., int], options: dict[str, Any], as_json: b
         with exits.signals_raise_interrupted():
             code = run(**options)
     except (KctlError, Interrupted) as e:
-        exits.fail(e, as_json=as_json)
+        exits.fail(e, as_json=exits.wants_json(args))  # as the typer app decides it
     except KeyboardInterrupt:
         exits.interrupted()
     except BrokenPipeError:

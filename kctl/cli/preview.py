@@ -99,7 +99,7 @@ def preview(
     or DLT would drop it."""
     import sys
 
-    from kctl.cli.base import write_output
+    from kctl.cli.exits import write_output
     from kctl.config.model import load_account
     from kctl.render import preview as render
     from kctl.render.term import wants_color

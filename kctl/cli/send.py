@@ -38,10 +38,10 @@ from kctl.cli.base import (
     _terminal_width,
     app,
     command,
-    write_output,
 )
 from kctl.cli.complete import complete_provider, complete_template
 from kctl.cli.dlt import DltRegistryOption
+from kctl.cli.exits import write_output
 from kctl.cli.help import TEST
 from kctl.cli.sendtest import RETRIES, TIMEOUT, VIA
 from kctl.errors import UsageError

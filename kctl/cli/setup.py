@@ -19,9 +19,8 @@ from kctl.cli.base import (
     _terminal_width,
     app,
     command,
-    write_output,
 )
-from kctl.cli.exits import stderr
+from kctl.cli.exits import stderr, write_output
 from kctl.cli.help import CHECK, SET_UP
 from kctl.contract.channels import Channel as InitChannel
 from kctl.errors import SecretUnavailable, UsageError

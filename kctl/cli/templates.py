@@ -151,8 +151,7 @@ def pull(
     ca_bundle: CaBundle = None,
 ) -> None:
     """Write the remote's approved templates into the config, keeping its comments and order."""
-    from kctl.cli.base import write_output
-    from kctl.cli.exits import stderr
+    from kctl.cli.exits import stderr, write_output
     from kctl.render.templates import render_pull_json, render_pull_text
     from kctl.templates.pull import pull as run_pull
 
@@ -212,7 +211,7 @@ def diff(
     ca_bundle: CaBundle = None,
 ) -> None:
     """Compare the config's templates with the remote's: exit 0 no drift, 1 drift, >1 error."""
-    from kctl.cli.base import write_output
+    from kctl.cli.exits import write_output
     from kctl.render.templates import render_diff
     from kctl.render.term import wants_color
     from kctl.templates.diff import diff_templates
@@ -263,7 +262,7 @@ def export(
     """Write the config's templates in the format CleverTap imports."""
     import json
 
-    from kctl.cli.base import write_output
+    from kctl.cli.exits import write_output
     from kctl.templates.export import entries_for, whole_document
 
     _, chosen = _provider(config, provider)

@@ -28,7 +28,7 @@ def validate_config(
 ) -> int:
     """Check ``paths``, write the report in ``fmt`` (a summary line on stderr when the report
     is not text on stdout), and return the exit code: 1 when the run failed, else 0."""
-    from kctl.cli.exits import stderr
+    from kctl.cli.exits import stderr, write_output
     from kctl.config.selection import Selection, parse_codes
     from kctl.config.validate import validate_paths
     from kctl.render.findings import render_report, text_lines
@@ -40,13 +40,8 @@ def validate_config(
     if fmt == "text" and output_file is None:  # written as it is made, not held whole
         sys.stdout.writelines(text_lines(report, color))
         sys.stdout.flush()
-    elif output_file is None:
-        sys.stdout.write(render_report(report, fmt, color=color))
-        sys.stdout.flush()
     else:
-        from kctl.files import write_atomic
-
-        write_atomic(output_file, render_report(report, fmt, color=color))
+        write_output(render_report(report, fmt, color=color), output_file)
     if fmt != "text" or output_file is not None:
         stderr(
             f"kctl: {report.error_count} error(s), {report.warning_count} warning(s)"
