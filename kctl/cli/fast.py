@@ -411,9 +411,9 @@ def _write(text: str) -> None:
         sys.stdout.write(text)
         sys.stdout.flush()
     except BrokenPipeError:
-        # the reader went away (e.g. `| head`); nothing left to say to it
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-        sys.exit(1)
+        from kctl.cli.exits import broken_pipe  # only then: --help need not import it
+
+        broken_pipe()
 
 
 if __name__ == "__main__":

@@ -36,13 +36,11 @@ def validate_config(
 
     selection = Selection(parse_codes(select, "--select"), parse_codes(ignore, "--ignore"))
     report = validate_paths(paths, strict=strict, dlt_registry=dlt_registry, selection=selection)
-    color = fmt == "text" and output_file is None and wants_color(sys.stdout)
-    if fmt == "text" and output_file is None:  # written as it is made, not held whole
-        sys.stdout.writelines(text_lines(report, color))
+    if fmt == "text" and output_file is None:  # for people: written as it is made, in colour
+        sys.stdout.writelines(text_lines(report, wants_color(sys.stdout)))
         sys.stdout.flush()
-    else:
-        write_output(render_report(report, fmt, color=color), output_file)
-    if fmt != "text" or output_file is not None:
+    else:  # for machines: one document, and the counts on stderr for the log
+        write_output(render_report(report, fmt), output_file)
         stderr(
             f"kctl: {report.error_count} error(s), {report.warning_count} warning(s)"
             f" in {len(report.files)} file(s)"
