@@ -26,9 +26,7 @@ from kctl.cli.exits import (
     interrupted,
     print_traceback,
     signals_raise_interrupted,
-    stderr,
     wants_json,
-    write_output,
 )
 from kctl.cli.fast import COMPLETE_VAR
 from kctl.cli.help import SET_UP, TEST
@@ -37,9 +35,9 @@ from kctl.cli.preview import preview
 from kctl.cli.secrets import secrets_app
 from kctl.cli.templates import templates_app
 from kctl.errors import Interrupted, KctlError, UsageError
-from kctl.render.term import set_color, wants_color
+from kctl.render.term import set_color
 
-__all__ = ["COMPLETE_VAR", "app", "main", "stderr", "wants_color", "write_output"]
+__all__ = ["COMPLETE_VAR", "app", "main"]
 
 command(
     app,
