@@ -300,3 +300,23 @@ print(phonenumbers.__version__ is not None, "format_number" in dir(phonenumbers)
 """)
     assert done.returncode == 0, done.stderr
     assert done.stdout.split() == ["interrupted", "True", "True"]
+
+
+def test_a_usual_config_is_read_without_pyyaml() -> None:
+    """With the C composer built, libyaml is driven from C: PyYAML (about 23 ms to import) is
+    imported only for a document the Python composer must read (tests/test_compose_native)."""
+    from kctl.config import loader
+
+    if loader._native() is None:
+        pytest.skip("kctl.config._compose is not built here (no C compiler or libyaml)")
+    for args in (["validate-config", WHATSAPP], ["validate-config", "configs"]):
+        done = subprocess.run(
+            [sys.executable, "-c", MODULES_PROBE, *args],
+            capture_output=True,
+            text=True,
+            check=False,
+            cwd=REPO,
+        )
+        loaded = {m.split(".")[0] for m in json.loads(done.stderr.strip().splitlines()[-1])}
+        assert "no problems found" in done.stdout or "0 error" in done.stderr, done.stderr
+        assert "yaml" not in loaded, args

@@ -42,6 +42,7 @@ static const char *entry_slots[MAX_SLOTS] = {"key",        "line",  "col",
 static struct {
     int ready;
     layout_t node, entry;
+    PyObject *node_cls, *entry_cls; /* held for the offsets read from them */
     PyObject *map_kind, *seq_kind, *scalar_kind; /* MAP, SEQ, SCALAR */
     PyObject *resolve;   /* plain scalar -> value; returns `fallback` to give up */
     PyObject *cache;     /* dict: plain scalar -> value, filled by `resolve` */
@@ -122,8 +123,9 @@ configure(PyObject *module, PyObject *args)
                           &fallback, &max_depth, &max_nodes)) {
         return NULL;
     }
-    if (read_layout(node_cls, node_slots, &S.node) < 0
-        || read_layout(entry_cls, entry_slots, &S.entry) < 0) {
+    layout_t node, entry;
+    if (read_layout(node_cls, node_slots, &node) < 0
+        || read_layout(entry_cls, entry_slots, &entry) < 0) {
         return NULL;
     }
     PyObject *empty = PyUnicode_FromStringAndSize("", 0);
@@ -138,8 +140,10 @@ configure(PyObject *module, PyObject *args)
     Py_XSETREF(S.cache, Py_NewRef(cache));
     Py_XSETREF(S.merge, Py_NewRef(merge));
     Py_XSETREF(S.fallback, Py_NewRef(fallback));
-    Py_INCREF(node_cls); /* held for the offsets read from it */
-    Py_INCREF(entry_cls);
+    S.node = node;
+    S.entry = entry;
+    Py_XSETREF(S.node_cls, Py_NewRef(node_cls));
+    Py_XSETREF(S.entry_cls, Py_NewRef(entry_cls));
     S.max_depth = max_depth;
     S.max_nodes = max_nodes;
     S.ready = 1;

@@ -10,20 +10,24 @@ builds PyYAML nodes that would still have to become ours (together slower than c
 from events), it recurses in C however deep the input nests, it refuses an anchor that is
 defined twice, and an alias comes back as its anchor's node with no trace of where the alias
 is written, which the alias limits report.
+
+For the usual config (one document of mappings, lists and untagged scalars) a C module,
+``kctl.config._compose``, drives libyaml itself and builds the same tree about four times
+faster than this composer, without importing PyYAML at all; any other document it hands back,
+and this composer reads it and reports what is unusual. Installs without a C compiler or
+libyaml's headers have no such module and compose everything here.
 """
 
 from __future__ import annotations
 
-import yaml
-from yaml.constructor import ConstructorError, SafeConstructor
-from yaml.nodes import ScalarNode
-from yaml.resolver import Resolver
-
+from kctl.config import plain
 from kctl.config.findings import Finding, Severity
 
 TYPE_CHECKING = False  # not typing's: kctl.lean says why
 if TYPE_CHECKING:
     from typing import Any
+
+    from yaml import MarkedYAMLError
 
 MAX_DEPTH = 64  # a config is about 6 levels deep; anything near this is not a config
 MAX_NODES = 200_000
@@ -42,8 +46,6 @@ _INT = "tag:yaml.org,2002:int"
 _FLOAT = "tag:yaml.org,2002:float"
 _BOOL = "tag:yaml.org,2002:bool"
 _NULL = "tag:yaml.org,2002:null"
-_MERGE = "tag:yaml.org,2002:merge"
-_TIMESTAMP = "tag:yaml.org,2002:timestamp"
 _ALLOWED_TAGS = {
     _STR,
     _INT,
@@ -55,20 +57,12 @@ _ALLOWED_TAGS = {
     "!",
 }
 
-try:  # libyaml's parser is several times faster than the pure-Python one
-    from yaml._yaml import CParser as _Parser
-except ImportError:  # pragma: no cover - depends on how PyYAML was built
-    from yaml import SafeLoader as _Parser  # type: ignore[assignment]
-
 # Plain scalars repeat across a config and across files (every key is one): resolve each
 # spelling once. Values are immutable (str, int, float, bool, None), so sharing is safe.
 _PLAIN_CACHE: dict[str, Any] = {}
 # bounded low: unique values (nicknames, URLs) would otherwise grow it with the number of files
 _PLAIN_CACHE_LIMIT = 8_192
 _MISSING = object()
-
-_resolver = Resolver()
-_constructor = SafeConstructor()
 
 
 class Node:
@@ -273,10 +267,35 @@ def load_bytes(file: str, data: bytes) -> Document:
             _syntax(file, *bad_at, "the file is not UTF-8 text", "save it as UTF-8")
         )
         return doc
-    return load_text(file, text)
+    return _load(file, text, data.removeprefix(_BOM))
 
 
 def load_text(file: str, text: str) -> Document:
+    try:
+        data = text.encode("utf-8")
+    except UnicodeEncodeError:  # a lone surrogate: the Python composer reports it
+        data = None
+    return _load(file, text, data)
+
+
+_BOM = b"\xef\xbb\xbf"
+
+
+def _load(file: str, text: str, data: bytes | None) -> Document:
+    """``text``, and ``data`` its UTF-8 bytes without a byte order mark (when it has any)."""
+    native = _native()
+    if native is not None and data is not None:
+        try:
+            return Document(file, text, native.compose(data))
+        except native.Fallback:
+            pass  # something only the Python composer reads or reports
+    return load_in_python(file, text)
+
+
+def load_in_python(file: str, text: str) -> Document:
+    """``text`` composed from PyYAML's events: every document, and every finding about it."""
+    import yaml
+
     doc = Document(file, text, None)
     try:
         doc.root = _Composer(file, doc.findings).compose(text)
@@ -297,7 +316,53 @@ def load_text(file: str, text: str) -> Document:
     return doc
 
 
-def _syntax_finding(file: str, text: str, e: yaml.MarkedYAMLError) -> Finding:
+_native_module: list[Any] = []  # [the configured C module, or None], once looked for
+
+
+def _native() -> Any:
+    """kctl.config._compose, configured to build this module's nodes; None when not built."""
+    if not _native_module:
+        try:
+            from kctl.config import _compose  # type: ignore[attr-defined]
+        except ImportError:
+            _compose = None
+        else:
+            _compose.configure(
+                Node,
+                Entry,
+                MAP,
+                SEQ,
+                SCALAR,
+                _resolve_for_native,
+                _PLAIN_CACHE,
+                plain.MERGE,
+                _GIVE_UP,
+                MAX_DEPTH,
+                MAX_NODES,
+            )
+        _native_module.append(_compose)
+    return _native_module[0]
+
+
+_GIVE_UP = object()  # what _resolve_for_native returns for a scalar only Python reports on
+
+
+def _resolve_for_native(raw: str) -> Any:
+    try:
+        value = plain.resolve(raw)
+    except ValueError:
+        return _GIVE_UP
+    _cache_plain(raw, value)
+    return value
+
+
+def _cache_plain(raw: str, value: Any) -> None:
+    if len(_PLAIN_CACHE) >= _PLAIN_CACHE_LIMIT:
+        _PLAIN_CACHE.clear()
+    _PLAIN_CACHE[raw] = value
+
+
+def _syntax_finding(file: str, text: str, e: MarkedYAMLError) -> Finding:
     problem = e.problem or "invalid YAML"
     context = e.context or ""
     mark = e.problem_mark or e.context_mark
@@ -346,10 +411,18 @@ class _Composer:
 
     def compose(self, text: str) -> Node | None:
         self.text_chars = len(text)  # bounds the characters of the scalars as written
-        get_event: Any = _Parser(text).get_event
+        import yaml
+
+        parser: Any
+        try:  # libyaml's parser is several times faster than the pure-Python one
+            from yaml._yaml import CParser as parser
+        except ImportError:  # pragma: no cover - depends on how PyYAML was built
+            parser = yaml.SafeLoader
+        get_event: Any = parser(text).get_event
         scalar_event, alias_event = yaml.ScalarEvent, yaml.AliasEvent
         map_start, seq_start = yaml.MappingStartEvent, yaml.SequenceStartEvent
         map_end, seq_end = yaml.MappingEndEvent, yaml.SequenceEndEvent
+        document_start = yaml.DocumentStartEvent
         allowed, cache, missing, merge_key = _ALLOWED_TAGS, _PLAIN_CACHE, _MISSING, _MERGE_KEY
         anchors, node_class, entry_class = self.anchors, Node, Entry
         roots: list[Node] = []
@@ -500,7 +573,7 @@ class _Composer:
                 else:
                     merges = self.attach(container, key, node, merges)
                     key = None
-            elif etype is yaml.DocumentStartEvent:
+            elif etype is document_start:
                 documents += 1
                 if documents > 1:
                     raise self.stop(
@@ -618,36 +691,18 @@ class _Composer:
             )
 
     def resolve_plain(self, event: Any, raw: str) -> Any:
-        tag = _resolver.resolve(ScalarNode, raw, (True, False))  # type: ignore[no-untyped-call]
-        if tag == _MERGE:
-            value: Any = _MERGE_KEY
-        elif tag in (_STR, _TIMESTAMP):
-            value = raw  # dates stay text: no config field is a date
-        else:
-            value = self.construct(event, tag, raw)
-        if len(_PLAIN_CACHE) >= _PLAIN_CACHE_LIMIT:
-            _PLAIN_CACHE.clear()
-        _PLAIN_CACHE[raw] = value
+        try:
+            value = plain.resolve(raw)
+        except ValueError as e:
+            raise self.stop(event, *_not_valid(raw, plain.implicit_tag(raw))) from e
+        _cache_plain(raw, value)
         return value
 
     def construct(self, event: Any, tag: str, raw: str) -> Any:
         try:
-            if tag == _INT:
-                return _constructor.construct_yaml_int(ScalarNode(tag, raw))
-            if tag == _FLOAT:
-                return _constructor.construct_yaml_float(ScalarNode(tag, raw))
-            if tag == _BOOL:
-                return _constructor.construct_yaml_bool(ScalarNode(tag, raw))
-            if tag == _NULL:
-                return None
-        except (ConstructorError, ValueError) as e:
-            shown = raw if len(raw) <= 40 else raw[:40] + "…"
-            raise self.stop(
-                event,
-                f"'{shown}' is not a valid {_short_tag(tag)} ({len(raw)} characters)",
-                "quote it if it is text",
-            ) from e
-        return raw
+            return plain.construct(tag, raw)
+        except ValueError as e:
+            raise self.stop(event, *_not_valid(raw, tag)) from e
 
     def merge(self, own: dict[str, Entry], merges: list[Node]) -> None:
         """``<<: *defaults`` copies the keys a mapping does not set itself (YAML merge key)."""
@@ -683,11 +738,15 @@ _EXPANSION_HINT = (
 )
 
 
-class _MergeKey:
-    """Marker value for the YAML merge key ``<<``."""
+_MERGE_KEY = plain.MERGE
 
 
-_MERGE_KEY = _MergeKey()
+def _not_valid(raw: str, tag: str) -> tuple[str, str]:
+    shown = raw if len(raw) <= 40 else raw[:40] + "…"
+    return (
+        f"'{shown}' is not a valid {_short_tag(tag)} ({len(raw)} characters)",
+        "quote it if it is text",
+    )
 
 
 def _short_tag(tag: str) -> str:
