@@ -154,9 +154,19 @@ def _region_among(
 
 
 def _has_a_number_type(national: str, metadata: PhoneMetadata) -> bool:
-    """``_number_type_helper`` gives a type other than UNKNOWN."""
+    """``_number_type_helper`` gives a type other than UNKNOWN.
+
+    That is: the general description, then any of the types. phonenumbers tries them in an
+    order that decides which type to name; any one will do here, so mobile (the numbers kctl
+    sees most: WhatsApp's) goes first and a mobile number never pays for compiling the
+    fixed-line pattern, often the plan's longest (India's: 2.4 ms).
+    """
     if not _matches_desc(national, metadata.general_desc):
         return False
+    # phonenumbers tries mobile only when its pattern differs from fixed_line's (the flag
+    # compares the patterns, not the possible lengths)
+    if not metadata.same_mobile_and_fixed_line_pattern and _matches_desc(national, metadata.mobile):
+        return True
     others = (
         metadata.premium_rate,
         metadata.toll_free,
@@ -168,13 +178,7 @@ def _has_a_number_type(national: str, metadata: PhoneMetadata) -> bool:
         metadata.voicemail,
         metadata.fixed_line,
     )
-    if any(_matches_desc(national, desc) for desc in others):
-        return True
-    # mobile is tried only when its pattern differs from fixed_line's (the flag compares the
-    # patterns, not the possible lengths)
-    return not metadata.same_mobile_and_fixed_line_pattern and _matches_desc(
-        national, metadata.mobile
-    )
+    return any(_matches_desc(national, desc) for desc in others)
 
 
 def _matches_desc(national: str, desc: PhoneNumberDesc | None) -> bool:
