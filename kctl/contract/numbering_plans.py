@@ -5,10 +5,11 @@ phonenumbers answers the question with ``parse(number, None)`` then ``is_valid_n
 ``phonenumberutil``: about 16.5 ms to import (its module-level regexes, ``phonenumbers.data``,
 ``phonemetadata``, ``unicode_util``) and 4 ms more on the first check. kctl only ever asks it
 about one shape of input, ``'+'`` and 7 to 15 digits, the first not 0 (``PHONE_PATTERN``). For
-that shape ``parse`` comes down to a few steps, reproduced here in its order, over the same
-metadata (``phonemetadata``, ``phonenumbers.data`` and the one ``region_XX`` module the number
-needs): about half the cost, and the same answers (tests/test_numbering_plans.py holds the
-two side by side). Each step names the phonenumberutil function it stands for.
+that shape ``parse`` and ``is_valid_number`` come down to a few steps, reproduced here over the
+same metadata (``phonemetadata``, ``phonenumbers.data`` and the ``region_XX`` modules the
+number needs), each naming the phonenumberutil function it stands for: the same answers
+(tests/test_numbering_plans.py holds the two side by side), and a first check of an Indian
+mobile number, imports included, in 11 ms instead of 20.5.
 """
 
 from __future__ import annotations
@@ -21,13 +22,13 @@ TYPE_CHECKING = False  # not typing's: kctl.lean says why
 if TYPE_CHECKING:
     from phonenumbers.phonemetadata import PhoneMetadata, PhoneNumberDesc
 
-__all__ = ["NON_GEOGRAPHIC", "numbering_plan_verdict"]
+__all__ = ["numbering_plan_verdict"]
 
 # phonenumberutil's _MIN_LENGTH_FOR_NSN, _MAX_LENGTH_FOR_NSN and _MAX_LENGTH_COUNTRY_CODE
 _MIN_NSN = 2
 _MAX_NSN = 17
 _MAX_COUNTRY_CODE = 3
-NON_GEOGRAPHIC = "001"  # phonemetadata's REGION_CODE_FOR_NON_GEO_ENTITY: +800, +882, ...
+_NON_GEOGRAPHIC = "001"  # phonemetadata's REGION_CODE_FOR_NON_GEO_ENTITY: +800, +882, ...
 
 
 def numbering_plan_verdict(number: str) -> tuple[int, str, bool] | None:
@@ -63,7 +64,8 @@ def _parse(
         return None  # TOO_SHORT_NSN
     metadata = _metadata_for(plans, code, country_regions[code][0])
     if metadata is not None:
-        # parse strips a national prefix written after the country code (+44 0 7911...) and
+        # parse strips a national prefix written after the country code (+44 0 7911...), by
+        # the rules of the code's main region (+1: the US's, never a Caribbean island's), and
         # keeps the shorter number only where it has a possible length, or is too long: a
         # number it made too short, or only locally diallable, may be a valid short number
         stripped = _strip_national_prefix(national, metadata)
@@ -131,7 +133,7 @@ def _is_valid_number(
     if region is None:
         return False
     metadata = _metadata_for(plans, code, region)
-    if metadata is None or (region != NON_GEOGRAPHIC and metadata.country_code != code):
+    if metadata is None or (region != _NON_GEOGRAPHIC and metadata.country_code != code):
         return False
     return _has_a_number_type(national, metadata)
 
@@ -214,7 +216,7 @@ def _compiled(pattern: str) -> re.Pattern[str]:
 def _metadata_for(plans: type[PhoneMetadata], code: int, region: str) -> PhoneMetadata | None:
     """``metadata_for_region_or_calling_code``: a region's plan, or a non-geographic code's.
     The first call for each loads its ``phonenumbers.data.region_XX`` module."""
-    if region == NON_GEOGRAPHIC:
+    if region == _NON_GEOGRAPHIC:
         return plans.metadata_for_nongeo_region(code, None)
     return plans.metadata_for_region(region, None)
 
