@@ -56,7 +56,8 @@ def quoted_source(text: str, lines: Iterable[int], masker: Masker | None = None)
     Each line is redacted together with the lines before it back to the last one that holds
     more than whitespace: the assignment regex lets whitespace (line breaks too) stand between
     a key and its colon, so a key written lines above still hides its value here. Redacting that
-    window gives line N exactly what redacting the whole text gives it.
+    window gives line N what redacting the whole text gives it, or hides more, never less: a
+    word the whole text used up as one assignment's value may here be read as the next key.
     """
     wanted = sorted({n for n in lines if n >= 1})
     if not wanted:
