@@ -19,6 +19,7 @@ import httpx
 import pytest
 from keyrings.alt.file import PlaintextKeyring
 
+from kctl.config.loader import load_text
 from kctl.errors import UsageError
 from tests.servers import RecordedRequest, Reply, serve
 from tests.support import REPO, Kctl
@@ -792,3 +793,11 @@ def test_the_sandbox_takes_json_only_as_utf8() -> None:
     for encoding in ("utf-16", "utf-32"):
         assert replies[encoding].status_code == 400
         assert replies[encoding].json()["error"]["message"] == "body is not UTF-8"
+
+
+def test_a_lone_surrogate_is_a_finding_on_either_path() -> None:
+    # JSON's "\\ud800" decodes to one; no UTF-8 holds it, so neither parser can read the text
+    doc = load_text("x.yaml", "a: 1\nb: x\ud800y\n")
+    assert doc.root is None
+    assert [(f.code, f.line, f.col) for f in doc.findings] == [("KC001", 2, 5)]
+    assert "U+D800" in doc.findings[0].message

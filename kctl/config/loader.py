@@ -273,18 +273,22 @@ def load_bytes(file: str, data: bytes) -> Document:
 def load_text(file: str, text: str) -> Document:
     try:
         data = text.encode("utf-8")
-    except UnicodeEncodeError:  # a lone surrogate: the Python composer reports it
-        data = None
+    except UnicodeEncodeError as e:  # a lone surrogate (JSON's "\ud800" decodes to one)
+        doc = Document(file, text, None)
+        line, col = _position(text, e.start)
+        message = f"the text holds U+{ord(text[e.start]):04X}, half of a surrogate pair"
+        doc.findings.append(_syntax(file, line, col, message, "it is no character: remove it"))
+        return doc
     return _load(file, text, data)
 
 
 _BOM = b"\xef\xbb\xbf"
 
 
-def _load(file: str, text: str, data: bytes | None) -> Document:
-    """``text``, and ``data`` its UTF-8 bytes without a byte order mark (when it has any)."""
+def _load(file: str, text: str, data: bytes) -> Document:
+    """``text``, and ``data`` its UTF-8 bytes without a byte order mark."""
     native = _native()
-    if native is not None and data is not None:
+    if native is not None:
         try:
             return Document(file, text, native.compose(data))
         except native.Fallback:
