@@ -6,7 +6,6 @@ time, which would slow down every kctl command, most of which never touch a secr
 
 from __future__ import annotations
 
-import base64
 import contextlib
 import os
 import re
@@ -398,6 +397,8 @@ class Masker:
                 for form in _encoded_forms(secret):
                     replacements.setdefault(form, mask(secret))
         for username, password in basic_auth:
+            import base64  # here: few requests carry basic auth
+
             for encoding in ("utf-8", "latin-1"):  # httpx uses UTF-8; curl passes bytes
                 try:
                     raw = f"{username}:{password}".encode(encoding)

@@ -262,6 +262,8 @@ def compiled():
     return {p.pattern for p in patterns if "match" in vars(p)}
 assert not compiled(), compiled()
 assert plain.resolve("3") == 3 and plain.resolve("yes") is True
+assert not compiled(), compiled()  # a decimal int needs no pattern either
+assert plain.resolve("3.5") == 3.5
 assert compiled(), "the lazy patterns are not what this test looks at"
 assert "yaml" not in sys.modules and "typing" not in sys.modules
 print("ok")

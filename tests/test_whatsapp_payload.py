@@ -355,3 +355,19 @@ def test_a_late_success_is_a_timeout_for_clevertap(
     if code:
         assert "CleverTap gives up after 1 s" in result.stdout
         assert "HTTP/1.1 200 OK" in result.stdout  # the reply is still shown
+
+
+def test_random_below_covers_its_range_evenly() -> None:
+    from collections import Counter
+
+    from kctl.send.whatsapp import random_below
+
+    assert {random_below(1) for _ in range(50)} == {0}
+    for bound in (2, 3, 10, 255, 256, 257, 10**8, 9 * 10**8, 2**64 + 1):
+        draws = [random_below(bound) for _ in range(300)]
+        assert all(0 <= d < bound for d in draws), bound
+        assert len(set(draws)) > min(bound, 300) // 2, bound  # not stuck on a few values
+    # a bound just past a power of two: half the draws are redrawn, none folded onto low values
+    counts = Counter(random_below(5) for _ in range(20_000))
+    assert set(counts) == {0, 1, 2, 3, 4}
+    assert max(counts.values()) - min(counts.values()) < 600  # 4,000 each, give or take

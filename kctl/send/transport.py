@@ -23,13 +23,11 @@ do not pay for importing it.
 
 from __future__ import annotations
 
-import base64
 import contextlib
 import socket
 import threading
 import time
 from collections.abc import Callable, Generator, Iterable, Iterator, Sequence
-from datetime import UTC, datetime
 
 from kctl import __version__
 from kctl.errors import KctlError, NetworkFailure, UsageError
@@ -39,10 +37,12 @@ from kctl.send.wire import Request, Response, Retrying
 from kctl.urls import HOST_NAME_RULE, is_host
 
 # ssl and email.utils are imported where they are used: a plain http:// send shares this
-# module's loop (kctl.send.plain) and would otherwise pay ~15 ms for them at start-up
+# module's loop (kctl.send.plain) and would otherwise pay ~15 ms for them at start-up; datetime
+# and base64 too (a Retry-After date, a basic-auth header), 1 to 2 ms more
 TYPE_CHECKING = False  # not typing's: kctl.lean says why
 if TYPE_CHECKING:
     import ssl
+    from datetime import datetime
     from typing import Any, Final, Protocol, TypeVar
 
     import httpx
@@ -69,6 +69,8 @@ _TIMEOUT_HINT = (
 
 
 def _utc_now() -> datetime:
+    from datetime import UTC, datetime
+
     return datetime.now(UTC)
 
 
@@ -550,6 +552,8 @@ def wire_headers(request: Request) -> list[tuple[bytes, bytes]]:
         pairs.append(("Content-Type", request.content_type))
     if request.basic_auth is not None:
         user, password = request.basic_auth
+        import base64
+
         token = base64.b64encode(f"{user}:{password}".encode()).decode("ascii")
         pairs = [(k, v) for k, v in pairs if k.lower() != "authorization"]
         pairs.append(("Authorization", f"Basic {token}"))
@@ -676,8 +680,10 @@ def parse_retry_after(value: str | None, now: datetime | None = None) -> float |
     except (TypeError, ValueError, IndexError):
         return None
     if when.tzinfo is None:
+        from datetime import UTC
+
         when = when.replace(tzinfo=UTC)
-    return max(0.0, (when - (now or datetime.now(UTC))).total_seconds())
+    return max(0.0, (when - (now or _utc_now())).total_seconds())
 
 
 def _retry_wait(

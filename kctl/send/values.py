@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import re
 import time
-from datetime import UTC, datetime
 
 from kctl.contract import whatsapp as wa
 from kctl.errors import UsageError
@@ -24,6 +23,8 @@ def parse_expiry(text: str, now: float | None = None) -> int:
     if duration is not None:
         start = time.time() if now is None else now
         return int((start + int(duration.group(1)) * _SECONDS[duration.group(2)]) * 1000)
+    from datetime import UTC, datetime  # here: few sends set an expiry
+
     try:
         moment = datetime.fromisoformat(text)
     except ValueError:

@@ -7,8 +7,8 @@ footer, limited time offer, one per button, carousel, then the custom key-values
 
 from __future__ import annotations
 
+import os
 import time
-from random import SystemRandom
 
 from kctl.config.model import Button, Card, Header, WhatsAppProvider, WhatsAppTemplate
 from kctl.contract import whatsapp as wa
@@ -146,14 +146,16 @@ class _Missing:
             )
 
 
-# os.urandom, as the secrets module draws (importing secrets would import hmac and OpenSSL)
-_SYSTEM_RANDOM = SystemRandom()
-
-
 def random_below(bound: int) -> int:
-    """A random int in [0, bound), as ``secrets.randbelow`` draws it: for ids that must not
-    collide."""
-    return _SYSTEM_RANDOM.randrange(bound)
+    """A random int in [0, bound), as ``secrets.randbelow`` draws it (os.urandom, as many bits
+    as ``bound`` needs, drawn again when too large, so every value is as likely): for ids that
+    must not collide. Not ``random`` or ``secrets``: a send imports neither (1 to 3 ms)."""
+    bits = bound.bit_length()
+    size = (bits + 7) // 8
+    while True:
+        value = int.from_bytes(os.urandom(size), "big") >> (size * 8 - bits)
+        if value < bound:
+            return value
 
 
 def new_msg_id() -> str:
