@@ -175,6 +175,8 @@ TRICKY = [
     "",
     "None",
     "none",
+    ":".join(["1"] * 180) + ".5",  # past a float's range (PyYAML: OverflowError)
+    ":".join(["1"] * 180),  # an int has no such range
     # dates and timestamps (kept as text), merge, value, and plain text
     "2001-12-14",
     "2001-12-14t21:59:43.10-05:00",

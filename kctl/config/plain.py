@@ -126,7 +126,8 @@ def construct(tag: str, raw: str) -> object:
         return raw
     try:
         return make(raw)
-    except (ValueError, IndexError, KeyError) as e:  # what PyYAML's constructors raise
+    # what PyYAML's constructors raise: OverflowError for a float of 175 sexagesimal parts
+    except (ValueError, IndexError, KeyError, OverflowError) as e:
         raise ValueError(f"{raw!r} is not a valid {tag}") from e
 
 
