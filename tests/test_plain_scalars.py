@@ -212,7 +212,9 @@ def test_explicit_tags_construct_as_pyyaml_does(tag: str, raw: str) -> None:
     _check_tagged(tag, raw)
 
 
-SCALARISH = st.text(alphabet=st.sampled_from(list("0123456789+-._:eExXbBoO<~=yYnNtTfFlLuUaAsS ")))
+SCALARISH = st.text(
+    alphabet=st.sampled_from(list("0123456789+-._:eExXbBoO<~=yYnNtTfFlLuUaAsS !&*"))
+)
 
 
 @settings(max_examples=3000, deadline=None)
@@ -221,10 +223,37 @@ def test_generated_plain_scalars_resolve_as_pyyaml_does(raw: str) -> None:
     _check_plain(raw)
 
 
+def _from_pyyaml_patterns() -> st.SearchStrategy[str]:
+    """Scalars that PyYAML's own patterns match (so every branch of each gets drawn)."""
+    compiled = {
+        p.pattern: p
+        for resolvers in _resolver.yaml_implicit_resolvers.values()
+        for _, p in resolvers
+    }
+    drawn = [st.from_regex(p, fullmatch=True) for _, p in sorted(compiled.items())]
+    return st.one_of(*drawn).filter(lambda s: s == s.strip() and "\n" not in s)
+
+
+@settings(max_examples=400, deadline=None)
+@given(_from_pyyaml_patterns())
+def test_scalars_drawn_from_pyyaml_patterns_resolve_alike(raw: str) -> None:
+    _check_plain(raw)
+    _check_tagged(plain.FLOAT, raw)
+    _check_tagged(plain.INT, raw)
+
+
 @settings(max_examples=1000, deadline=None)
 @given(st.sampled_from(TAGS), SCALARISH)
 def test_generated_tagged_scalars_construct_as_pyyaml_does(tag: str, raw: str) -> None:
     _check_tagged(tag, raw)
+
+
+def test_the_merge_marker_survives_copy_and_pickle() -> None:
+    import copy
+    import pickle
+
+    assert copy.copy(plain.MERGE) is plain.MERGE
+    assert pickle.loads(pickle.dumps(plain.MERGE)) is plain.MERGE
 
 
 def test_values_in_a_document_match_pyyaml() -> None:

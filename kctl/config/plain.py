@@ -28,7 +28,9 @@ if TYPE_CHECKING:
 
 _TAG = "tag:yaml.org,2002:"
 STR, INT, FLOAT, BOOL, NULL = (f"{_TAG}{name}" for name in ("str", "int", "float", "bool", "null"))
-_MERGE_TAG, _TIMESTAMP, _VALUE = (f"{_TAG}{name}" for name in ("merge", "timestamp", "value"))
+_MERGE_TAG, _TIMESTAMP, _VALUE, _YAML = (
+    f"{_TAG}{name}" for name in ("merge", "timestamp", "value", "yaml")
+)
 
 
 class _Merge:
@@ -39,12 +41,17 @@ class _Merge:
     def __repr__(self) -> str:
         return "MERGE"
 
+    def __reduce__(self) -> str:
+        return "MERGE"  # a copy or an unpickled one is this module's MERGE itself
+
 
 MERGE = _Merge()
 
 # YAML 1.1's implicit types, as PyYAML's Resolver declares them. Its patterns for bool, null,
 # the merge key and the value key match a fixed list of words: here they are sets of those
-# words. The others are its patterns (ending in '$' and tried with match(), as here).
+# words. The others are its patterns (ending in '$' and tried with match(), as here). A '$'
+# also matches before a final line break, but a plain scalar never ends in one (the parser
+# folds it away), so the sets and the patterns answer alike for every scalar a file can hold.
 _BOOL_WORDS = frozenset(
     f(word)
     for word in ("yes", "no", "true", "false", "on", "off")
@@ -89,6 +96,7 @@ for _tag, _test, _firsts in (
     (NULL, _NULL_WORDS.__contains__, ["~", "n", "N", ""]),
     (_TIMESTAMP, _matches(_TIMESTAMP_PATTERN), "0123456789"),
     (_VALUE, "=".__eq__, "="),
+    (_YAML, frozenset("!&*").__contains__, "!&*"),  # no parser gives these as plain scalars
 ):
     for _first in _firsts:
         _RESOLVERS.setdefault(_first, []).append((_tag, _test))
