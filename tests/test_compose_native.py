@@ -208,3 +208,15 @@ def test_composing_leaks_nothing() -> None:
     finally:
         tracemalloc.stop()
     assert grown < 20_000, f"{grown} bytes still held after 1,500 compositions"
+
+
+def test_count_events_counts_what_pyyaml_parses() -> None:
+    import yaml
+
+    for path in FILES[:20]:
+        text = path.read_text(encoding="utf-8")
+        try:
+            expected = len(list(yaml.parse(text, Loader=yaml.CSafeLoader)))
+        except yaml.YAMLError:
+            expected = -1
+        assert native.count_events(text.encode("utf-8")) == expected, path
