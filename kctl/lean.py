@@ -20,16 +20,24 @@ call, so it is here.
 Compiling a regex costs 0.1 to 1 ms (a character class with Unicode ranges is at the top of
 that); ``lazy_pattern`` puts that off to the first match, so a run that never uses a pattern
 (a clean file needs no escaping and no redaction) never compiles it.
+
+A package's ``__init__`` may import far more than the one submodule a command needs
+(phonenumbers' imports all of phonenumbers, about 34 ms): ``defer_package_init`` lets the
+submodule be imported with the ``__init__`` put off until somebody asks the package for a name.
 """
 
 from __future__ import annotations
 
+import _thread
+import sys
+
 TYPE_CHECKING = False  # not typing's: the start-up path need not import typing for this
 if TYPE_CHECKING:
     import re
+    from types import ModuleType
     from typing import Any, ClassVar, NoReturn, Self
 
-__all__ = ["Record", "assert_never", "lazy_pattern"]
+__all__ = ["Record", "assert_never", "defer_package_init", "lazy_pattern"]
 
 
 class Record:
@@ -119,3 +127,86 @@ class _LazyPattern:
 def lazy_pattern(pattern: str, flags: int = 0) -> re.Pattern[str]:
     """``re.compile(pattern, flags)``, compiled when first used."""
     return _LazyPattern(pattern, flags)  # type: ignore[return-value]  # duck-typed Pattern
+
+
+# --- modules with their code put off ----------------------------------------------------------
+
+# Held while a package is deferred and while its __init__ runs: one lock for all of them, since
+# one such import may set off another, and a thread's own RLock lets it through again.
+_deferring = _thread.RLock()
+
+
+def defer_package_init(name: str) -> None:
+    """Put package ``name`` into ``sys.modules`` with its ``__init__`` not run yet, so that its
+    submodules can be imported without it; nothing when ``name`` is imported already, or is no
+    ordinary package here (the import system then imports it as usual).
+
+    A dotted name is a subpackage: its spec is found under its parent's ``__path__``, the parent
+    deferred first if it is not imported yet, and the subpackage set on the parent as an import
+    sets it. The first time anyone asks the package for a name it does not hold (``import
+    phonenumbers`` then ``phonenumbers.parse``, ``from httptools import HttpRequestParser``,
+    ``dir()``), its ``__init__`` runs, in the same module object: the package is then whole, the
+    submodules imported before part of it, as they would be after an ordinary import.
+    """
+    with _deferring:
+        if name in sys.modules:
+            return
+        from importlib.machinery import PathFinder  # the import system's own finder
+
+        parent_name, _, child = name.rpartition(".")
+        path = None
+        if parent_name:
+            defer_package_init(parent_name)
+            # absent: no ordinary package (left to the import system); no __path__: a module
+            path = getattr(sys.modules.get(parent_name), "__path__", None)
+            if path is None:
+                return
+        spec = PathFinder.find_spec(name, path)
+        if spec is None or spec.loader is None or spec.submodule_search_locations is None:
+            return
+        package = type(sys)(name)
+        package.__spec__, package.__loader__ = spec, spec.loader
+        package.__path__ = list(spec.submodule_search_locations)
+        package.__file__ = spec.origin
+        package.__dict__["__cached__"] = spec.cached
+        package.__package__ = name
+        _hook_init(package, spec.loader)
+        sys.modules[name] = package
+        if parent_name:
+            setattr(sys.modules[parent_name], child, package)
+
+
+def _hook_init(package: ModuleType, loader: Any) -> None:
+    """PEP 562 hooks that run ``package``'s ``__init__`` when it is first asked for a name."""
+    running = [False]
+
+    def complete(attr: str) -> object:
+        # called for a name the package does not hold. The hook stays in place until __init__
+        # has run to its end: another thread waits on the lock rather than seeing a package
+        # without the hook and half its names; __init__ itself (same thread, running) gets a
+        # plain AttributeError; a failed __init__ leaves the hook to try again on the next name.
+        with _deferring:
+            names = package.__dict__
+            if names.get("__getattr__") is complete:
+                if running[0]:
+                    raise AttributeError(
+                        f"partly initialised module {package.__name__!r}: no {attr!r}"
+                    )
+                running[0] = True
+                try:
+                    loader.exec_module(package)
+                finally:
+                    running[0] = False
+                names.pop("__getattr__", None)
+                names.pop("__dir__", None)
+        try:
+            return package.__dict__[attr]
+        except KeyError:
+            raise AttributeError(f"module {package.__name__!r} has no attribute {attr!r}") from None
+
+    def listing() -> list[str]:
+        complete("__name__")
+        return sorted(package.__dict__)
+
+    package.__dict__["__getattr__"] = complete
+    package.__dict__["__dir__"] = listing

@@ -14,9 +14,9 @@ mobile number, imports included, in 11 ms instead of 20.5.
 
 from __future__ import annotations
 
-import _thread
 import re
-import sys
+
+from kctl.lean import defer_package_init
 
 TYPE_CHECKING = False  # not typing's: kctl.lean says why
 if TYPE_CHECKING:
@@ -223,8 +223,6 @@ def _metadata_for(plans: type[PhoneMetadata], code: int, region: str) -> PhoneMe
 
 # --- phonenumbers' metadata, without the rest of the package --------------------------------
 
-_loading = _thread.RLock()
-
 
 def _phonenumbers_metadata() -> tuple[type[PhoneMetadata], dict[int, tuple[str, ...]]]:
     """PhoneMetadata (with each region's loader registered) and the country code map.
@@ -232,66 +230,18 @@ def _phonenumbers_metadata() -> tuple[type[PhoneMetadata], dict[int, tuple[str, 
     ``import phonenumbers`` runs the package's ``__init__``, which imports all of it
     (phonenumberutil, the as-you-type formatter, the number matcher and their regexes): about
     34 ms, none of it needed here. So the package goes into ``sys.modules`` with its
-    ``__init__`` not yet run, and only ``phonenumbers.phonemetadata`` and ``phonenumbers.data``
-    are imported under it. The first time anyone asks the package for a name it does not hold
-    yet (``import phonenumbers`` then ``phonenumbers.parse``, or ``from phonenumbers import
-    ...``), its ``__init__`` runs, in the same module, and the package is whole, the submodules
-    loaded here part of it (so the metadata loaded here is phonenumbers' own).
+    ``__init__`` put off (``kctl.lean.defer_package_init``), and only
+    ``phonenumbers.phonemetadata`` and ``phonenumbers.data`` are imported under it. The first
+    time anyone asks the package for a name it does not hold yet (``import phonenumbers`` then
+    ``phonenumbers.parse``, or ``from phonenumbers import ...``), its ``__init__`` runs, in the
+    same module, and the package is whole, the submodules loaded here part of it (so the
+    metadata loaded here is phonenumbers' own).
     """
-    with _loading:
-        if "phonenumbers" not in sys.modules:
-            _defer_package_init()
-        import phonenumbers.data
-        import phonenumbers.phonemetadata
+    defer_package_init("phonenumbers")
+    import phonenumbers.data
+    import phonenumbers.phonemetadata
 
-        return (
-            phonenumbers.phonemetadata.PhoneMetadata,
-            phonenumbers.data._COUNTRY_CODE_TO_REGION_CODE,  # phonenumberutil's own source
-        )
-
-
-def _defer_package_init() -> None:
-    from importlib.machinery import PathFinder  # already loaded: the import system's own
-
-    spec = PathFinder.find_spec("phonenumbers")
-    if spec is None or spec.loader is None or spec.submodule_search_locations is None:
-        return  # not an ordinary package here: the import system loads it as usual
-    package = type(sys)("phonenumbers")
-    package.__spec__, package.__loader__ = spec, spec.loader
-    package.__path__ = list(spec.submodule_search_locations)
-    package.__file__ = spec.origin
-    package.__dict__["__cached__"] = spec.cached
-    package.__package__ = "phonenumbers"
-    init = spec.loader
-
-    state = {"running": False}
-
-    def complete(name: str) -> object:
-        # PEP 562: called for a name the package does not hold. The hook stays in place until
-        # __init__ has run to its end: another thread waits on the lock rather than seeing a
-        # package without the hook and half its names; __init__ itself (same thread, running)
-        # gets a plain AttributeError; a failed __init__ leaves the hook to try again.
-        with _loading:
-            hooks = package.__dict__
-            if hooks.get("__getattr__") is complete:
-                if state["running"]:
-                    raise AttributeError(f"partly initialised module 'phonenumbers': no {name!r}")
-                state["running"] = True
-                try:
-                    init.exec_module(package)
-                finally:
-                    state["running"] = False
-                hooks.pop("__getattr__", None)
-                hooks.pop("__dir__", None)
-        try:
-            return package.__dict__[name]
-        except KeyError:
-            raise AttributeError(f"module 'phonenumbers' has no attribute {name!r}") from None
-
-    def listing() -> list[str]:
-        complete("__name__")
-        return sorted(package.__dict__)
-
-    package.__dict__["__getattr__"] = complete  # PEP 562: the module's hook for missing names
-    package.__dict__["__dir__"] = listing
-    sys.modules["phonenumbers"] = package
+    return (
+        phonenumbers.phonemetadata.PhoneMetadata,
+        phonenumbers.data._COUNTRY_CODE_TO_REGION_CODE,  # phonenumberutil's own source
+    )

@@ -1,0 +1,176 @@
+"""kctl.lean's imports with code put off: ``defer_package_init`` (a package's ``__init__`` runs
+when somebody first asks the package for a name).
+
+Each case runs in a fresh interpreter, since it is about what ``sys.modules`` holds; most use
+small packages written to a temporary folder, whose ``__init__`` says when it runs.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+from tests.support import REPO
+
+
+def _python(code: str, *paths: Path) -> subprocess.CompletedProcess[str]:
+    prelude = "import sys\n" + "".join(f"sys.path.insert(0, {str(p)!r})\n" for p in paths)
+    return subprocess.run(
+        [sys.executable, "-c", prelude + textwrap.dedent(code)],
+        capture_output=True,
+        text=True,
+        check=False,
+        cwd=REPO,
+    )
+
+
+def _write(root: Path, files: dict[str, str]) -> Path:
+    for name, text in files.items():
+        path = root / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(textwrap.dedent(text))
+    return root
+
+
+# pkg's and pkg.sub's __init__ import everything and say so; pkg.sub.leaf needs neither
+PACKAGE = {
+    "pkg/__init__.py": """
+        import sys
+        sys.ran = [*getattr(sys, "ran", []), "pkg"]
+        from . import sub
+        from .sub import Leaf, extra
+        """,
+    "pkg/sub/__init__.py": """
+        import sys
+        sys.ran = [*getattr(sys, "ran", []), "pkg.sub"]
+        from .leaf import Leaf
+        from . import extra
+        """,
+    "pkg/sub/leaf.py": "class Leaf:\n    pass\n",
+    "pkg/sub/extra.py": "WHO = 'extra'\n",
+}
+
+
+def test_a_subpackage_module_is_imported_with_both_inits_put_off(tmp_path: Path) -> None:
+    done = _python(
+        """
+        from kctl.lean import defer_package_init
+        defer_package_init("pkg.sub")  # and pkg above it
+        import pkg.sub.leaf
+        leaf = sys.modules["pkg.sub.leaf"]
+        print(getattr(sys, "ran", []), "pkg.sub.extra" in sys.modules)
+        # the parent holds the subpackage, as after an import, without running anything
+        print(vars(sys.modules["pkg"])["sub"] is sys.modules["pkg.sub"], getattr(sys, "ran", []))
+        import pkg
+        print(pkg.Leaf is leaf.Leaf, sys.ran)  # the first name asked runs both inits
+        print(pkg.sub.leaf is leaf, pkg.sub.extra.WHO, pkg.extra.WHO)
+        """,
+        _write(tmp_path, PACKAGE),
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines() == [
+        "[] False",
+        "True []",
+        "True ['pkg', 'pkg.sub']",
+        "True extra extra",
+    ]
+
+
+def test_asking_the_subpackage_runs_only_its_own_init(tmp_path: Path) -> None:
+    done = _python(
+        """
+        from kctl.lean import defer_package_init
+        defer_package_init("pkg.sub")
+        import pkg.sub.leaf
+        from pkg.sub import extra
+        print(extra.WHO, sys.ran)
+        print("Leaf" in dir(sys.modules["pkg"]), sys.ran)
+        """,
+        _write(tmp_path, PACKAGE),
+    )
+    assert done.returncode == 0, done.stderr
+    # dir() of the package asks for its names: its __init__ runs too
+    assert done.stdout.splitlines() == ["extra ['pkg.sub']", "True ['pkg.sub', 'pkg']"]
+
+
+def test_a_package_imported_already_is_left_as_it_is(tmp_path: Path) -> None:
+    done = _python(
+        """
+        import importlib.machinery, pkg
+        from kctl.lean import defer_package_init
+        before = dict(sys.modules)
+        defer_package_init("pkg")
+        defer_package_init("pkg.sub")
+        defer_package_init("no_such_package.sub")  # for the import system to report
+        print(sys.modules == before, sys.ran)
+        """,
+        _write(tmp_path, PACKAGE),
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split(" ", 1) == ["True", "['pkg', 'pkg.sub']\n"]
+
+
+def test_an_init_that_fails_runs_again_on_the_next_name(tmp_path: Path) -> None:
+    files = {
+        **PACKAGE,
+        "pkg/sub/extra.py": """
+            import sys
+            if not getattr(sys, "failed", False):
+                sys.failed = True
+                raise KeyboardInterrupt
+            WHO = 'extra'
+            """,
+    }
+    done = _python(
+        """
+        from kctl.lean import defer_package_init
+        defer_package_init("pkg.sub")
+        import pkg.sub.leaf
+        import pkg
+        try:
+            pkg.Leaf
+        except KeyboardInterrupt:
+            print("interrupted")
+        print(pkg.extra.WHO, "extra" in dir(pkg.sub))
+        """,
+        _write(tmp_path, files),
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["interrupted", "extra", "True"]
+
+
+def test_threads_asking_while_the_init_runs_wait_for_it(tmp_path: Path) -> None:
+    files = {
+        **PACKAGE,
+        # __init__ takes a while: the other threads ask meanwhile
+        "pkg/sub/extra.py": "import time\ntime.sleep(0.2)\nWHO = 'extra'\n",
+    }
+    done = _python(
+        """
+        import threading
+        from kctl.lean import defer_package_init
+        defer_package_init("pkg.sub")
+        import pkg.sub.leaf
+        import pkg
+        names = ["Leaf", "extra", "sub", "Leaf", "extra", "sub", "Leaf", "extra"]
+        start, found = threading.Barrier(len(names)), []
+        def ask(name):
+            start.wait()
+            try:
+                getattr(pkg, name)
+                found.append("ok")
+            except Exception as e:
+                found.append(repr(e))
+        threads = [threading.Thread(target=ask, args=(n,)) for n in names]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        print(found, sys.ran)
+        """,
+        _write(tmp_path, files),
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == str(["ok"] * 8) + " ['pkg', 'pkg.sub']"
