@@ -22,8 +22,11 @@ that); ``lazy_pattern`` puts that off to the first match, so a run that never us
 (a clean file needs no escaping and no redaction) never compiles it.
 
 A package's ``__init__`` may import far more than the one submodule a command needs
-(phonenumbers' imports all of phonenumbers, about 34 ms): ``defer_package_init`` lets the
-submodule be imported with the ``__init__`` put off until somebody asks the package for a name.
+(phonenumbers' imports all of phonenumbers, about 34 ms; httptools' imports ``typing`` for a
+Protocol class): ``defer_package_init`` lets the submodule be imported with the ``__init__`` put
+off until somebody asks the package for a name, and ``import_without`` imports a module that
+takes a name from a module the start-up path does without (httptools' C parser takes
+``typing.Optional``, for annotations it keeps as strings) without importing that one.
 """
 
 from __future__ import annotations
@@ -37,7 +40,7 @@ if TYPE_CHECKING:
     from types import ModuleType
     from typing import Any, ClassVar, NoReturn, Self
 
-__all__ = ["Record", "assert_never", "defer_package_init", "lazy_pattern"]
+__all__ = ["Record", "assert_never", "defer_package_init", "import_without", "lazy_pattern"]
 
 
 class Record:
@@ -131,8 +134,9 @@ def lazy_pattern(pattern: str, flags: int = 0) -> re.Pattern[str]:
 
 # --- modules with their code put off ----------------------------------------------------------
 
-# Held while a package is deferred and while its __init__ runs: one lock for all of them, since
-# one such import may set off another, and a thread's own RLock lets it through again.
+# Held while a deferred __init__ runs and while a module is imported without another: one lock
+# for all of them, since one such import may set off another (a deferred __init__ importing
+# a module imported without typing, say), and a thread's own RLock lets it through again.
 _deferring = _thread.RLock()
 
 
@@ -210,3 +214,75 @@ def _hook_init(package: ModuleType, loader: Any) -> None:
 
     package.__dict__["__getattr__"] = complete
     package.__dict__["__dir__"] = listing
+
+
+def import_without(name: str, absent: str, *taken: str) -> ModuleType:
+    """Import module ``name``, which takes the names ``taken`` from module ``absent`` (``from
+    absent import ...``) but does not use them while it is imported, without importing
+    ``absent``; just import it where ``absent`` is imported already.
+
+    While ``name`` is imported, a stand-in holds ``absent``'s place in ``sys.modules``: it gives
+    this import placeholders for ``taken`` and makes any other use of it import the real module
+    (so a later version of ``name`` that takes more is slower, not broken). It is gone when the
+    import is done, and ``name``'s placeholders with it: ``name`` looks those up in the real
+    ``absent`` the first time it is asked for them (a PEP 562 hook), so ``absent`` is imported
+    by whoever uses them, and only then. A thread that meets the stand-in meanwhile waits for
+    the import to end, then gets the real module's names through it.
+    """
+    with _deferring:
+        if name in sys.modules or absent in sys.modules:
+            return _imported(name)
+        placeholder = object()
+        importing = [True]  # while name is imported, under the lock
+
+        def stand_in_names(attr: str) -> object:
+            with _deferring:  # another thread waits for the import to end
+                if importing[0] and attr in taken:
+                    return placeholder
+                if importing[0] and attr.startswith("__"):  # the import machinery's probing
+                    raise AttributeError(attr)
+                return getattr(_real(absent, stand_in), attr)
+
+        stand_in = type(sys)(absent)
+        stand_in.__dict__["__getattr__"] = stand_in_names
+        sys.modules[absent] = stand_in
+        try:
+            module = _imported(name)
+        finally:
+            importing[0] = False
+            if sys.modules.get(absent) is stand_in:
+                del sys.modules[absent]
+        _look_up_later(module, absent, [t for t in taken if module.__dict__.get(t) is placeholder])
+        return module
+
+
+def _imported(name: str) -> ModuleType:
+    __import__(name)
+    return sys.modules[name]
+
+
+def _real(name: str, stand_in: ModuleType) -> ModuleType:
+    if sys.modules.get(name) is stand_in:  # asked for more while the stand-in is in place
+        del sys.modules[name]
+    return _imported(name)
+
+
+def _look_up_later(module: ModuleType, source: str, names: list[str]) -> None:
+    """Take ``names`` out of ``module``; the first time it is asked for one, import ``source``
+    and keep the name's value from there in ``module``, as an import would have."""
+    if not names:
+        return
+    for attr in names:
+        del module.__dict__[attr]
+    previous = module.__dict__.get("__getattr__")
+
+    def look_up(attr: str) -> object:
+        if attr in names:
+            value = getattr(_imported(source), attr)
+            module.__dict__[attr] = value
+            return value
+        if previous is not None:
+            return previous(attr)
+        raise AttributeError(f"module {module.__name__!r} has no attribute {attr!r}")
+
+    module.__dict__["__getattr__"] = look_up

@@ -1,5 +1,6 @@
 """kctl.lean's imports with code put off: ``defer_package_init`` (a package's ``__init__`` runs
-when somebody first asks the package for a name).
+when somebody first asks the package for a name) and ``import_without`` (a module that takes a
+name from another is imported without that one).
 
 Each case runs in a fresh interpreter, since it is about what ``sys.modules`` holds; most use
 small packages written to a temporary folder, whose ``__init__`` says when it runs.
@@ -174,3 +175,97 @@ def test_threads_asking_while_the_init_runs_wait_for_it(tmp_path: Path) -> None:
     )
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == str(["ok"] * 8) + " ['pkg', 'pkg.sub']"
+
+
+# --- import_without ---------------------------------------------------------------------------
+
+TAKER = {
+    # "heavy" stands for typing: "taker" takes a name from it and never uses it at import
+    "heavy.py": "import sys\nsys.heavy_ran = True\nclass Optional: ...\nclass Other: ...\n",
+    "taker.py": "from heavy import Optional\nVALUE = 42\n",
+}
+
+
+def test_a_module_is_imported_without_the_one_it_takes_a_name_from(tmp_path: Path) -> None:
+    done = _python(
+        """
+        from kctl.lean import import_without
+        taker = import_without("taker", "heavy", "Optional")
+        print(taker.VALUE, "heavy" in sys.modules, hasattr(sys, "heavy_ran"))
+        # the name taken is heavy's own when somebody asks for it, heavy imported then
+        print(taker.Optional is sys.modules["heavy"].Optional, taker.Optional.__name__)
+        import heavy
+        print(heavy.Other.__name__, "Optional" in vars(taker))
+        """,
+        _write(tmp_path, TAKER),
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines() == ["42 False False", "True Optional", "Other True"]
+
+
+def test_a_module_that_takes_more_than_said_gets_the_real_module(tmp_path: Path) -> None:
+    files = {**TAKER, "taker.py": "from heavy import Optional, Other\nVALUE = Other.__name__\n"}
+    done = _python(
+        """
+        from kctl.lean import import_without
+        taker = import_without("taker", "heavy", "Optional")
+        import heavy
+        print(taker.VALUE, sys.modules["heavy"] is heavy, taker.Optional is heavy.Optional)
+        """,
+        _write(tmp_path, files),
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["Other", "True", "True"]
+
+
+def test_where_the_module_is_imported_already_it_is_just_imported(tmp_path: Path) -> None:
+    done = _python(
+        """
+        import heavy
+        from kctl.lean import import_without
+        taker = import_without("taker", "heavy", "Optional")
+        print(vars(taker)["Optional"] is heavy.Optional, "__getattr__" in vars(taker))
+        """,
+        _write(tmp_path, TAKER),
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["True", "False"]
+
+
+def test_a_thread_meeting_the_stand_in_waits_and_gets_the_real_names(tmp_path: Path) -> None:
+    files = {
+        **TAKER,
+        # the import stays open until the other thread has met the stand-in
+        "taker.py": """
+            import sys, time
+            from heavy import Optional
+            sys.taker_started.set()
+            sys.other_met_it.wait(5)
+            time.sleep(0.2)  # the other thread asks for names meanwhile
+            VALUE = 42
+            """,
+    }
+    done = _python(
+        """
+        import threading, time
+        from kctl.lean import import_without
+        sys.taker_started, sys.other_met_it = threading.Event(), threading.Event()
+        seen = []
+        def other():
+            sys.taker_started.wait(5)
+            import heavy  # the stand-in, while taker is imported
+            seen.append(heavy is sys.modules["heavy"])
+            sys.other_met_it.set()
+            seen.append(heavy.Optional)  # waits for the import to end: no placeholder
+            seen.append(heavy.Other.__name__)
+        thread = threading.Thread(target=other)
+        thread.start()
+        taker = import_without("taker", "heavy", "Optional")
+        thread.join(5)
+        real = sys.modules["heavy"].Optional
+        print(seen[0], seen[1] is real, seen[2], taker.VALUE, taker.Optional is real)
+        """,
+        _write(tmp_path, files),
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["True", "True", "Other", "42", "True"]
