@@ -1,6 +1,6 @@
 """kctl.lean's imports with code put off: ``defer_package_init`` (a package's ``__init__`` runs
 when somebody first asks the package for a name) and ``import_without`` (a module that takes a
-name from another is imported without that one).
+name from another is imported without that one), and how kctl.send.reply uses both.
 
 Each case runs in a fresh interpreter, since it is about what ``sys.modules`` holds; most use
 small packages written to a temporary folder, whose ``__init__`` says when it runs.
@@ -175,6 +175,28 @@ def test_threads_asking_while_the_init_runs_wait_for_it(tmp_path: Path) -> None:
     )
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == str(["ok"] * 8) + " ['pkg', 'pkg.sub']"
+
+
+def test_httptools_imported_later_is_whole_around_the_parser_kctl_loaded() -> None:
+    done = _python("""
+        from kctl.send import reply
+        parser = sys.modules["httptools.parser.parser"]
+        print(sorted(m for m in sys.modules if m.startswith("httptools")), "typing" in sys.modules)
+        import httptools
+        whole = httptools.HttpResponseParser is parser.HttpResponseParser
+        print(httptools.parser.parser is parser, whole)
+        print(httptools.HttpParserError is reply.HttpParserError, httptools.__version__ > "0")
+        from httptools import HTTPProtocol, parse_url
+        print(parse_url(b"http://a.example/x").path, "typing" in sys.modules)
+    """)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines() == [
+        "['httptools', 'httptools.parser', 'httptools.parser.errors', 'httptools.parser.parser']"
+        " False",
+        "True True",
+        "True True",
+        "b'/x' True",
+    ]
 
 
 # --- import_without ---------------------------------------------------------------------------

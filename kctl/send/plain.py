@@ -1,4 +1,4 @@
-"""Plain ``http://`` sends without httpx: the transport's promises on a socket and http.client.
+"""Plain ``http://`` sends without httpx: the transport's promises on a socket and llhttp.
 
 Importing httpx and building its client (httpcore, h11, and the TLS setup httpcore does even for
 plain http) costs about 85 ms of CPU here, against 3 ms for the loopback POST itself and 40 ms
@@ -20,11 +20,14 @@ been sent twice, Retry-After, the body capped, every attempt within one total de
 messages, and redirects are decided as there (only to the same origin, never turning a POST
 into a GET); gzip and deflate replies are decoded as httpx decodes them. A redirect to a URL
 outside the simple form above is reported, not followed.
+
+The reply is read by llhttp, the parser the sandbox reads requests with, not by http.client,
+whose import (with ssl and email's parser) alone cost 13 ms (kctl.send.reply says what it
+accepts, and how that compares with httpx).
 """
 
 from __future__ import annotations
 
-import http.client  # here, not in an attempt: its import would count in the reply's time
 import os
 import re
 import socket
@@ -36,6 +39,7 @@ from kctl.errors import NetworkFailure
 from kctl.lean import Record
 from kctl.send import netenv
 from kctl.send import transport as t
+from kctl.send.reply import Failed, ReplyReader  # imports llhttp now, not within an attempt
 from kctl.send.transport import AttemptFailed
 from kctl.send.wire import Request
 from kctl.urls import is_host
@@ -52,7 +56,6 @@ _SIMPLE = re.compile(
 )
 _BAD_PERCENT = re.compile(r"%(?![0-9A-Fa-f]{2})")
 _FRAMING = {b"host", b"content-length", b"transfer-encoding"}
-_CHUNK = 64 * 1024
 
 
 class PlainUrl(Record):
@@ -123,30 +126,20 @@ def route(request: Request, headers: list[tuple[bytes, bytes]]) -> PlainUrl | No
 # --- one attempt -------------------------------------------------------------------------------
 
 
-class _Failed(Exception):
-    """An attempt ended without a usable reply; ``kind`` says how (as httpx's classes do)."""
-
-    def __init__(self, kind: str, root: BaseException | None = None, detail: str = "") -> None:
-        super().__init__(kind)
-        self.kind = kind  # connect, connect_timeout, write, read, read_timeout, protocol, decode
-        self.root = root
-        self.detail = detail
-
-
 class _Reply:
     def __init__(
         self,
         sock: socket.socket,
-        response: http.client.HTTPResponse,
-        failed: Callable[[_Failed], AttemptFailed],  # what a failure reading the body says
+        reader: ReplyReader,
+        failed: Callable[[Failed], AttemptFailed],  # what a failure reading the body says
     ) -> None:
         self.failed = failed
         self.sock = sock
-        self.response = response
-        self.status = response.status
-        self.reason = response.reason
-        self.http_version = "HTTP/1.0" if response.version == 10 else "HTTP/1.1"
-        raw = [(k.encode("latin-1"), v.encode("latin-1")) for k, v in response.msg.items()]
+        self.reader = reader
+        self.status = reader.status
+        self.reason = reader.reason
+        self.http_version = reader.http_version
+        raw = reader.headers
         encoding = _header_encoding(raw)
         self.headers = tuple((k.decode(encoding), v.decode(encoding)) for k, v in raw)
 
@@ -157,25 +150,14 @@ class _Reply:
     def chunks(self) -> Iterator[bytes]:
         try:
             yield from self._decoded()
-        except _Failed as e:
+        except Failed as e:
             raise self.failed(e) from e
 
     def _decoded(self) -> Iterator[bytes]:
         """The body as httpx's iter_bytes gives it: decoded per Content-Encoding."""
         decoders = _decoders(self.header("content-encoding") or "")
-        while True:
-            try:
-                chunk = self.response.read1(_CHUNK)
-            except TimeoutError as e:
-                raise _Failed("read_timeout", e) from e
-            except OSError as e:
-                raise _Failed("read", e) from e
-            except Exception as e:  # http.client's IncompleteRead and framing errors
-                raise _Failed("protocol", e, str(e)) from e
-            if not chunk:
-                if self.response.length:  # read1 says nothing of a body cut short
-                    raise _Failed("closed")
-                break
+        for piece in self.reader.body():
+            chunk = piece
             for decoder in decoders:
                 chunk = decoder.decode(chunk)
             if chunk:
@@ -187,7 +169,6 @@ class _Reply:
             yield tail
 
     def close(self) -> None:
-        self.response.close()
         self.sock.close()
 
 
@@ -221,7 +202,7 @@ class _Decoder:
             if first:  # deflate without its zlib header, as some servers send it
                 self.zlib = zlib.decompressobj(-zlib.MAX_WBITS)
                 return self.decode(data)
-            raise _Failed("decode", e) from e
+            raise Failed("decode", e) from e
 
     def flush(self) -> bytes:
         import zlib
@@ -229,7 +210,7 @@ class _Decoder:
         try:
             return self.zlib.flush()
         except zlib.error as e:
-            raise _Failed("decode", e) from e
+            raise Failed("decode", e) from e
 
 
 def _decoders(header: str) -> list[_Decoder]:
@@ -256,42 +237,30 @@ def _attempt(
     *,
     timeout: float,
     deadline: _Deadline,
-    failed: Callable[[_Failed], AttemptFailed],
+    failed: Callable[[Failed], AttemptFailed],
 ) -> _Reply:
     deadline.begin("connect_tcp")
     try:
         sock = socket.create_connection((url.host, url.port), timeout=timeout)
     except TimeoutError as e:
-        raise _Failed("connect_timeout", e) from e
+        raise Failed("connect_timeout", e) from e
     except OSError as e:
-        raise _Failed("connect", e) from e
+        raise Failed("connect", e) from e
     deadline.watch(sock)
-    response: http.client.HTTPResponse | None = None
     try:
         deadline.begin("send_request_headers")
         try:
             sock.sendall(_request_bytes(method, url, headers, body))
         except TimeoutError as e:
-            raise _Failed("write_timeout", e) from e
+            raise Failed("write_timeout", e) from e
         except OSError as e:
-            raise _Failed("write", e) from e
+            raise Failed("write", e) from e
         deadline.begin("receive_response_headers")
-        response = http.client.HTTPResponse(sock, method=method)
-        try:
-            response.begin()
-        except TimeoutError as e:
-            raise _Failed("read_timeout", e) from e
-        except http.client.RemoteDisconnected as e:  # a ConnectionResetError, but a clean close
-            raise _Failed("closed", e) from e
-        except OSError as e:
-            raise _Failed("read", e) from e
-        except http.client.HTTPException as e:
-            raise _Failed("protocol", e, str(e) or type(e).__name__) from e
+        reader = ReplyReader(sock, method)
+        reader.read_head()
         deadline.begin("receive_response_body")
-        return _Reply(sock, response, failed)
+        return _Reply(sock, reader, failed)
     except BaseException:
-        if response is not None:
-            response.close()  # its file holds the socket open otherwise
         sock.close()
         raise
 
@@ -323,10 +292,10 @@ class Wire:
                 deadline=deadline,
                 failed=lambda e: self._failed(e, url, reading_body=True),
             )
-        except _Failed as e:
+        except Failed as e:
             raise self._failed(e, url, reading_body=False) from e
 
-    def _failed(self, e: _Failed, url: PlainUrl, *, reading_body: bool) -> AttemptFailed:
+    def _failed(self, e: Failed, url: PlainUrl, *, reading_body: bool) -> AttemptFailed:
         connecting = e.kind in ("connect", "connect_timeout")
         return AttemptFailed(
             _failure(e, url, self.timeout, reading_body=reading_body),
@@ -379,20 +348,17 @@ def _origin(url: PlainUrl) -> t.Origin:
     return "http", url.host, url.port
 
 
-def _retryable_cause(e: _Failed) -> str | None:
+def _retryable_cause(e: Failed) -> str | None:
     return "connect timeout" if e.kind == "connect_timeout" else t.connect_retry_cause(e.root)
 
 
-def _failure(e: _Failed, url: PlainUrl, timeout: float, *, reading_body: bool) -> NetworkFailure:
+def _failure(e: Failed, url: PlainUrl, timeout: float, *, reading_body: bool) -> NetworkFailure:
     """The transport's message for what happened, word for word."""
     what = e.kind
-    if what in ("read", "protocol"):
-        if isinstance(e.root, ConnectionResetError):
-            what = "reset"
-        elif what == "read" or "incomplete" in type(e.root).__name__.lower():
-            what = "closed"
-        else:
-            what = "invalid"
+    if what == "read":  # an OSError: the connection went away, by a reset or otherwise
+        what = "reset" if isinstance(e.root, ConnectionResetError) else "closed"
+    elif what == "protocol":
+        what = "invalid"
     return t.lost(
         what, url.where, url.host, timeout, reading_body=reading_body, root=e.root, detail=e.detail
     )
