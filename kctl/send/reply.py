@@ -99,8 +99,8 @@ class ReplyReader:
             if not data:
                 raise Failed("closed")
             fed += len(data)
-            if not self._first:
-                self._first = data[:80]
+            if len(self._first) < 80:
+                self._first += data[: 80 - len(self._first)]
             self._feed(data)
             if not self._final and fed > MAX_HEAD:
                 raise Failed(
