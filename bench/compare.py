@@ -840,7 +840,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     print()
     print(f"targets met: {met} of {total}")
     if met < total:
-        print("where the rest of a short case's time goes: bench/README.md, 'What is out of reach'")
+        print("where a short case's time goes: bench/README.md, 'Where the margins are'")
     return 0
 
 
