@@ -190,15 +190,20 @@ sys.__stderr__.write(json.dumps(sorted(sys.modules)))
 """
 
 
-def test_the_validate_lane_imports_only_what_it_uses() -> None:
+def _modules_after(*args: str) -> tuple[set[str], subprocess.CompletedProcess[str]]:
+    """The modules a fresh ``kctl ARGS`` (console script entry) has loaded when it ends."""
     done = subprocess.run(
-        [sys.executable, "-c", MODULES_PROBE, "validate-config", WHATSAPP],
+        [sys.executable, "-c", MODULES_PROBE, *args],
         capture_output=True,
         text=True,
         check=False,
         cwd=REPO,
     )
-    loaded = set(json.loads(done.stderr.strip().splitlines()[-1]))
+    return set(json.loads(done.stderr.strip().splitlines()[-1])), done
+
+
+def test_the_validate_lane_imports_only_what_it_uses() -> None:
+    loaded, done = _modules_after("validate-config", WHATSAPP)
     assert "no problems found" in done.stdout
     # the file's numbers were checked against India's numbering plan...
     assert "phonenumbers.data.region_IN" in loaded
@@ -230,14 +235,7 @@ def test_the_validate_lane_imports_only_what_it_uses() -> None:
 def test_numbers_are_checked_without_phonenumberutil(config: str, shown: str) -> None:
     # phonenumberutil costs 16 ms to import and 4 more on its first check: kctl reads the
     # numbering plans from phonenumbers' metadata itself (kctl.contract.numbering_plans)
-    done = subprocess.run(
-        [sys.executable, "-c", MODULES_PROBE, "validate-config", config],
-        capture_output=True,
-        text=True,
-        check=False,
-        cwd=REPO,
-    )
-    loaded = set(json.loads(done.stderr.strip().splitlines()[-1]))
+    loaded, done = _modules_after("validate-config", config)
     assert shown in done.stdout
     assert "phonenumbers.phonenumberutil" not in loaded
     assert "phonenumbers" in loaded
@@ -353,13 +351,7 @@ def test_a_usual_config_is_read_without_pyyaml() -> None:
     if loader._native() is None:
         pytest.skip("kctl.config._compose is not built here (no C compiler or libyaml)")
     for args in (["validate-config", WHATSAPP], ["validate-config", "configs"]):
-        done = subprocess.run(
-            [sys.executable, "-c", MODULES_PROBE, *args],
-            capture_output=True,
-            text=True,
-            check=False,
-            cwd=REPO,
-        )
-        loaded = {m.split(".")[0] for m in json.loads(done.stderr.strip().splitlines()[-1])}
+        modules, done = _modules_after(*args)
+        loaded = {m.split(".")[0] for m in modules}
         assert "no problems found" in done.stdout or "0 error" in done.stderr, done.stderr
         assert "yaml" not in loaded, args
