@@ -76,3 +76,20 @@ def test_the_hook_compiles_a_module_that_imports_and_names_its_source(tmp_path: 
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == _source_digest()
     assert [p.name for p in tmp_path.iterdir()] == [output.name]  # no partial file left behind
+
+
+@pytest.mark.parametrize(
+    "compiler",
+    [
+        'gcc "',  # an unclosed quote: shlex cannot split it
+        "true",  # exits 0 and writes no module
+    ],
+)
+def test_a_compiler_that_cannot_build_is_not_built_never_an_error(
+    compiler: str, tmp_path: Path
+) -> None:
+    hook = _hook()
+    output = tmp_path / hook.module_filename()
+    with pytest.raises(hook.NotBuilt):
+        hook.compile_extension(SOURCE, output, {**os.environ, "CC": compiler})
+    assert list(tmp_path.iterdir()) == []

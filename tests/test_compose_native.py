@@ -135,6 +135,10 @@ UNUSUAL = {
     "bad int": "a: 0b_\n",
     "bad hex": "a: 0x_\n",
     "control character": "a: b\x07c\n",
+    # libyaml 0.2.5 (a system's, which the C module links) reads these as [{null: null}];
+    # 0.2.6 (in PyYAML's wheels) reports a syntax error
+    "explicit empty key closing a flow sequence": "[?]]\n",
+    "the same, as a value": "a: [? ]]\n",
     "too deep": "a:" + "".join(f"\n{'  ' * i}- " for i in range(1, 70)) + "x\n",
 }
 
@@ -165,6 +169,15 @@ def test_a_byte_order_mark_is_skipped_as_python_skips_it() -> None:
     doc = loader.load_bytes("x.yaml", data)
     python = loader.load_in_python("x.yaml", data.decode("utf-8-sig"))
     _same(doc.root, python.root)
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["\ufeffa: 1\n", "\ufeff{a: [1]}\n", "\ufeff\ufeffa: 1\n", "\ufeff\ufeff{\n", "\ufeff...\n"],
+)
+def test_a_byte_order_mark_given_to_compose_is_read_as_pyyaml_reads_it(text: str) -> None:
+    """load_text keeps a leading U+FEFF, load_bytes the second of two byte order marks."""
+    _check(text)
 
 
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])

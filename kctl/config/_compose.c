@@ -277,6 +277,13 @@ on_scalar(yaml_event_t *event, frame_t *frame, Py_ssize_t *count)
     }
     yaml_mark_t *mark = &event->start_mark;
     if (!frame->is_seq && frame->key == NULL) { /* a key: its entry waits for the value */
+        /* an empty plain key: libyaml 0.2.5 (a system's) reads '[?]]' as [{null: null}],
+         * where 0.2.6 (PyYAML's wheels) reports an error; no config has such a key */
+        if (event->data.scalar.length == 0 && event->data.scalar.plain_implicit) {
+            Py_DECREF(value);
+            Py_DECREF(raw);
+            return GIVE_UP;
+        }
         frame->key = make_entry(mark, raw, value);
         return frame->key == NULL ? FAIL : DONE;
     }
@@ -318,8 +325,10 @@ compose(PyObject *module, PyObject *arg)
         Py_DECREF(roots);
         return PyErr_NoMemory();
     }
+    /* no yaml_parser_set_encoding(): libyaml then detects UTF-8 and drops a leading byte
+     * order mark, as it does for PyYAML's parser (which the Python composer uses); set, the
+     * mark is read as a character of the first line */
     yaml_parser_set_input_string(&parser, (const unsigned char *)data, (size_t)size);
-    yaml_parser_set_encoding(&parser, YAML_UTF8_ENCODING);
 
     Py_ssize_t count = 0;
     int documents = 0, outcome = DONE, finished = 0;
@@ -421,8 +430,10 @@ count_events(PyObject *module, PyObject *arg)
     if (!yaml_parser_initialize(&parser)) {
         return PyErr_NoMemory();
     }
+    /* no yaml_parser_set_encoding(): libyaml then detects UTF-8 and drops a leading byte
+     * order mark, as it does for PyYAML's parser (which the Python composer uses); set, the
+     * mark is read as a character of the first line */
     yaml_parser_set_input_string(&parser, (const unsigned char *)data, (size_t)size);
-    yaml_parser_set_encoding(&parser, YAML_UTF8_ENCODING);
     Py_ssize_t count = 0;
     int finished = 0;
     while (!finished && yaml_parser_parse(&parser, &event)) {

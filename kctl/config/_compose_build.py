@@ -65,7 +65,10 @@ def compile_extension(source: Path, output: Path, env: Mapping[str, str]) -> Non
     loaded). Raises ToolchainMissing when this machine cannot build it, CompileFailed when the
     compiler rejects the source.
     """
-    compiler = shlex.split(env.get("CC") or str(sysconfig.get_config_var("CC") or "cc"))
+    try:
+        compiler = shlex.split(env.get("CC") or str(sysconfig.get_config_var("CC") or "cc"))
+    except ValueError as e:  # CC='gcc "': an unclosed quote
+        raise ToolchainMissing(f"no C compiler: CC cannot be read ({e})") from e
     if not compiler or shutil.which(compiler[0], path=env.get("PATH")) is None:
         raise ToolchainMissing(f"no C compiler: {' '.join(compiler) or 'CC'} not found")
     include = sysconfig.get_paths()["include"]
@@ -92,6 +95,8 @@ def compile_extension(source: Path, output: Path, env: Mapping[str, str]) -> Non
     if done.returncode != 0:
         partial.unlink(missing_ok=True)
         raise _failure(compiler[0], done.returncode, done.stdout + done.stderr)
+    if not partial.is_file():  # a compiler (or a wrapper) that exits 0 and writes nothing
+        raise CompileFailed(f"{compiler[0]} exited 0 and wrote no module")
     os.replace(partial, output)
 
 
