@@ -233,3 +233,44 @@ def test_count_events_counts_what_pyyaml_parses() -> None:
         except yaml.YAMLError:
             expected = -1
         assert native.count_events(text.encode("utf-8")) == expected, path
+
+
+def test_configure_refuses_what_compose_could_not_build_with() -> None:
+    args = list(loader.native_configuration())
+    try:
+        for at, wrong in ((9, -1), (10, -1)):  # max_depth, max_nodes
+            bad = list(args)
+            bad[at] = wrong
+            with pytest.raises(ValueError, match="cannot be negative"):
+                native.configure(*bad)
+
+        class Wider:  # a slot compose() would leave unset
+            __slots__ = ("col", "extra", "kind", "line", "raw", "shared", "value")
+
+        with pytest.raises(TypeError, match="exactly the 6 slots"):
+            native.configure(Wider, *args[1:])
+    finally:
+        native.configure(*args)
+    assert _check("a: [1, {b: c}]\n")  # configured as the loader configures it
+
+
+def test_configure_is_refused_while_a_composition_runs() -> None:
+    args = list(loader.native_configuration())
+    refused: list[str] = []
+
+    def resolve(raw: str) -> object:
+        try:  # a larger depth would let compose() write past the stack it allocated
+            native.configure(*args[:9], 10_000, args[10])
+        except RuntimeError as e:
+            refused.append(str(e))
+        return raw
+
+    mine = [*args[:5], resolve, {}, *args[7:]]
+    try:
+        native.configure(*mine)
+        root = native.compose(b"a: x\nb: y\n")
+    finally:
+        native.configure(*args)
+    assert root is not None
+    assert list(root.value) == ["a", "b"]
+    assert refused == ["configure() while compose() runs"] * 4  # a, x, b, y

@@ -41,6 +41,7 @@ static const char *entry_slots[MAX_SLOTS] = {"key",        "line",  "col",
 
 static struct {
     int ready;
+    int composing; /* compose() calls under way (resolve may run any Python code) */
     layout_t node, entry;
     PyObject *node_cls, *entry_cls; /* held for the offsets read from them */
     PyObject *map_kind, *seq_kind, *scalar_kind; /* MAP, SEQ, SCALAR */
@@ -62,6 +63,18 @@ read_layout(PyObject *cls, const char **names, layout_t *layout)
         return -1;
     }
     layout->type = (PyTypeObject *)cls;
+    /* exactly these slots, no more: one added later would be left unset on the C path only */
+    PyObject *slots = PyObject_GetAttrString(cls, "__slots__");
+    if (slots == NULL) {
+        return -1;
+    }
+    Py_ssize_t declared = PySequence_Check(slots) ? PySequence_Size(slots) : -1;
+    Py_DECREF(slots);
+    if (declared != MAX_SLOTS || layout->type->tp_base != &PyBaseObject_Type) {
+        PyErr_Format(PyExc_TypeError, "%s must declare exactly the %d slots compose() sets",
+                     layout->type->tp_name, MAX_SLOTS);
+        return -1;
+    }
     for (int i = 0; i < MAX_SLOTS; i++) {
         PyObject *descr = PyObject_GetAttrString(cls, names[i]);
         if (descr == NULL) {
@@ -118,9 +131,17 @@ configure(PyObject *module, PyObject *args)
     PyObject *node_cls, *entry_cls;
     PyObject *map_kind, *seq_kind, *scalar_kind, *resolve, *cache, *merge, *fallback;
     Py_ssize_t max_depth, max_nodes;
+    if (S.composing) {
+        PyErr_SetString(PyExc_RuntimeError, "configure() while compose() runs");
+        return NULL;
+    }
     if (!PyArg_ParseTuple(args, "OOOOOOO!OOnn:configure", &node_cls, &entry_cls, &map_kind,
                           &seq_kind, &scalar_kind, &resolve, &PyDict_Type, &cache, &merge,
                           &fallback, &max_depth, &max_nodes)) {
+        return NULL;
+    }
+    if (max_depth < 0 || max_nodes < 0) {
+        PyErr_SetString(PyExc_ValueError, "max_depth and max_nodes cannot be negative");
         return NULL;
     }
     layout_t node, entry;
@@ -332,6 +353,7 @@ compose(PyObject *module, PyObject *arg)
 
     Py_ssize_t count = 0;
     int documents = 0, outcome = DONE, finished = 0;
+    S.composing++; /* resolve runs Python code: configure() must not change S meanwhile */
     while (outcome == DONE && !finished) {
         if (!yaml_parser_parse(&parser, &event)) {
             outcome = GIVE_UP; /* the Python composer reports the syntax error */
@@ -397,6 +419,7 @@ compose(PyObject *module, PyObject *arg)
         }
         yaml_event_delete(&event);
     }
+    S.composing--;
     yaml_parser_delete(&parser);
     for (Py_ssize_t i = 0; i <= depth; i++) {
         Py_XDECREF(stack[i].key);

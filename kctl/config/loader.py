@@ -331,21 +331,27 @@ def _native() -> Any:
         except ImportError:
             _compose = None
         else:
-            _compose.configure(
-                Node,
-                Entry,
-                MAP,
-                SEQ,
-                SCALAR,
-                _resolve_for_native,
-                _PLAIN_CACHE,
-                plain.MERGE,
-                _GIVE_UP,
-                MAX_DEPTH,
-                MAX_NODES,
-            )
+            _compose.configure(*native_configuration())
         _native_module.append(_compose)
     return _native_module[0]
+
+
+def native_configuration() -> tuple[Any, ...]:
+    """What kctl.config._compose builds with: this module's classes, kinds, plain-scalar
+    resolution and limits (``configure``'s arguments, in order)."""
+    return (
+        Node,
+        Entry,
+        MAP,
+        SEQ,
+        SCALAR,
+        _resolve_for_native,
+        _PLAIN_CACHE,
+        plain.MERGE,
+        _GIVE_UP,
+        MAX_DEPTH,
+        MAX_NODES,
+    )
 
 
 _GIVE_UP = object()  # what _resolve_for_native returns for a scalar only Python reports on
