@@ -93,3 +93,29 @@ def test_a_compiler_that_cannot_build_is_not_built_never_an_error(
     with pytest.raises(hook.NotBuilt):
         hook.compile_extension(SOURCE, output, {**os.environ, "CC": compiler})
     assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize(
+    "flags",
+    [
+        {"CFLAGS": "-fno-such-option-kctl"},  # reaches the compiler: it refuses the option
+        {"CPPFLAGS": "-fno-such-option-kctl"},
+        {"LDFLAGS": "-Wl,--no-such-option-kctl"},  # reaches the linker
+        {"CFLAGS": '"'},  # cannot be read
+    ],
+    ids=lambda f: next(iter(f)),
+)
+def test_the_environment_s_flags_reach_the_compiler(flags: dict[str, str], tmp_path: Path) -> None:
+    """CPPFLAGS, CFLAGS and LDFLAGS are passed on (libyaml under /opt/homebrew or a prefix of
+    one's own is found through them): a flag the compiler refuses makes the build fail, as a
+    skip with its reason, never an error."""
+    hook = _hook()
+    output = tmp_path / hook.module_filename()
+    try:
+        hook.compile_extension(SOURCE, output, os.environ)
+    except hook.ToolchainMissing as e:
+        pytest.skip(f"cannot build C extensions here: {e}")
+    output.unlink()
+    with pytest.raises(hook.NotBuilt):
+        hook.compile_extension(SOURCE, output, {**os.environ, **flags})
+    assert list(tmp_path.iterdir()) == []

@@ -67,8 +67,10 @@ def compile_extension(source: Path, output: Path, env: Mapping[str, str]) -> Non
     """
     try:
         compiler = shlex.split(env.get("CC") or str(sysconfig.get_config_var("CC") or "cc"))
+        # where libyaml lives elsewhere (Homebrew's /opt/homebrew, a prefix of one's own)
+        flags = {name: shlex.split(env.get(name, "")) for name in ("CPPFLAGS", "CFLAGS", "LDFLAGS")}
     except ValueError as e:  # CC='gcc "': an unclosed quote
-        raise ToolchainMissing(f"no C compiler: CC cannot be read ({e})") from e
+        raise ToolchainMissing(f"no C compiler: CC or a *FLAGS cannot be read ({e})") from e
     if not compiler or shutil.which(compiler[0], path=env.get("PATH")) is None:
         raise ToolchainMissing(f"no C compiler: {' '.join(compiler) or 'CC'} not found")
     include = sysconfig.get_paths()["include"]
@@ -81,11 +83,14 @@ def compile_extension(source: Path, output: Path, env: Mapping[str, str]) -> Non
         *WARNINGS,
         "-fPIC",
         *LINK,
+        *flags["CPPFLAGS"],
+        *flags["CFLAGS"],
         f"-I{include}",
         f'-DKCTL_COMPOSE_DIGEST="{source_digest(source)}"',
         str(source),
         "-o",
         str(partial),
+        *flags["LDFLAGS"],
         "-lyaml",
     ]
     try:
