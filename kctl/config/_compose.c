@@ -93,11 +93,19 @@ read_layout(PyObject *cls, const char **names, layout_t *layout)
     return 0;
 }
 
-/* An instance of the layout's class with every slot set; steals the references in values. */
+/* An instance of the layout's class with every slot set; steals the references in values.
+ * NULL (an error set) when a value is NULL, the error of making it. */
 static PyObject *
 make(layout_t *layout, PyObject **values)
 {
-    PyObject *obj = layout->type->tp_alloc(layout->type, 0);
+    PyObject *obj = NULL;
+    int whole = 1;
+    for (int i = 0; i < MAX_SLOTS; i++) {
+        whole &= values[i] != NULL;
+    }
+    if (whole) {
+        obj = layout->type->tp_alloc(layout->type, 0);
+    }
     if (obj == NULL) {
         for (int i = 0; i < MAX_SLOTS; i++) {
             Py_XDECREF(values[i]);
@@ -222,12 +230,6 @@ make_node(PyObject *kind, yaml_mark_t *mark, PyObject *value, PyObject *raw)
     values[N_VALUE] = value;
     values[N_RAW] = raw;
     values[N_SHARED] = Py_NewRef(Py_False);
-    if (values[N_LINE] == NULL || values[N_COL] == NULL) {
-        for (int i = 0; i < MAX_SLOTS; i++) {
-            Py_XDECREF(values[i]);
-        }
-        return NULL;
-    }
     return make(&S.node, values);
 }
 
@@ -242,12 +244,6 @@ make_entry(yaml_mark_t *mark, PyObject *key, PyObject *key_value)
     values[E_KEY_VALUE] = key_value;
     values[E_VALUE] = Py_NewRef(Py_None);
     values[E_KEY_NODE] = Py_NewRef(Py_None);
-    if (values[E_LINE] == NULL || values[E_COL] == NULL) {
-        for (int i = 0; i < MAX_SLOTS; i++) {
-            Py_XDECREF(values[i]);
-        }
-        return NULL;
-    }
     return make(&S.entry, values);
 }
 
@@ -315,6 +311,26 @@ on_scalar(yaml_event_t *event, frame_t *frame, Py_ssize_t *count)
     return attach(frame, node);
 }
 
+/* A parser reading the bytes ``arg`` holds (which must outlive it); -1 with an error set. */
+static int
+open_parser(PyObject *arg, yaml_parser_t *parser)
+{
+    char *data;
+    Py_ssize_t size;
+    if (PyBytes_AsStringAndSize(arg, &data, &size) < 0) {
+        return -1;
+    }
+    if (!yaml_parser_initialize(parser)) {
+        PyErr_NoMemory();
+        return -1;
+    }
+    /* no yaml_parser_set_encoding(): libyaml then detects UTF-8 and drops a leading byte
+     * order mark, as it does for PyYAML's parser (which the Python composer uses); set, the
+     * mark is read as a character of the first line */
+    yaml_parser_set_input_string(parser, (const unsigned char *)data, (size_t)size);
+    return 0;
+}
+
 static PyObject *
 compose(PyObject *module, PyObject *arg)
 {
@@ -322,34 +338,21 @@ compose(PyObject *module, PyObject *arg)
         PyErr_SetString(PyExc_RuntimeError, "configure() first");
         return NULL;
     }
-    char *data;
-    Py_ssize_t size;
-    if (PyBytes_AsStringAndSize(arg, &data, &size) < 0) {
+    yaml_parser_t parser;
+    yaml_event_t event;
+    if (open_parser(arg, &parser) < 0) {
         return NULL;
     }
     PyObject *roots = PyList_New(0);
-    if (roots == NULL) {
-        return NULL;
-    }
     frame_t *stack = PyMem_New(frame_t, (size_t)S.max_depth + 1);
-    if (stack == NULL) {
-        Py_DECREF(roots);
-        return PyErr_NoMemory();
+    if (roots == NULL || stack == NULL) {
+        yaml_parser_delete(&parser);
+        PyMem_Free(stack);
+        Py_XDECREF(roots);
+        return roots == NULL ? NULL : PyErr_NoMemory();
     }
     Py_ssize_t depth = 0; /* open collections; stack[depth] is the innermost frame */
     stack[0] = (frame_t){roots, 1, NULL};
-
-    yaml_parser_t parser;
-    yaml_event_t event;
-    if (!yaml_parser_initialize(&parser)) {
-        PyMem_Free(stack);
-        Py_DECREF(roots);
-        return PyErr_NoMemory();
-    }
-    /* no yaml_parser_set_encoding(): libyaml then detects UTF-8 and drops a leading byte
-     * order mark, as it does for PyYAML's parser (which the Python composer uses); set, the
-     * mark is read as a character of the first line */
-    yaml_parser_set_input_string(&parser, (const unsigned char *)data, (size_t)size);
 
     Py_ssize_t count = 0;
     int documents = 0, outcome = DONE, finished = 0;
@@ -443,20 +446,11 @@ compose(PyObject *module, PyObject *arg)
 static PyObject *
 count_events(PyObject *module, PyObject *arg)
 {
-    char *data;
-    Py_ssize_t size;
-    if (PyBytes_AsStringAndSize(arg, &data, &size) < 0) {
-        return NULL;
-    }
     yaml_parser_t parser;
     yaml_event_t event;
-    if (!yaml_parser_initialize(&parser)) {
-        return PyErr_NoMemory();
+    if (open_parser(arg, &parser) < 0) {
+        return NULL;
     }
-    /* no yaml_parser_set_encoding(): libyaml then detects UTF-8 and drops a leading byte
-     * order mark, as it does for PyYAML's parser (which the Python composer uses); set, the
-     * mark is read as a character of the first line */
-    yaml_parser_set_input_string(&parser, (const unsigned char *)data, (size_t)size);
     Py_ssize_t count = 0;
     int finished = 0;
     while (!finished && yaml_parser_parse(&parser, &event)) {
