@@ -41,19 +41,14 @@ MAX_EXPANDED_CHARS = 16 * 1024 * 1024
 
 MAP, SEQ, SCALAR = "mapping", "sequence", "scalar"
 
-_STR = "tag:yaml.org,2002:str"
-_INT = "tag:yaml.org,2002:int"
-_FLOAT = "tag:yaml.org,2002:float"
-_BOOL = "tag:yaml.org,2002:bool"
-_NULL = "tag:yaml.org,2002:null"
 _ALLOWED_TAGS = {
-    _STR,
-    _INT,
-    _FLOAT,
-    _BOOL,
-    _NULL,
-    "tag:yaml.org,2002:map",
-    "tag:yaml.org,2002:seq",
+    plain.STR,
+    plain.INT,
+    plain.FLOAT,
+    plain.BOOL,
+    plain.NULL,
+    plain.TAG_PREFIX + "map",
+    plain.TAG_PREFIX + "seq",
     "!",
 }
 
@@ -267,7 +262,7 @@ def load_bytes(file: str, data: bytes) -> Document:
             _syntax(file, *bad_at, "the file is not UTF-8 text", "save it as UTF-8")
         )
         return doc
-    return _load(file, text, data.removeprefix(_BOM))
+    return _load(file, text, data)
 
 
 def load_text(file: str, text: str) -> Document:
@@ -282,11 +277,9 @@ def load_text(file: str, text: str) -> Document:
     return _load(file, text, data)
 
 
-_BOM = b"\xef\xbb\xbf"
-
-
 def _load(file: str, text: str, data: bytes) -> Document:
-    """``text``, and ``data`` its UTF-8 bytes without a byte order mark."""
+    """``text``, and ``data`` its UTF-8 bytes (a byte order mark or not: libyaml drops one, as
+    decoding ``text`` did)."""
     native = _native()
     if native is not None:
         try:
@@ -433,7 +426,7 @@ class _Composer:
         map_start, seq_start = yaml.MappingStartEvent, yaml.SequenceStartEvent
         map_end, seq_end = yaml.MappingEndEvent, yaml.SequenceEndEvent
         document_start = yaml.DocumentStartEvent
-        allowed, cache, missing, merge_key = _ALLOWED_TAGS, _PLAIN_CACHE, _MISSING, _MERGE_KEY
+        allowed, cache, missing, merge_key = _ALLOWED_TAGS, _PLAIN_CACHE, _MISSING, plain.MERGE
         anchors, node_class, entry_class = self.anchors, Node, Entry
         roots: list[Node] = []
         documents = 0
@@ -469,7 +462,7 @@ class _Composer:
                             value = self.resolve_plain(event, raw)
                     else:  # quoted or a block: text
                         value = raw
-                elif tag in ("!", _STR):
+                elif tag in ("!", plain.STR):
                     value = raw
                 else:  # an explicit standard tag such as !!int "12", or one we refuse
                     if tag not in allowed:
@@ -624,7 +617,7 @@ class _Composer:
                 )
             )
             return merges
-        if key.value is _MERGE_KEY:
+        if key.value is plain.MERGE:
             return [*(merges or ()), node]
         name = key.raw
         if name not in mapping:
@@ -748,9 +741,6 @@ _EXPANSION_HINT = (
 )
 
 
-_MERGE_KEY = plain.MERGE
-
-
 def _not_valid(raw: str, tag: str) -> tuple[str, str]:
     shown = raw if len(raw) <= 40 else raw[:40] + "…"
     return (
@@ -760,5 +750,5 @@ def _not_valid(raw: str, tag: str) -> tuple[str, str]:
 
 
 def _short_tag(tag: str) -> str:
-    prefix = "tag:yaml.org,2002:"
+    prefix = plain.TAG_PREFIX
     return "!!" + tag[len(prefix) :] if tag.startswith(prefix) else tag

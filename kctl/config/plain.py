@@ -26,10 +26,12 @@ if TYPE_CHECKING:
 
     T = TypeVar("T", int, float)
 
-_TAG = "tag:yaml.org,2002:"
-STR, INT, FLOAT, BOOL, NULL = (f"{_TAG}{name}" for name in ("str", "int", "float", "bool", "null"))
+TAG_PREFIX = "tag:yaml.org,2002:"  # YAML's standard tags: !!int is TAG_PREFIX + "int"
+STR, INT, FLOAT, BOOL, NULL = (
+    f"{TAG_PREFIX}{name}" for name in ("str", "int", "float", "bool", "null")
+)
 _MERGE_TAG, _TIMESTAMP, _VALUE, _YAML = (
-    f"{_TAG}{name}" for name in ("merge", "timestamp", "value", "yaml")
+    f"{TAG_PREFIX}{name}" for name in ("merge", "timestamp", "value", "yaml")
 )
 
 
