@@ -54,11 +54,8 @@ MERGE = _Merge()
 # words. The others are its patterns (ending in '$' and tried with match(), as here). A '$'
 # also matches before a final line break, but a plain scalar never ends in one (the parser
 # folds it away), so the sets and the patterns answer alike for every scalar a file can hold.
-_BOOL_WORDS = frozenset(
-    f(word)
-    for word in ("yes", "no", "true", "false", "on", "off")
-    for f in (str.lower, str.capitalize, str.upper)
-)
+_BOOLS = {"yes": True, "no": False, "true": True, "false": False, "on": True, "off": False}
+_BOOL_WORDS = frozenset(f(word) for word in _BOOLS for f in (str.lower, str.capitalize, str.upper))
 _NULL_WORDS = frozenset({"~", "null", "Null", "NULL", ""})
 _FLOAT = lazy_pattern(
     r"^(?:[-+]?(?:[0-9][0-9_]*)\.[0-9_]*(?:[eE][-+][0-9]+)?"
@@ -180,9 +177,6 @@ def _base60(parts: list[T], total: T) -> T:
         total += part * base
         base *= 60
     return total
-
-
-_BOOLS = {"yes": True, "no": False, "true": True, "false": False, "on": True, "off": False}
 
 
 def _bool(raw: str) -> bool:
